@@ -1,0 +1,195 @@
+"""The one place where moveo configures numba.
+
+Every kernel is compiled through :func:`jit`, so caching, ``nogil`` and the
+floating-point flags are decided here and nowhere else.
+
+Environment switches
+--------------------
+``MOVEO_NUMBA_CACHE=0``
+    Do not write or read numba's on-disk cache (useful on read-only installs or
+    when debugging a kernel). Default: caching on.
+``MOVEO_DISABLE_JIT=1``
+    Run kernels as plain Python (numba's ``NUMBA_DISABLE_JIT`` has the same effect
+    for every numba user; this one is scoped to moveo's documentation only and
+    simply forwards to it).
+
+Fast-math flags
+---------------
+We enable ``nsz``, ``arcp``, ``contract``, ``afn`` and ``reassoc`` but *never*
+``nnan`` or ``ninf``: tracking gaps are NaN and the kernels must see them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import numba
+
+__all__ = [
+    "CACHE",
+    "FASTMATH",
+    "jit",
+    "kernel_threads",
+    "prange",
+    "register_warmup",
+    "warmup",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in {"0", "false", "no", "off", ""}
+
+
+CACHE: bool = _env_flag("MOVEO_NUMBA_CACHE", True)
+"""Whether kernels use numba's on-disk cache (``MOVEO_NUMBA_CACHE``)."""
+
+FASTMATH: frozenset[str] = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+"""LLVM fast-math flags: everything except ``nnan``/``ninf`` (NaN gaps must survive)."""
+
+if _env_flag("MOVEO_DISABLE_JIT", False):  # pragma: no cover - debugging aid
+    numba.config.DISABLE_JIT = True
+
+prange = numba.prange
+
+
+def jit(
+    fn: F | None = None, *, parallel: bool = False, cache: bool | None = None, **options: Any
+) -> F | Callable[[F], F]:
+    """Compile a kernel with moveo's numba settings.
+
+    Parameters
+    ----------
+    fn : callable, optional
+        The function to compile. When omitted, returns a decorator.
+    parallel : bool, default False
+        Enable ``prange`` parallel loops. Parallel kernels respect
+        :func:`kernel_threads` so parallel entries do not oversubscribe cores.
+    cache : bool, optional
+        Override the global cache switch for this kernel.
+    **options
+        Further options passed to :func:`numba.njit` (e.g. an explicit signature
+        is *not* supported here: kernels are compiled lazily per dtype).
+
+    Returns
+    -------
+    callable
+        The numba dispatcher (or a decorator producing one).
+
+    Examples
+    --------
+    >>> from moveo._numba import jit
+    >>> @jit
+    ... def add(a, b):
+    ...     return a + b
+    >>> add(1.0, 2.0)
+    3.0
+    """
+    settings = {
+        "cache": CACHE if cache is None else cache,
+        "nogil": True,
+        "fastmath": set(FASTMATH),
+        "parallel": parallel,
+        **options,
+    }
+
+    def decorate(f: F) -> F:
+        return numba.njit(**settings)(f)  # type: ignore[return-value]
+
+    if fn is None:
+        return decorate
+    return decorate(fn)
+
+
+_WARMUPS: list[Callable[[], None]] = []
+_WARMUP_LOCK = threading.Lock()
+_WARMED = False
+
+
+def register_warmup(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register a function that compiles kernels on tiny inputs.
+
+    Kernel modules call this at import time; :func:`warmup` runs every
+    registered function once.
+
+    Parameters
+    ----------
+    fn : callable
+        A no-argument function that calls one or more kernels on small arrays.
+
+    Returns
+    -------
+    callable
+        ``fn`` unchanged, so this can be used as a decorator.
+    """
+    _WARMUPS.append(fn)
+    return fn
+
+
+def _import_kernel_modules() -> None:
+    import moveo.kernels as kernels_pkg
+
+    for info in pkgutil.iter_modules(kernels_pkg.__path__):
+        importlib.import_module(f"{kernels_pkg.__name__}.{info.name}")
+
+
+def warmup(*, force: bool = False) -> int:
+    """Compile every moveo kernel on tiny inputs.
+
+    Call this before starting a realtime loop or a benchmark so that JIT
+    compilation never lands inside a timed region. With the on-disk cache on,
+    a second process loads the compiled code instead of compiling again.
+
+    Parameters
+    ----------
+    force : bool, default False
+        Run the warm-up functions again even if they already ran in this process.
+
+    Returns
+    -------
+    int
+        The number of warm-up functions that ran.
+    """
+    global _WARMED
+    with _WARMUP_LOCK:
+        if _WARMED and not force:
+            return 0
+        _import_kernel_modules()
+        for fn in list(_WARMUPS):
+            fn()
+        _WARMED = True
+        return len(_WARMUPS)
+
+
+@contextmanager
+def kernel_threads(n: int | None) -> Iterator[None]:
+    """Limit numba's parallel threads for kernels called in this thread.
+
+    ``numba.set_num_threads`` is thread-local, so a worker thread that runs one
+    dataset entry can restrict its kernels to one core while other workers run
+    other entries (no oversubscription: entries × threads ≤ cores).
+
+    Parameters
+    ----------
+    n : int or None
+        Number of threads; ``None`` leaves the setting unchanged.
+    """
+    if n is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
