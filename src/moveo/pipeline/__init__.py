@@ -1,0 +1,87 @@
+"""Cached feature pipelines: types, SQLite registry, ``run_feature``, ``Pipeline``.
+
+See the Pipeline guide (``docs/pipeline.md``). ``train_model`` lives in
+:mod:`moveo.pipeline.training` and is re-exported lazily, so this package
+imports even when that module is absent.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from moveo.pipeline.types import (
+    ArtifactSpec,
+    BodyScaleResult,
+    Columns,
+    Feature,
+    GlobalModelParams,
+    InputItemLike,
+    InputRequire,
+    Inputs,
+    InputsLike,
+    InputStream,
+    JoblibArtifact,
+    JoblibLoadSpec,
+    LoadSpec,
+    NNResult,
+    NpzArtifact,
+    NpzLoadSpec,
+    Params,
+    ParquetArtifact,
+    ParquetLoadSpec,
+    PoseConfig,
+    Result,
+    ResultColumn,
+    StrictModel,
+    TrackInput,
+    TracksColumn,
+    load_from_spec,
+    resolve_order_col,
+)
+
+_LAZY = {"train_model": "moveo.pipeline.training"}
+
+__all__ = [
+    ArtifactSpec,
+    BodyScaleResult,
+    Columns,
+    Feature,
+    GlobalModelParams,
+    InputItemLike,
+    InputRequire,
+    InputStream,
+    Inputs,
+    InputsLike,
+    JoblibArtifact,
+    JoblibLoadSpec,
+    LoadSpec,
+    NNResult,
+    NpzArtifact,
+    NpzLoadSpec,
+    Params,
+    ParquetArtifact,
+    ParquetLoadSpec,
+    PoseConfig,
+    Result,
+    ResultColumn,
+    StrictModel,
+    TrackInput,
+    TracksColumn,
+    load_from_spec,
+    resolve_order_col,
+    "train_model",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'moveo.pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
