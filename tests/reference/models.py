@@ -1,0 +1,63 @@
+"""Slow, obvious references for the clustering kernels (``moveo.kernels.clustering``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def row_has_nan(row) -> bool:
+    return any(math.isnan(float(v)) for v in row)
+
+
+def nearest_centroid(x, centroids):
+    """Plain loops: (labels, squared distances); -1 / NaN for rows with NaN."""
+    labels = np.full(len(x), -1, dtype=np.int64)
+    dist = np.full(len(x), np.nan)
+    for i, row in enumerate(x):
+        if row_has_nan(row):
+            continue
+        best, best_d = -1, math.inf
+        for m, c in enumerate(centroids):
+            d = sum((float(a) - float(b)) ** 2 for a, b in zip(row, c, strict=True))
+            if d < best_d:
+                best, best_d = m, d
+        labels[i] = best
+        dist[i] = best_d
+    return labels, dist
+
+
+def farthest_first(x, n_select, first):
+    """Greedy farthest point: distances to the selected set, argmax (first index on ties)."""
+    selected = [first]
+    min_d = [math.inf] * len(x)
+    while len(selected) < n_select:
+        last = x[selected[-1]]
+        best, best_d = -1, -1.0
+        for i, row in enumerate(x):
+            if i in selected or row_has_nan(row):
+                continue
+            d = sum((float(a) - float(b)) ** 2 for a, b in zip(row, last, strict=True))
+            min_d[i] = min(min_d[i], d)
+            if min_d[i] > best_d:
+                best, best_d = i, min_d[i]
+        selected.append(best)
+    return selected
+
+
+def nan_column_stats(x):
+    """Mean, population std and count per column over the non-NaN values."""
+    x = np.asarray(x, dtype=np.float64)
+    means, stds, counts = [], [], []
+    for j in range(x.shape[1]):
+        vals = [v for v in x[:, j] if not math.isnan(v)]
+        counts.append(len(vals))
+        if not vals:
+            means.append(math.nan)
+            stds.append(math.nan)
+            continue
+        m = sum(vals) / len(vals)
+        means.append(m)
+        stds.append(math.sqrt(sum((v - m) ** 2 for v in vals) / len(vals)))
+    return np.array(means), np.array(stds), np.array(counts)
