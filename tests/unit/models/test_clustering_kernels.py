@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from reference import models as ref
 
 from moveo.kernels.clustering import (
     farthest_first,
@@ -16,6 +15,7 @@ from moveo.kernels.clustering import (
     rows_complete,
     standardize,
 )
+from reference import models as ref
 
 
 def _matrix(draw, n_min=0, n_max=40, d_min=1, d_max=5, nan=True, integer=False):
@@ -79,7 +79,8 @@ def test_nearest_centroid_tie_goes_to_lowest_index():
 
 def test_nearest_centroid_empty_and_single_row():
     labels, dist = nearest_centroid(np.empty((0, 3)), np.zeros((2, 3)))
-    assert labels.shape == (0,) and dist.shape == (0,)
+    assert labels.shape == (0,)
+    assert dist.shape == (0,)
     labels, _ = nearest_centroid(np.array([[2.0, 2.0, 2.0]]), np.array([[0.0] * 3, [3.0] * 3]))
     assert labels.tolist() == [1]
 
