@@ -1,0 +1,1 @@
+"""Realtime EMG prediction (placeholder while the package is assembled)."""

@@ -1,0 +1,108 @@
+"""Slow, obvious references for the realtime ring buffer.
+
+``LockedRing`` keeps the same sample-numbering semantics as
+:class:`moveo.realtime.RingBuffer` but takes a lock around every operation and
+copies with plain Python/numpy slicing, so it is easy to believe. ``RollRing`` is
+the classic "lock + np.roll" buffer used as a benchmark baseline.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+
+class LockedRing:
+    """Reference ring buffer: a lock and per-sample Python copies."""
+
+    def __init__(self, capacity: int, n_channels: int):
+        self.capacity = capacity
+        self.n_channels = n_channels
+        self.buf = np.zeros((capacity, n_channels), dtype=np.float32)
+        self.tbuf = np.full(capacity, np.nan)
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def write(self, data, timestamps):
+        data = np.asarray(data, dtype=np.float32)
+        timestamps = np.asarray(timestamps, dtype=np.float64)
+        with self.lock:
+            for i in range(data.shape[0]):
+                row = self.count % self.capacity
+                self.buf[row] = data[i]
+                self.tbuf[row] = timestamps[i]
+                self.count += 1
+
+    def latest(self, n):
+        """Return (data (k, ch), timestamps (k,), count) for the newest k = min(n, count)."""
+        with self.lock:
+            k = min(n, self.count)
+            rows = [(self.count - k + i) % self.capacity for i in range(k)]
+            return self.buf[rows].copy(), self.tbuf[rows].copy(), self.count
+
+    def since(self, count, max_samples=None):
+        """Return (data, timestamps, new_count, lost) like ``RingBuffer.since``."""
+        with self.lock:
+            oldest = max(0, self.count - self.capacity)
+            first = max(count, oldest)
+            lost = first - count
+            limit = self.capacity if max_samples is None else min(self.capacity, max_samples)
+            stop = min(self.count, first + limit)
+            rows = [i % self.capacity for i in range(first, stop)]
+            return self.buf[rows].copy(), self.tbuf[rows].copy(), stop, lost
+
+
+class CopyRing:
+    """Benchmark baseline: a lock and two-slice numpy copies (a typical Python ring)."""
+
+    def __init__(self, capacity: int, n_channels: int):
+        self.capacity = capacity
+        self.buf = np.zeros((capacity, n_channels), dtype=np.float32)
+        self.tbuf = np.zeros(capacity)
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def write(self, data, timestamps):
+        n = data.shape[0]
+        with self.lock:
+            pos = self.count % self.capacity
+            head = min(n, self.capacity - pos)
+            self.buf[pos : pos + head] = data[:head]
+            self.tbuf[pos : pos + head] = timestamps[:head]
+            if head < n:
+                self.buf[: n - head] = data[head:]
+                self.tbuf[: n - head] = timestamps[head:]
+            self.count += n
+
+    def latest(self, n):
+        with self.lock:
+            end = self.count % self.capacity
+            start = end - n
+            if start >= 0:
+                return self.buf[start:end].copy(), self.tbuf[start:end].copy()
+            return (
+                np.concatenate((self.buf[start:], self.buf[:end])),
+                np.concatenate((self.tbuf[start:], self.tbuf[:end])),
+            )
+
+
+class RollRing:
+    """Benchmark baseline: a lock and ``np.roll`` on every write (newest samples last)."""
+
+    def __init__(self, capacity: int, n_channels: int):
+        self.buf = np.zeros((capacity, n_channels), dtype=np.float32)
+        self.tbuf = np.zeros(capacity)
+        self.lock = threading.Lock()
+
+    def write(self, data, timestamps):
+        n = data.shape[0]
+        with self.lock:
+            self.buf = np.roll(self.buf, -n, axis=0)
+            self.tbuf = np.roll(self.tbuf, -n)
+            self.buf[-n:] = data
+            self.tbuf[-n:] = timestamps
+
+    def latest(self, n):
+        with self.lock:
+            return self.buf[-n:].copy(), self.tbuf[-n:].copy()
