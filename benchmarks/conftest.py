@@ -40,7 +40,9 @@ if SIZE not in {"small", "full"}:
 _FIGURES: list[dict[str, Any]] = []
 
 
-def _tag(benchmark: Any, group: str, *, ours: bool, target: str | None = None, label: str = "") -> None:
+def _tag(
+    benchmark: Any, group: str, *, ours: bool, target: str | None = None, label: str = ""
+) -> None:
     """Label a pytest-benchmark run as ours or a baseline within ``group``.
 
     Parameters
@@ -86,7 +88,13 @@ def figure():
 
     def record(group: str, metric: str, value: float, unit: str = "", target: str = "") -> None:
         _FIGURES.append(
-            {"group": group, "metric": metric, "value": float(value), "unit": unit, "target": target}
+            {
+                "group": group,
+                "metric": metric,
+                "value": float(value),
+                "unit": unit,
+                "target": target,
+            }
         )
 
     return record

@@ -122,7 +122,10 @@ def read_dlc_csv(
         raise FileNotFoundError(f"{path}: no such file")
     individuals, bodyparts, cols = _layout(path)
     _, n_header = _read_header(path)
-    raw = pl.read_csv(path, has_header=False, skip_rows=n_header, infer_schema=False)
+    try:
+        raw = pl.read_csv(path, has_header=False, skip_rows=n_header, infer_schema=False)
+    except pl.exceptions.NoDataError:
+        raw = pl.DataFrame()
     if raw.height == 0:
         raise ValueError(f"{path}: the file has a header but no data rows")
     if raw.width != len(cols) + 1:
