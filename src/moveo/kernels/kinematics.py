@@ -1,0 +1,368 @@
+"""Speed, velocity and angular velocity of tracked individuals.
+
+All functions work on a long table sorted by (individual, frame) and described
+by segment offsets (see :func:`moveo.kernels.windows.segment_offsets`): segment
+``s`` is one individual, rows ``offsets[s]:offsets[s + 1]`` in frame order.
+
+Differences are *forward differences from the previous row of the same
+individual*: row ``i`` is compared with row ``i - 1``; the first row of every
+segment is NaN. The elapsed time is
+
+- ``dt = (frame[i] - frame[i - 1]) / fps`` when a frame rate is given
+  (``clock`` = frame numbers, ``fps`` = the rate), or
+- ``dt = time[i] - time[i - 1]`` otherwise (``clock`` = timestamps, ``fps=None``).
+
+A row whose own or previous value is NaN gives NaN, and so does a row whose
+``dt`` is not a positive finite number (e.g. a repeated timestamp): the kernels
+never divide by zero into a silent ``inf``.
+
+Angles are radians; angular differences are wrapped into (-π, π] before being
+divided by ``dt``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from moveo._numba import jit, prange, register_warmup
+
+__all__ = ["speed_angvel", "step_speed_angvel", "wrap_angle"]
+
+_TWO_PI = 2.0 * math.pi
+_CHUNK = 1 << 15  # rows per parallel task of the row-chunked kernel
+
+
+@jit(inline="always")
+def _wrap(d: float) -> float:
+    # wrap into (-pi, pi]; the fast path covers nearly every tracking step
+    if -math.pi < d <= math.pi:
+        return d
+    if not math.isfinite(d):  # NaN and ±inf have no direction
+        return np.nan
+    w = d - _TWO_PI * math.floor((d + math.pi) / _TWO_PI)  # in [-pi, pi)
+    if w <= -math.pi:
+        w += _TWO_PI
+    elif w > math.pi:  # rounding at the upper edge
+        w -= _TWO_PI
+    return w
+
+
+@jit(parallel=True)
+def _wrap_array(a: np.ndarray, out: np.ndarray) -> None:
+    for i in prange(a.shape[0]):
+        out[i] = _wrap(a[i])
+
+
+@jit(parallel=True)
+def _speed_angvel(
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    has_angle: bool,
+    clock: np.ndarray,
+    inv_rate: float,
+    offsets: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    speed: np.ndarray,
+    angvel: np.ndarray,
+) -> None:
+    # Parallel over fixed row chunks (not over individuals) so that a table of
+    # two long individuals still uses every thread. Each chunk finds the
+    # segment containing its first row and walks the segment starts from there.
+    n = x.shape[0]
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    for c in prange(n_chunks):
+        lo = c * _CHUNK
+        hi = min(lo + _CHUNK, n)
+        # next segment start strictly after lo
+        nxt = np.searchsorted(offsets, lo, side="right")
+        next_start = offsets[nxt] if nxt < offsets.shape[0] else n
+        seg_start = offsets[nxt - 1]
+        for i in range(lo, hi):
+            if i == next_start:
+                seg_start = i
+                nxt += 1
+                next_start = offsets[nxt] if nxt < offsets.shape[0] else n
+            if i == seg_start:
+                vx[i] = np.nan
+                vy[i] = np.nan
+                speed[i] = np.nan
+                if has_angle:
+                    angvel[i] = np.nan
+                continue
+            dt = (clock[i] - clock[i - 1]) * inv_rate
+            inv = 1.0 / dt if dt > 0.0 and dt < np.inf else np.nan
+            ux = (x[i] - x[i - 1]) * inv
+            uy = (y[i] - y[i - 1]) * inv
+            vx[i] = ux
+            vy[i] = uy
+            speed[i] = math.sqrt(ux * ux + uy * uy)  # hypot(vx, vy)
+            if has_angle:
+                angvel[i] = _wrap(angle[i] - angle[i - 1]) * inv
+
+
+@jit(parallel=True)
+def _step_speed_angvel(
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    has_angle: bool,
+    frames: np.ndarray,
+    clock: np.ndarray,
+    inv_rate: float,
+    offsets: np.ndarray,
+    k: int,
+    speed: np.ndarray,
+    angvel: np.ndarray,
+) -> None:
+    # For every row, the row of the same individual exactly k frames earlier
+    # (two pointers: frames increase within a segment). Missing -> NaN.
+    n_seg = offsets.shape[0] - 1
+    for s in prange(n_seg):
+        start = offsets[s]
+        stop = offsets[s + 1]
+        j = start
+        for i in range(start, stop):
+            target = frames[i] - k
+            while j < i and frames[j] < target:
+                j += 1
+            if j < i and frames[j] == target:
+                dt = (clock[i] - clock[j]) * inv_rate
+                inv = 1.0 / dt if dt > 0.0 and dt < np.inf else np.nan
+                dx = x[i] - x[j]
+                dy = y[i] - y[j]
+                speed[i] = math.sqrt(dx * dx + dy * dy) * inv
+                if has_angle:
+                    angvel[i] = _wrap(angle[i] - angle[j]) * inv
+            else:
+                speed[i] = np.nan
+                if has_angle:
+                    angvel[i] = np.nan
+
+
+def _as_f64(name: str, a: np.ndarray, n: int | None = None) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.ndim != 1 or (n is not None and a.shape[0] != n):
+        raise ValueError(f"{name} must be 1-D of length {n}, got shape {a.shape}")
+    return a
+
+
+def _clock(clock: np.ndarray, n: int, fps: float | None) -> tuple[np.ndarray, float]:
+    clock = np.asarray(clock)
+    if clock.shape != (n,):
+        raise ValueError(f"clock must have shape ({n},), got {clock.shape}")
+    if fps is None:
+        return _as_f64("clock", clock, n), 1.0
+    fps = float(fps)
+    if not (fps > 0.0 and math.isfinite(fps)):
+        raise ValueError(f"fps must be a positive finite number, got {fps}")
+    if clock.dtype.kind in "iu":
+        return np.ascontiguousarray(clock, dtype=np.int64), 1.0 / fps
+    return _as_f64("clock", clock, n), 1.0 / fps
+
+
+def _offsets(offsets: np.ndarray | None, n: int) -> np.ndarray:
+    if offsets is None:
+        return np.array([0, n], dtype=np.int64)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    if offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != n:
+        raise ValueError(
+            f"offsets must start at 0 and end at the number of rows ({n}); "
+            "build them with moveo.kernels.windows.segment_offsets(ids)"
+        )
+    return offsets
+
+
+def wrap_angle(a: np.ndarray) -> np.ndarray:
+    """Wrap angles into (-π, π].
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Angles in radians, any length; NaN stays NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of the shape of ``a``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wrap_angle(np.array([3 * np.pi / 2, -np.pi, np.pi]))
+    array([-1.57079633,  3.14159265,  3.14159265])
+    """
+    a = np.asarray(a, dtype=np.float64)
+    flat = np.ascontiguousarray(a.ravel())
+    out = np.empty_like(flat)
+    _wrap_array(flat, out)
+    return out.reshape(a.shape)
+
+
+def speed_angvel(
+    x: np.ndarray,
+    y: np.ndarray,
+    clock: np.ndarray,
+    offsets: np.ndarray | None = None,
+    *,
+    angle: np.ndarray | None = None,
+    fps: float | None = None,
+    out: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Velocity, speed and angular velocity from the previous row of each individual.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Positions, float64 arrays of shape (n,).
+    clock : numpy.ndarray
+        Frame numbers (int64) when ``fps`` is given, else timestamps in seconds,
+        shape (n,).
+    offsets : numpy.ndarray, optional
+        Segment offsets of shape (n_individuals + 1,); ``None`` = one individual.
+    angle : numpy.ndarray, optional
+        Headings in radians, shape (n,). Without it there is no ``angvel``.
+    fps : float, optional
+        Frame rate; ``dt = Δframe / fps``. ``None``: ``dt = Δtime``.
+    out : dict of str to numpy.ndarray, optional
+        Preallocated float64 outputs of shape (n,) (keys ``vx``, ``vy``,
+        ``speed`` and, with ``angle``, ``angvel``) to write into.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``vx``, ``vy``, ``speed`` (and ``angvel`` if ``angle`` was given), each
+        float64 of shape (n,); NaN on the first row of each individual.
+
+    Raises
+    ------
+    ValueError
+        If ``fps`` is not positive, or shapes/offsets do not match.
+    TypeError
+        If an input is not numeric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = speed_angvel(np.array([0.0, 3.0]), np.array([0.0, 4.0]), np.array([0, 1]), fps=10.0)
+    >>> r["speed"]
+    array([nan, 50.])
+    """
+    x = _as_f64("x", x)
+    n = x.shape[0]
+    y = _as_f64("y", y, n)
+    clk, inv_rate = _clock(clock, n, fps)
+    offsets = _offsets(offsets, n)
+    has_angle = angle is not None
+    ang = _as_f64("angle", angle, n) if has_angle else np.empty(0)
+    names = ("vx", "vy", "speed", "angvel") if has_angle else ("vx", "vy", "speed")
+    if out is None:
+        out = {k: np.empty(n) for k in names}
+    else:
+        for k in names:
+            a = out.get(k)
+            if a is None or a.shape != (n,) or a.dtype != np.float64 or not a.flags.c_contiguous:
+                raise ValueError(f"out[{k!r}] must be a contiguous float64 array of shape ({n},)")
+    angvel = out["angvel"] if has_angle else np.empty(0)
+    _speed_angvel(
+        x, y, ang, has_angle, clk, inv_rate, offsets, out["vx"], out["vy"], out["speed"], angvel
+    )
+    return {k: out[k] for k in names}
+
+
+def step_speed_angvel(
+    x: np.ndarray,
+    y: np.ndarray,
+    frames: np.ndarray,
+    step: int,
+    offsets: np.ndarray | None = None,
+    *,
+    clock: np.ndarray | None = None,
+    angle: np.ndarray | None = None,
+    fps: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Speed and angular velocity over ``step`` frames.
+
+    Row ``i`` is compared with the row of the same individual at frame
+    ``frame[i] - step``; if that frame is missing (a tracking gap) the result is
+    NaN rather than a difference over a longer, different span.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Positions, float64 arrays of shape (n,).
+    frames : numpy.ndarray
+        int64 frame numbers of shape (n,), strictly increasing per individual.
+    step : int
+        Lag in frames (>= 1).
+    offsets : numpy.ndarray, optional
+        Segment offsets of shape (n_individuals + 1,); ``None`` = one individual.
+    clock : numpy.ndarray, optional
+        Timestamps (seconds) used for ``dt`` when ``fps`` is None.
+    angle : numpy.ndarray, optional
+        Headings in radians; adds ``angvel_step``.
+    fps : float, optional
+        Frame rate; ``dt = step / fps``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``speed_step`` (and ``angvel_step``), float64 of shape (n,).
+        ``angvel_step`` wraps the total heading change into (-π, π], so turns of
+        more than half a revolution within ``step`` frames are not resolved.
+
+    Raises
+    ------
+    ValueError
+        If ``step < 1``, ``fps`` is not positive, or neither ``fps`` nor ``clock``
+        is given.
+    """
+    if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 1:
+        raise ValueError(f"step must be an integer >= 1, got {step!r}")
+    x = _as_f64("x", x)
+    n = x.shape[0]
+    y = _as_f64("y", y, n)
+    frames = np.asarray(frames)
+    if frames.dtype.kind not in "iu" or frames.shape != (n,):
+        raise TypeError(
+            f"frames must be an integer array of shape ({n},), got {frames.dtype} {frames.shape}"
+        )
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    if fps is None:
+        if clock is None:
+            raise ValueError("give fps (dt = step / fps) or clock (timestamps in seconds)")
+        clk, inv_rate = _clock(clock, n, None)
+    else:
+        clk, inv_rate = _clock(frames, n, fps)
+    offsets = _offsets(offsets, n)
+    has_angle = angle is not None
+    ang = _as_f64("angle", angle, n) if has_angle else np.empty(0)
+    speed = np.empty(n)
+    angvel = np.empty(n) if has_angle else np.empty(0)
+    _step_speed_angvel(
+        x, y, ang, has_angle, frames, clk, inv_rate, offsets, int(step), speed, angvel
+    )
+    result = {"speed_step": speed}
+    if has_angle:
+        result["angvel_step"] = angvel
+    return result
+
+
+@register_warmup
+def _warmup() -> None:
+    x = np.array([0.0, 1.0, np.nan])
+    frames = np.array([0, 1, 2], dtype=np.int64)
+    offs = np.array([0, 2, 3], dtype=np.int64)
+    speed_angvel(x, x, frames, offs, angle=x, fps=30.0)
+    speed_angvel(x, x, x, offs)
+    speed_angvel(x, x, frames, offs, fps=30.0)
+    step_speed_angvel(x, x, frames, 1, offs, angle=x, fps=30.0)
+    step_speed_angvel(x, x, frames, 1, offs, clock=x)
+    step_speed_angvel(x, x, frames, 1, offs, fps=30.0)
+    wrap_angle(x)
