@@ -1,0 +1,132 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from moveo.kernels.neighbors import frame_order, nearest_neighbors, neighbor_deltas
+from reference import tracking as ref
+
+
+@given(
+    table=ref.track_tables(max_ids=6, max_rows=6, max_frame=4),
+    k=st.integers(1, 3),
+    dense_max=st.sampled_from([0, 2, 1000]),
+)
+def test_nearest_matches_reference(table, k, dense_max):
+    rows, dist = nearest_neighbors(
+        table["x"], table["y"], table["ids"], table["frames"], k, dense_max=dense_max
+    )
+    exp_rows, exp_dist = ref.nearest_neighbors(
+        table["x"], table["y"], table["ids"], table["frames"], k
+    )
+    np.testing.assert_array_equal(rows, exp_rows)
+    np.testing.assert_allclose(dist, exp_dist, rtol=1e-12)
+
+
+@given(
+    n=st.integers(2, 120),
+    seed=st.integers(0, 2**32 - 1),
+    grid=st.sampled_from(["uniform", "clustered", "line", "lattice"]),
+    k=st.integers(1, 3),
+)
+def test_grid_equals_dense_on_large_frames(n, seed, grid, k):
+    # many points in one frame: grid path (dense_max=0) must equal the dense path,
+    # including exact ties on an integer lattice (ties -> smaller id)
+    rng = np.random.default_rng(seed)
+    if grid == "uniform":
+        x, y = rng.uniform(0, 100, n), rng.uniform(0, 100, n)
+    elif grid == "clustered":
+        x = np.concatenate([rng.normal(0, 0.01, n - 1), [1e4]])
+        y = np.concatenate([rng.normal(0, 0.01, n - 1), [-1e4]])
+    elif grid == "line":
+        x, y = rng.uniform(0, 100, n), np.full(n, 3.0)
+    else:
+        x, y = rng.integers(0, 5, n).astype(float), rng.integers(0, 5, n).astype(float)
+    x[rng.random(n) < 0.1] = np.nan
+    ids = rng.permutation(10 * n)[:n]
+    frames = np.zeros(n, dtype=np.int64)
+    grid_rows, grid_dist = nearest_neighbors(x, y, ids, frames, k, dense_max=0)
+    dense_rows, dense_dist = nearest_neighbors(x, y, ids, frames, k, dense_max=10**9)
+    np.testing.assert_array_equal(grid_rows, dense_rows)
+    np.testing.assert_array_equal(grid_dist, dense_dist)
+    if n <= 40:
+        exp_rows, _ = ref.nearest_neighbors(x, y, ids, frames, k)
+        np.testing.assert_array_equal(grid_rows, exp_rows)
+
+
+def test_two_individuals_at_known_distance():
+    # id 1 at (0, 0) heading +y (pi/2); id 2 at (3, 4) heading pi
+    x, y = np.array([0.0, 3.0]), np.array([0.0, 4.0])
+    angle = np.array([np.pi / 2, np.pi])
+    rows, dist = nearest_neighbors(x, y, np.array([1, 2]), np.array([7, 7]))
+    np.testing.assert_array_equal(rows[:, 0], [1, 0])
+    np.testing.assert_allclose(dist[:, 0], [5.0, 5.0])
+    d = neighbor_deltas(x, y, rows[:, 0], angle)
+    np.testing.assert_allclose(d["dx"], [3.0, -3.0])
+    np.testing.assert_allclose(d["dy"], [4.0, -4.0])
+    # self 1 faces +y: the neighbour is 4 ahead and 3 to the right (left = -3)
+    np.testing.assert_allclose(d["dx_ego"], [4.0, 3.0], atol=1e-12)
+    # self 2 faces -x: the neighbour (-3, -4) is 3 ahead and 4 to the right
+    np.testing.assert_allclose(d["dy_ego"], [-3.0, 4.0], atol=1e-12)
+    np.testing.assert_allclose(d["dangle"], [np.pi / 2, -np.pi / 2])
+    assert set(neighbor_deltas(x, y, rows[:, 0])) == {"dx", "dy"}
+
+
+def test_ties_alone_and_nan():
+    # ids 5 and 3 both at distance 1 from id 9: the smaller id (3) wins
+    x = np.array([1.0, 0.0, -1.0, 0.0, 50.0])
+    y = np.array([0.0, 0.0, 0.0, np.nan, 0.0])
+    ids = np.array([5, 9, 3, 4, 6])
+    frames = np.array([0, 0, 0, 0, 1])
+    rows, dist = nearest_neighbors(x, y, ids, frames, 2)
+    assert rows[1, 0] == 2 and rows[1, 1] == 0
+    # NaN position: no neighbour and never found; alone in frame 1: none either
+    assert (rows[3] == -1).all() and np.isnan(dist[3]).all()
+    assert (rows[4] == -1).all()
+    assert 3 not in rows[:4]
+    # id 5 sees id 9 at 1, then id 3 at 2
+    np.testing.assert_allclose(dist[0], [1.0, 2.0])
+    d = neighbor_deltas(x, y, rows[:, 0], np.zeros(5))
+    assert np.isnan(d["dx"][3]) and np.isnan(d["dangle"][4])
+
+
+def test_frame_order_is_stable_and_handles_sparse_frames():
+    frames = np.array([5, 6, 7, 5, 7, 6])
+    perm, goff = frame_order(frames)
+    np.testing.assert_array_equal(perm, [0, 3, 1, 5, 2, 4])
+    np.testing.assert_array_equal(goff, [0, 2, 4, 6])
+    sparse = np.array([0, 10**12, 5, 10**12])
+    perm, goff = frame_order(sparse)
+    np.testing.assert_array_equal(perm, [0, 2, 1, 3])
+    np.testing.assert_array_equal(goff, [0, 1, 2, 4])
+    perm, goff = frame_order(np.empty(0, dtype=np.int64))
+    assert perm.shape == (0,) and list(goff) == [0]
+
+
+def test_empty_and_errors():
+    rows, dist = nearest_neighbors(np.empty(0), np.empty(0), np.empty(0, int), np.empty(0, int), 2)
+    assert rows.shape == (0, 2) and dist.shape == (0, 2)
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
+        nearest_neighbors(np.zeros(2), np.zeros(2), np.arange(2), np.zeros(2, int), 0)
+    with pytest.raises(TypeError, match="ids must be integers"):
+        nearest_neighbors(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2, int))
+    with pytest.raises(TypeError, match="frames must be a 1-D integer array"):
+        nearest_neighbors(np.zeros(2), np.zeros(2), np.arange(2), np.zeros(2))
+    with pytest.raises(ValueError, match="equal length"):
+        nearest_neighbors(np.zeros(2), np.zeros(3), np.arange(2), np.zeros(2, int))
+    with pytest.raises(ValueError, match="nn_rows must hold row indices"):
+        neighbor_deltas(np.zeros(2), np.zeros(2), np.array([0, 5]))
+
+
+def test_thousand_individuals_in_a_frame():
+    rng = np.random.default_rng(3)
+    n = 1000
+    x, y = rng.uniform(0, 1000, n), rng.uniform(0, 1000, n)
+    rows, dist = nearest_neighbors(x, y, np.arange(n), np.zeros(n, int), dense_max=0)
+    d2 = (x[:, None] - x[None]) ** 2 + (y[:, None] - y[None]) ** 2
+    np.fill_diagonal(d2, np.inf)
+    np.testing.assert_array_equal(rows[:, 0], d2.argmin(axis=1))
+    np.testing.assert_allclose(dist[:, 0], np.sqrt(d2.min(axis=1)))
+    assert math.isfinite(dist.sum())
