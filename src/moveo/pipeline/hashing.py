@@ -129,7 +129,7 @@ def canonical_json(obj: Any) -> str:
 
     Keys are sorted, there is no whitespace, floats use ``repr`` (NaN and
     infinities become the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``),
-    non-ASCII characters are escaped as ``\\uXXXX``, tuples are lists, pydantic models
+    non-ASCII characters are escaped as ``\uXXXX``, tuples are lists, pydantic models
     are their field dicts.
 
     Parameters
