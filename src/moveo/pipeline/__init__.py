@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from moveo.pipeline.pipeline import CallbackStep, FeatureStep, Pipeline
+from moveo.pipeline.registry import FeatureRegistry, open_registry
+from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
 from moveo.pipeline.types import (
     ArtifactSpec,
     BodyScaleResult,
@@ -43,6 +46,14 @@ from moveo.pipeline.types import (
 _LAZY = {"train_model": "moveo.pipeline.training"}
 
 __all__ = [
+    "CallbackStep",
+    "FeatureRegistry",
+    "FeatureRunError",
+    "FeatureStep",
+    "Pipeline",
+    "open_registry",
+    "read_feature",
+    "run_feature",
     ArtifactSpec,
     BodyScaleResult,
     Columns,

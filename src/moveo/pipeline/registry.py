@@ -834,6 +834,25 @@ class FeatureRegistry:
         )
         return {(g, s): fp for g, s, fp in rows}
 
+    def entries_stamp(self, feature: str) -> tuple[int, float | None]:
+        """Return (number of entry rows, latest update time) of a feature.
+
+        Two equal stamps mean no entry of the feature was written in between.
+
+        Parameters
+        ----------
+        feature : str
+            Feature name.
+
+        Returns
+        -------
+        (int, float or None)
+        """
+        n, latest = self._query(
+            "SELECT COUNT(*), MAX(updated_at) FROM entries WHERE feature = ?", (feature,)
+        )[0]
+        return int(n), latest
+
     def entry_path(self, feature: str, run_id: str, group: str, sequence: str) -> Path | None:
         """Return the output file of a complete entry, or ``None``.
 

@@ -293,9 +293,9 @@ def _input_items(feature: Any) -> tuple[Any, ...]:
     return items or ("tracks",)
 
 
-def _resolve_result(registry: FeatureRegistry, ref: Result, role: str) -> str:
+def _resolve_result(registry: FeatureRegistry, ref: Result, role: str, strict: bool = True) -> str:
     if ref.run_id is not None:
-        if not registry.has_run(ref.feature, ref.run_id):
+        if strict and not registry.has_run(ref.feature, ref.run_id):
             known = registry.list_runs(ref.feature)["run_id"].to_list()
             raise ValueError(
                 f"{role} {ref.feature!r} has no run {ref.run_id!r} in this dataset "
@@ -335,6 +335,7 @@ def plan_run(
     filter_start_time: float | None = None,
     filter_end_time: float | None = None,
     upstream_run_ids: Mapping[str, str] | None = None,
+    strict: bool = True,
 ) -> RunPlan:
     """Decide a run's id, scope and input fingerprints without computing anything.
 
@@ -353,6 +354,10 @@ def plan_run(
         ``{feature: run_id}`` used for upstream results whose ``run_id`` is
         ``None`` instead of the registry's latest run (the pipeline uses this to
         plan steps whose upstream has not run yet).
+    strict : bool, default True
+        Fail when an upstream result names a run the registry does not know.
+        With ``False`` (used by ``Pipeline.status``) such an input simply has no
+        entries yet, so the plan has none either.
 
     Returns
     -------
@@ -385,7 +390,7 @@ def plan_run(
         if item.run_id is None and item.feature in overrides:
             run_id = overrides[item.feature]
         else:
-            run_id = _resolve_result(registry, item, "input feature")
+            run_id = _resolve_result(registry, item, "input feature", strict)
         upstream.append((item.feature, run_id))
         sources.append(_Source("result", item.feature, run_id))
 
@@ -394,7 +399,7 @@ def plan_run(
         if spec.run_id is None and spec.feature in overrides:
             run_id = overrides[spec.feature]
         else:
-            run_id = _resolve_result(registry, spec, f"artifact {name!r} from feature")
+            run_id = _resolve_result(registry, spec, f"artifact {name!r} from feature", strict)
         upstream.append((spec.feature, run_id))
         files = spec.find(feature_run_root(ds, spec.feature, run_id))
         if files:
