@@ -947,6 +947,35 @@ class Dataset:
                 end_time=end_time,
             )
 
+    def read_feature(
+        self,
+        result_or_name: Any,
+        group: str,
+        sequence: str,
+        columns: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """Read one entry's output of a feature run.
+
+        Delegates to :func:`moveo.pipeline.run.read_feature`.
+
+        Parameters
+        ----------
+        result_or_name : moveo.pipeline.Result or str
+            A run (as returned by ``run_feature``) or a feature name (its latest
+            finished run).
+        group, sequence : str
+            Entry names.
+        columns : sequence of str, optional
+            Columns to read (default all).
+
+        Returns
+        -------
+        polars.DataFrame
+        """
+        from moveo.pipeline.run import read_feature
+
+        return read_feature(self, result_or_name, group, sequence, columns)
+
     def verify(self) -> list[str]:
         """Check every stored entry's invariants (sorted, unique (id, frame)).
 
