@@ -9,8 +9,11 @@ the classic "lock + np.roll" buffer used as a benchmark baseline.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
+
+from moveo.realtime.sources import Source, SyntheticSource
 
 
 class LockedRing:
@@ -106,3 +109,50 @@ class RollRing:
     def latest(self, n):
         with self.lock:
             return self.buf[-n:].copy(), self.tbuf[-n:].copy()
+
+
+# ---------------------------------------------------------------- test helpers
+class GateSource(Source):
+    """A paced synthetic source that can be silenced (``gate.clear()``) and resumed."""
+
+    def __init__(self, **kwargs):
+        self.inner = SyntheticSource(**kwargs)
+        self.n_channels = self.inner.n_channels
+        self.fs = self.inner.fs
+        self.max_chunk = self.inner.max_chunk
+        self.channel_names = self.inner.channel_names
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail_next = 0
+
+    def open(self, timeout=None):
+        self.inner.open()
+
+    def read(self, out, out_ts, timeout):
+        if self.fail_next:
+            self.fail_next -= 1
+            raise OSError("device hiccup")
+        n = self.inner.read(out, out_ts, timeout)
+        if not self.gate.is_set():
+            return 0
+        return n
+
+    def close(self):
+        self.inner.close()
+
+
+def sequence_data(n: int, n_channels: int = 3) -> np.ndarray:
+    """Samples whose channel 0 is the sample number (float32-exact below 2**24)."""
+    data = np.empty((n, n_channels), np.float32)
+    data[:, 0] = np.arange(n)
+    data[:, 1:] = np.arange(1, n_channels)[None, :]
+    return data
+
+
+def wait_until(cond, timeout=5.0, step=0.01) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()

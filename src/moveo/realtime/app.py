@@ -1,0 +1,397 @@
+"""The headless realtime App: streams, run loop, state, recording and cues."""
+
+from __future__ import annotations
+
+import collections
+import signal
+import threading
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from moveo.realtime._util import clock, logger
+from moveo.realtime.sources import Source
+from moveo.realtime.stream import Stream
+
+__all__ = ["App", "AppContext", "PipelineState"]
+
+
+class PipelineState(StrEnum):
+    """What the app is doing; stored in ``app.ctx.state``.
+
+    The states are mutually exclusive, with one exception: a recording may run
+    while predicting (online evaluation); the state then stays ``predicting`` and
+    :attr:`App.is_recording` is True. Because this is a ``StrEnum`` it compares
+    equal to the plain strings (``ctx.state == "idle"``).
+
+    Attributes
+    ----------
+    IDLE
+        Streams run, nothing else.
+    RECORDING
+        A recording session is being written.
+    TRAINING
+        ``@pipeline.train`` runs on a worker thread; predict ticks do nothing.
+    PREDICTING
+        The predict thread calls extract + predict every tick and stores dict
+        results in ``pipeline.predictions``.
+    """
+
+    IDLE = "idle"
+    RECORDING = "recording"
+    TRAINING = "training"
+    PREDICTING = "predicting"
+
+
+class AppContext:
+    """Shared state of an :class:`App`: ``state``, ``status_message`` and a log.
+
+    Attributes
+    ----------
+    state : PipelineState
+        Current state (transition methods flip it).
+    status_message : str
+        Last human-readable status ("Training complete", "Cannot start ...").
+    messages : collections.deque of str
+        The most recent log lines (also sent to the ``moveo.realtime`` logger).
+    """
+
+    def __init__(self, max_messages: int = 1000):
+        self.state: PipelineState = PipelineState.IDLE
+        self.status_message: str = ""
+        self.messages: collections.deque[str] = collections.deque(maxlen=max_messages)
+        self.lock = threading.RLock()
+
+    def log(self, message: str) -> None:
+        """Append ``message`` to :attr:`messages` and the ``moveo.realtime`` logger.
+
+        Parameters
+        ----------
+        message : str
+            Text.
+        """
+        self.messages.append(f"{time.strftime('%H:%M:%S')} {message}")
+        logger.info(message)
+
+
+class App:
+    """A headless realtime application: named streams plus hooks around ``run``.
+
+    Attach a :class:`~moveo.realtime.Pipeline` to get training and prediction;
+    the pipeline registers its predict thread in :attr:`before_run_hooks` and its
+    shutdown in :attr:`cleanup_hooks`.
+
+    Parameters
+    ----------
+    warmup : bool, default True
+        Compile every moveo kernel (:func:`moveo.warmup`) in :meth:`start`, so no
+        JIT compilation lands inside the realtime threads.
+
+    Examples
+    --------
+    >>> from moveo.realtime import App, SyntheticSource
+    >>> app = App()
+    >>> stream = app.add_stream("emg", SyntheticSource(n_channels=4), window_ms=100)
+    >>> app.run(duration=0.2)
+    >>> stream.ring.count > 0
+    True
+    """
+
+    def __init__(self, *, warmup: bool = True) -> None:
+        self.warmup = bool(warmup)
+        self.ctx = AppContext()
+        self.streams: dict[str, Stream] = {}
+        self.before_run_hooks: list[Callable[[], None]] = []
+        self.cleanup_hooks: list[Callable[[], None]] = []
+        self.recorder: Any = None
+        self.recording_error: BaseException | None = None
+        self._running = False
+        self._stop_requested = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"App(streams={list(self.streams)}, state={self.ctx.state.value!r})"
+
+    # ------------------------------------------------------------------ streams
+    def add_stream(
+        self,
+        name: str,
+        source: Source,
+        *,
+        window_ms: float = 200.0,
+        filters: Any = None,
+        **options: Any,
+    ) -> Stream:
+        """Add a named stream (opens the source so its layout is known).
+
+        Parameters
+        ----------
+        name : str
+            Key of this stream in ``app.streams`` and in the windows dict.
+        source : Source
+            :class:`~moveo.realtime.LSLSource`, :class:`~moveo.realtime.SyntheticSource`,
+            :class:`~moveo.realtime.ReplaySource`, ...
+        window_ms : float, default 200
+            Length of the window handed to ``extract``.
+        filters : optional
+            Causal filters (see :class:`~moveo.realtime.Stream`).
+        **options
+            Further :class:`~moveo.realtime.Stream` options (``buffer_s``,
+            ``silence_s``, ``reconnect_s``, ``open_timeout``).
+
+        Returns
+        -------
+        Stream
+        """
+        if name in self.streams:
+            raise ValueError(f"a stream named {name!r} already exists; pick another name")
+        if self._running:
+            raise RuntimeError("add streams before app.run()/app.start()")
+        stream = Stream(name, source, window_ms=window_ms, filters=filters, **options)
+        self.streams[name] = stream
+        return stream
+
+    # ------------------------------------------------------------------ run loop
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._running
+
+    def start(self) -> None:
+        """Start the streams and run the before-run hooks (non-blocking).
+
+        Compiles every moveo kernel first (:func:`moveo.warmup`) so no JIT
+        compilation lands inside the realtime threads.
+        """
+        if self._running:
+            return
+        if self.warmup:
+            from moveo import warmup
+
+            warmup()
+        self._stop_requested.clear()
+        self._running = True
+        for stream in self.streams.values():
+            stream.start()
+        for hook in list(self.before_run_hooks):
+            hook()
+        self.ctx.log(f"app started with streams {list(self.streams)}")
+
+    def stop(self) -> None:
+        """Run the cleanup hooks, finish any recording and stop the streams."""
+        if not self._running:
+            return
+        try:
+            for hook in list(self.cleanup_hooks):
+                try:
+                    hook()
+                except Exception as exc:  # noqa: BLE001 - one failing hook must not block the rest
+                    self.ctx.log(f"cleanup hook failed: {exc}")
+            if self.recorder is not None:
+                try:
+                    self.stop_recording()
+                except Exception as exc:  # noqa: BLE001 - already reported on the context
+                    self.ctx.log(f"recording could not be finalised: {exc}")
+        finally:
+            for stream in self.streams.values():
+                stream.stop()
+            self._running = False
+            self.ctx.log("app stopped")
+
+    def request_stop(self) -> None:
+        """Ask a blocking :meth:`run` to return (safe from any thread or callback)."""
+        self._stop_requested.set()
+
+    def run(self, mode: str = "headless", duration: float | None = None) -> None:
+        """Run until ``duration`` seconds passed, :meth:`request_stop` or Ctrl-C.
+
+        Parameters
+        ----------
+        mode : {"headless"}
+            Only the headless mode exists (no GUI).
+        duration : float, optional
+            Seconds to run (default: until stopped).
+        """
+        if mode != "headless":
+            raise ValueError(f"mode must be 'headless' (moveo has no GUI), got {mode!r}")
+        self.start()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+        try:
+            end = None if duration is None else clock() + float(duration)
+            while not self._stop_requested.is_set():
+                remaining = 0.2 if end is None else min(0.2, end - clock())
+                if remaining <= 0:
+                    break
+                self._stop_requested.wait(remaining)
+        except KeyboardInterrupt:
+            self.ctx.log("interrupted (Ctrl-C)")
+        finally:
+            self.stop()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def __enter__(self) -> App:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_for_samples(self, n: int, timeout: float = 5.0) -> bool:
+        """Block until every stream has received at least ``n`` samples.
+
+        Parameters
+        ----------
+        n : int
+            Samples per stream.
+        timeout : float, default 5.0
+            Seconds.
+
+        Returns
+        -------
+        bool
+            False on timeout.
+        """
+        end = clock() + timeout
+        while clock() < end:
+            if all(s.ring.count >= n for s in self.streams.values()):
+                return True
+            time.sleep(0.005)
+        return False
+
+    # ------------------------------------------------------------------ recording
+    @property
+    def is_recording(self) -> bool:
+        """True while a recording session is open."""
+        return self.recorder is not None
+
+    def start_recording(
+        self,
+        dataset: Any,
+        subject: str,
+        session: str,
+        *,
+        stream: str | None = None,
+        overwrite: bool = False,
+        **options: Any,
+    ) -> bool:
+        """Start writing a session of one stream into an EMG dataset.
+
+        Allowed when idle (the state becomes ``recording``) or while predicting
+        (online evaluation; the state stays ``predicting``). Acquisition never
+        waits for the disk: chunks are queued to a recorder thread.
+
+        Parameters
+        ----------
+        dataset : moveo.Dataset
+            An EMG dataset (``kind="emg"``) whose ``fps`` equals the stream's rate.
+        subject, session : str
+            The entry to write (group = subject, sequence = session).
+        stream : str, optional
+            Stream to record (default: the only stream).
+        overwrite : bool, default False
+            Replace an existing entry.
+        **options
+            Passed to :class:`~moveo.realtime.recording.Recorder` (``queue_s``,
+            ``flush_s``).
+
+        Returns
+        -------
+        bool
+            False (with ``ctx.status_message`` set) if the state forbids recording.
+        """
+        from moveo.realtime.recording import Recorder
+
+        ctx = self.ctx
+        with ctx.lock:
+            if self.recorder is not None:
+                ctx.status_message = "Cannot start recording: a recording is already running."
+                return False
+            if ctx.state not in (PipelineState.IDLE, PipelineState.PREDICTING):
+                ctx.status_message = (
+                    f"Cannot start recording: state is {ctx.state.value!r}, expected 'idle' "
+                    "or 'predicting'."
+                )
+                return False
+            if not self.streams:
+                raise ValueError("no streams: call app.add_stream(...) before recording")
+            if stream is None:
+                if len(self.streams) > 1:
+                    raise ValueError(
+                        f"several streams {list(self.streams)}: pass stream=<name> (one "
+                        "dataset per stream, since a dataset has one sampling rate)"
+                    )
+                stream = next(iter(self.streams))
+            if stream not in self.streams:
+                raise KeyError(f"no stream {stream!r}; streams are {list(self.streams)}")
+            recorder = Recorder(
+                self, dataset, subject, session, self.streams[stream], overwrite=overwrite,
+                **options,
+            )
+            self.recording_error = None
+            self.recorder = recorder
+            recorder.attach()
+            if ctx.state == PipelineState.IDLE:
+                ctx.state = PipelineState.RECORDING
+            ctx.status_message = f"Recording {subject}/{session}..."
+            ctx.log(f"recording started: {subject}/{session} (stream {stream!r})")
+            return True
+
+    def stop_recording(self) -> tuple[str, str] | None:
+        """Finish the session: flush, write atomically into the dataset, store labels.
+
+        Returns
+        -------
+        (str, str) or None
+            The entry written, or None if no recording was running.
+
+        Raises
+        ------
+        moveo.realtime.recording.RecordingError
+            If the recorder could not keep up or a write failed; the partial
+            session is discarded (nothing half-written stays in the dataset).
+        """
+        ctx = self.ctx
+        with ctx.lock:
+            recorder = self.recorder
+            if recorder is None:
+                ctx.status_message = "Cannot stop recording: no recording is running."
+                return None
+            self.recorder = None
+            if ctx.state == PipelineState.RECORDING:
+                ctx.state = PipelineState.IDLE
+        try:
+            entry = recorder.finish()
+        except Exception as exc:
+            self.recording_error = exc
+            ctx.status_message = f"Recording failed: {exc}"
+            ctx.log(f"recording failed: {exc}")
+            raise
+        ctx.status_message = f"Recording saved: {entry[0]}/{entry[1]}"
+        ctx.log(f"recording saved: {entry[0]}/{entry[1]} ({recorder.samples_written} samples)")
+        return entry
+
+    def label(self, class_index: int, *, time: float | None = None) -> None:
+        """Store a cue/label event in the running recording.
+
+        Samples from ``time`` on carry ``class_index`` until the next label.
+
+        Parameters
+        ----------
+        class_index : int
+            Class of the movement being cued (>= 0).
+        time : float, optional
+            LSL clock time of the cue (default: now).
+
+        Raises
+        ------
+        RuntimeError
+            If no recording is running.
+        """
+        recorder = self.recorder
+        if recorder is None:
+            raise RuntimeError("app.label() needs a running recording: call "
+                               "app.start_recording(...) first")
+        recorder.label(class_index, clock() if time is None else float(time))

@@ -1,0 +1,276 @@
+"""Pipeline: the seed's state machine, predict thread, callback errors, stats."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from moveo.realtime import App, Pipeline, PipelineState, SyntheticSource, TrainingData
+from reference.realtime import GateSource, wait_until
+
+
+def _app(source=None, window_ms=50, **kw):
+    app = App(warmup=False)
+    app.add_stream("emg", source or SyntheticSource(n_channels=4, fs=1000.0, chunk=10),
+                   window_ms=window_ms)
+    return app, Pipeline(app, **kw)
+
+
+def _data(n=6):
+    return TrainingData({"emg": np.zeros((n, 4, 50), np.float32)}, np.arange(n) % 2)
+
+
+def test_state_is_str_enum():
+    assert PipelineState.IDLE == "idle"
+    assert [s.value for s in PipelineState] == ["idle", "recording", "training", "predicting"]
+
+
+def test_transitions_refused_with_messages():
+    app, p = _app()
+    ctx = app.ctx
+    p.start_training()
+    assert ctx.status_message == "No train callback set (use @pipeline.train)."
+    p.train(lambda data: "model")
+    p.start_training()
+    assert ctx.status_message.startswith("No training data")
+    p.training_data = TrainingData({"emg": np.zeros((0, 4, 50), np.float32)})
+    p.start_training()
+    assert ctx.status_message.startswith("No training data")
+    p.start_predicting()
+    assert ctx.status_message.startswith("No model loaded")
+    p.stop_predicting()
+    assert ctx.status_message == (
+        "Cannot stop predicting: state is 'idle', expected 'predicting'.")
+    assert ctx.state == "idle"
+
+
+def test_training_success_and_failure():
+    app, p = _app()
+    got = []
+
+    @p.train
+    def train(data):
+        got.append(data)
+        time.sleep(0.1)
+        return {"w": data.n_windows}
+
+    p.training_data = _data()
+    p.start_training()
+    assert app.ctx.state == PipelineState.TRAINING
+    p.start_predicting()  # refused while training
+    assert app.ctx.status_message == (
+        "Cannot start predicting: state is 'training', expected 'idle'.")
+    assert p.wait_for_training(10)
+    assert app.ctx.state == "idle"
+    assert p.model == {"w": 6}
+    assert got[0] is p.training_data
+    assert app.ctx.status_message == "Training complete"
+
+    @p.train
+    def bad(data):
+        raise RuntimeError("singular matrix")
+
+    p.start_training()
+    assert p.wait_for_training(10)
+    assert app.ctx.state == "idle"
+    assert p.model == {"w": 6}  # the old model stays
+    assert app.ctx.status_message == "Training failed: singular matrix"
+    assert p.train_log[-2] == "FAILED: singular matrix"
+    assert "Traceback" in p.train_log[-1]
+    assert p.stats()["errors_by_callback"]["train"] == 1
+
+
+def test_predict_loop_windows_rate_and_results():
+    app, p = _app(predict_hz=50.0)
+    seen = []
+
+    @p.extract
+    def extract(windows):
+        seen.append(windows)
+        return float(windows["emg"].mean())
+
+    @p.predict
+    def predict(model, features):
+        return {"mean": features, "model": model}
+
+    p.model = "m"
+    with app:
+        assert app.wait_for_samples(50)
+        p.start_predicting()
+        assert app.ctx.state == "predicting"
+        time.sleep(1.0)
+        p.stop_predicting()
+        stats = p.stats()
+    assert app.ctx.state == "idle"
+    assert p.predictions["model"] == "m"
+    assert 35 <= stats["ticks"] <= 55
+    assert 40 <= stats["rate_hz"] <= 60
+    for key in ("lateness_ms", "latency_ms", "jitter_ms", "duration_ms"):
+        assert set(stats[key]) == {"p50", "p99", "max"}
+    assert 0 <= stats["latency_ms"]["p50"] < 200
+    assert stats["callback_errors"] == 0
+    assert stats["lost_samples"] == 0
+    # channels-first windows owned by the callback: distinct memory every tick
+    assert all(w["emg"].shape == (4, 50) and w["emg"].dtype == np.float32 for w in seen)
+    assert not np.shares_memory(seen[0]["emg"], seen[1]["emg"])
+
+
+def test_extract_with_timestamp_argument():
+    app, p = _app(predict_hz=50.0)
+    stamps = []
+    p.extract(lambda windows, newest: stamps.append(newest) or 0.0)
+    p.predict(lambda model, f: {"ok": True})
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        assert wait_until(lambda: len(stamps) > 5)
+    assert all(abs(t - stamps[-1]) < 5 for t in stamps)
+    assert np.all(np.diff(stamps) >= 0)
+
+
+def test_callback_errors_counted_loop_keeps_rate():
+    app, p = _app(predict_hz=50.0)
+    calls = {"n": 0}
+
+    @p.extract
+    def extract(windows):
+        calls["n"] += 1
+        if calls["n"] % 2:
+            raise ValueError("bad window")
+        return 1.0
+
+    @p.predict
+    def predict(model, f):
+        if calls["n"] % 4 == 0:
+            raise KeyError("oops")
+        return {"v": f}
+
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        time.sleep(1.0)
+        stats = p.stats()
+        assert app.ctx.state == "predicting"
+    assert stats["errors_by_callback"]["extract"] >= 15
+    assert stats["errors_by_callback"]["predict"] >= 5
+    assert stats["callback_errors"] == (stats["errors_by_callback"]["extract"]
+                                        + stats["errors_by_callback"]["predict"])
+    assert 40 <= stats["rate_hz"] <= 60
+    assert p.predictions == {"v": 1.0}
+    assert any("extract callback raised ValueError: bad window" in m for m in app.ctx.messages)
+
+
+def test_non_dict_results_counted_and_logged():
+    app, p = _app(predict_hz=50.0)
+    p.extract(lambda w: 0)
+    p.predict(lambda model, f: 3)
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        assert wait_until(lambda: p.stats()["non_dict_results"] >= 10)
+    assert p.predictions == {}
+    assert any("predict returned int, not a dict" in m for m in app.ctx.messages)
+
+
+def test_slow_callback_skips_ticks_on_grid():
+    app, p = _app(predict_hz=50.0)
+    p.extract(lambda w: 0)
+    p.predict(lambda model, f: time.sleep(0.03) or {"x": 1})  # 1.5 periods
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        time.sleep(1.2)
+        stats = p.stats()
+        st = p._stats
+        n = min(st.ticks, st.history)
+        deadlines = st._deadline[:n].copy()
+    k = (deadlines - deadlines[0]) / 0.02
+    np.testing.assert_allclose(k, np.round(k), atol=1e-6)  # on the grid
+    assert np.all(np.diff(np.round(k)) >= 2)
+    assert stats["skipped"] >= stats["ticks"] - 2
+    assert stats["overruns"] >= stats["ticks"] - 2
+    assert 18 <= stats["rate_hz"] <= 30
+
+
+def test_on_new_data_mode_ticks_per_hop():
+    app, p = _app(predict_hz=100.0, mode="on-new-data")  # hop = 10 samples = one chunk
+    p.extract(lambda w: 0)
+    p.predict(lambda model, f: {"x": 1})
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        time.sleep(1.0)
+        stats = p.stats()
+    assert 60 <= stats["ticks"] <= 110
+    assert stats["new_data_fraction"] == 1.0
+    assert stats["latency_ms"]["p50"] < 50
+
+
+def test_stale_when_stream_silent_then_resumes():
+    src = GateSource(n_channels=4, fs=1000.0, chunk=10)
+    app = App(warmup=False)
+    app.add_stream("emg", src, window_ms=50, silence_s=0.2)
+    p = Pipeline(app, predict_hz=50.0)
+    p.extract(lambda w: 0)
+    count = {"n": 0}
+    p.predict(lambda model, f: count.__setitem__("n", count["n"] + 1) or {"n": count["n"]})
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        assert wait_until(lambda: count["n"] > 5)
+        src.gate.clear()
+        assert wait_until(lambda: p.stale, 3)
+        frozen = count["n"]
+        time.sleep(0.2)
+        assert count["n"] == frozen  # no predictions on stale data
+        assert p.stats()["stale_ticks"] > 0
+        src.gate.set()
+        assert wait_until(lambda: not p.stale and count["n"] > frozen, 3)
+    assert app.streams["emg"].counters["disconnects"] == 1
+
+
+def test_default_extract_is_htd():
+    app, p = _app(window_ms=100)
+    p.predict(lambda model, f: {"n": len(f)})
+    p.model = 1
+    with app:
+        app.wait_for_samples(100)
+        p.start_predicting()
+        assert wait_until(lambda: "n" in p.predictions)
+    assert p.predictions["n"] == 4 * 4  # MAV, ZC, SSC, WL x 4 channels
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"mode": "sometimes"}, "mode must be one of"), ({"hop": 0}, "hop must be >= 1")],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Pipeline(App(warmup=False), **kwargs)
+
+
+def test_needs_an_app():
+    with pytest.raises(TypeError, match="Pipeline needs a moveo.realtime.App"):
+        Pipeline(object())
+
+
+def test_run_returns_after_duration_and_stops_everything():
+    app, p = _app()
+    t = time.perf_counter()
+    app.run(duration=0.3)
+    assert 0.25 < time.perf_counter() - t < 5
+    assert not app.running
+    assert app.streams["emg"].status == "stopped"
+    assert p._thread is None
+    with pytest.raises(ValueError, match="mode must be 'headless'"):
+        app.run(mode="gui")
+    assert math.isnan(p.stats()["rate_hz"])
