@@ -352,27 +352,41 @@ class Pipeline:
         with _open_for_reading(ds) as reg:
             plans = self._plan(ds, reg)
             rows = []
+            stale: dict[str, set[tuple[str, str]]] = {}
             for name, sp in plans.items():
                 if isinstance(sp.step, CallbackStep):
                     rows.append(self._callback_status(name, sp, plans, reg))
                 else:
-                    rows.append(self._feature_status(name, sp, plans, reg))
+                    rows.append(self._feature_status(name, sp, plans, reg, stale))
         return pl.DataFrame(rows, schema=STATUS_SCHEMA, orient="row")
 
     def _feature_status(
-        self, name: str, sp: _StepPlan, plans: dict[str, _StepPlan], reg: FeatureRegistry
+        self,
+        name: str,
+        sp: _StepPlan,
+        plans: dict[str, _StepPlan],
+        reg: FeatureRegistry,
+        stale: dict[str, set[tuple[str, str]]],
     ) -> tuple[Any, ...]:
         plan = sp.plan
         assert plan is not None
         done_fps = reg.complete_entries(plan.feature, plan.run_id)
-        done = changed = 0
+        # Entries whose upstream entry is stale will be recomputed with it, even though
+        # the fingerprint they recorded still matches the (old) upstream output.
+        inherited = {up: stale.get(up, set()) & set(plan.entries) for up in sp.step.upstream}
+        from_upstream = set().union(*inherited.values()) if inherited else set()
+        done = 0
+        changed: set[tuple[str, str]] = set()
         for key in plan.entries:
             if key not in done_fps:
                 continue
             if done_fps[key] != plan.fingerprints[key]:
-                changed += 1
+                changed.add(key)
+            elif key in from_upstream:
+                continue
             elif plan.entry_path(*key).exists():
                 done += 1
+        stale[name] = changed | (from_upstream & set(done_fps))
         total = sp.total
         upstream_states = [u for u in sp.step.upstream if plans[u].plan is not None]
         if total and done == total:
@@ -380,7 +394,11 @@ class Pipeline:
         elif changed:
             uses_tracks = any(src.kind == "tracks" for src in plan.sources)
             what = "tracks changed" if uses_tracks else "upstream outputs changed"
-            state, reason = "stale", f"{what} for {changed} of {total} entries"
+            state, reason = "stale", f"{what} for {len(changed)} of {total} entries"
+        elif stale[name]:
+            ups = ", ".join(u for u, keys in inherited.items() if keys)
+            n = len(stale[name])
+            state, reason = "stale", f"upstream stale: {ups} ({n} of {total} entries)"
         elif done:
             failed = reg.list_entries(plan.feature, plan.run_id, status="failed").height
             missing = total - done

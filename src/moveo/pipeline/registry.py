@@ -22,6 +22,7 @@ A database written by a newer moveo (higher version) is refused.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -187,6 +188,7 @@ class FeatureRegistry:
         self.db_path = Path(db_path)
         self.readonly = readonly
         self.base_dir = Path(base_dir) if base_dir is not None else self.db_path.parent.parent
+        self._base_abs = os.path.abspath(self.base_dir)
         self._lock = threading.RLock()
         self._conn = self._connect()
         try:
@@ -329,11 +331,12 @@ class FeatureRegistry:
     def _store_path(self, path: str | Path | None) -> str | None:
         if path is None:
             return None
-        p = Path(path)
-        try:
-            return p.resolve().relative_to(self.base_dir.resolve()).as_posix()
-        except ValueError:
-            return str(p.resolve())
+        # abspath, not resolve(): no per-row filesystem calls in batch inserts
+        p = os.path.abspath(path)
+        base = self._base_abs
+        if p.startswith(base + os.sep):
+            return Path(p[len(base) + 1 :]).as_posix()
+        return p
 
     def _load_path(self, stored: str | None) -> str | None:
         if stored is None:

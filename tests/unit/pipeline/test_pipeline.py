@@ -134,8 +134,12 @@ def test_status_tracks_changed_and_partial(ds):
     assert by["step"]["state"] == "stale"
     assert by["step"]["reason"] == "tracks changed for 1 of 6 entries"
     assert by["step"]["done"] == 5
-    # the downstream entry was computed from the old step output: not stale yet
-    # (its upstream entry is unchanged until step re-runs), then stale after
+    # downstream entries computed from the stale step entry are stale with it
+    assert by["roll"]["state"] == "stale"
+    assert by["roll"]["reason"] == "upstream stale: step (1 of 6 entries)"
+    assert by["roll"]["done"] == 5
+    assert by["weighted"]["state"] == "stale"  # reads tracks and step: stale both ways
+    assert by["centered"]["reason"] == "tracks changed for 1 of 6 entries"
     p.run(ds)
     assert p.status(ds)["state"].to_list() == ["cached"] * 5
     # a deleted output makes the step partial

@@ -121,23 +121,24 @@ def test_delete_run(reg):
 
 
 def test_migration_from_version_1(tmp_path):
+    # a version-1 database, as the first moveo release wrote it
     path = tmp_path / ".moveo" / "registry.db"
-    old = FeatureRegistry.__new__(FeatureRegistry)
-    # build a version-1 database by applying only the first migration
-    old.db_path, old.readonly, old.base_dir = path, False, tmp_path
-    old._lock = threading.RLock()
-    old._conn = old._connect()
-    old._migrate(upto=1)
-    assert old.schema_version == 1
-    old._conn.execute(
+    path.parent.mkdir()
+    con = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        con.execute(statement)
+    con.execute("PRAGMA user_version = 1")
+    con.execute(
         "INSERT INTO entries (feature, run_id, grp, sequence, status, updated_at) "
         "VALUES ('f', 'r', 'g', 's', 'complete', 0)"
     )
-    old.close()
+    con.commit()
+    con.close()
     reg = FeatureRegistry(path)
     assert reg.schema_version == SCHEMA_VERSION
     assert reg.entry_count("f", "r") == 1  # data survived the migration
     assert reg.list_entries("f")["size_bytes"].to_list() == [None]
+    reg.record_step("s", "f", "r")  # the table added by migration 2 exists
     reg.close()
 
 
