@@ -1,0 +1,523 @@
+"""Windowing and feature extraction over EMG windows.
+
+* :func:`windows` -- zero-copy sliding windows of ``(n_samples, n_channels)`` data.
+* :func:`window_labels` -- one label per window from a per-sample label array.
+* :class:`FeaturePlan` -- a validated feature selection for a fixed window
+  shape; ``plan.transform(windows)`` for many windows, ``plan.window(win)`` for
+  one (the realtime path: one jitted call, no per-call validation beyond shape
+  and dtype).
+* :func:`extract` / :func:`extract_frame` -- the one-shot API returning a dict of
+  arrays or a polars DataFrame.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from moveo.emg._catalogue import SPECS, n_columns, resolve
+from moveo.kernels import emg as _k
+from moveo.kernels.emg_spectral import fft_plan
+from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["FeaturePlan", "extract", "extract_frame", "window_labels", "windows"]
+
+FeatureSelection = str | Sequence[str]
+ParamsLike = Mapping[str, Mapping[str, Any]] | None
+
+
+def _positive_int(name: str, value: Any) -> int:
+    try:
+        as_int = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer number of samples, got {value!r}") from None
+    if as_int < 1:
+        raise ValueError(f"{name} must be >= 1 sample, got {as_int}")
+    return as_int
+
+
+def n_windows(n_samples: int, size: int, increment: int) -> int:
+    """Return the number of complete windows, ``(n_samples - size) // increment + 1`` or 0.
+
+    Parameters
+    ----------
+    n_samples, size, increment : int
+
+    Returns
+    -------
+    int
+    """
+    if n_samples < size:
+        return 0
+    return (n_samples - size) // increment + 1
+
+
+def windows(data: np.ndarray, size: int, increment: int) -> np.ndarray:
+    """Sliding windows over ``data`` as a read-only zero-copy strided view.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_samples, n_channels)
+        Samples x channels. Any dtype and strides; nothing is copied. The
+        kernels are fastest when each channel is contiguous in memory
+        (``np.asfortranarray(data)``, or ``recording.T`` of a channel-major
+        ``(n_channels, n_samples)`` array); C-ordered data works as well.
+    size : int
+        Window length in samples.
+    increment : int
+        Step between window starts in samples (``increment < size`` overlaps).
+
+    Returns
+    -------
+    ndarray of shape (n_windows, n_channels, size)
+        ``out[w, c, i] = data[w * increment + i, c]`` with
+        ``n_windows = (n_samples - size) // increment + 1`` (a trailing partial
+        window is dropped; 0 windows if ``n_samples < size``). Read-only: it
+        shares memory with ``data``.
+
+    Raises
+    ------
+    ValueError
+        If ``data`` is not 2-D or ``size`` / ``increment`` are not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moveo.emg import windows
+    >>> data = np.arange(10.0).reshape(5, 2)
+    >>> w = windows(data, 3, 2)
+    >>> w.shape
+    (2, 2, 3)
+    >>> w[1, 0].tolist()
+    [4.0, 6.0, 8.0]
+    """
+    arr = np.asarray(data)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"data must have shape (n_samples, n_channels), got an array of shape {arr.shape}; "
+            "for a single channel pass data[:, None]"
+        )
+    size = _positive_int("size", size)
+    increment = _positive_int("increment", increment)
+    count = n_windows(arr.shape[0], size, increment)
+    s0, s1 = arr.strides
+    return np.lib.stride_tricks.as_strided(
+        arr,
+        shape=(count, arr.shape[1], size),
+        strides=(increment * s0, s1, s0),
+        writeable=False,
+    )
+
+
+def window_labels(
+    labels: np.ndarray, size: int, increment: int, *, how: str = "mode"
+) -> np.ndarray:
+    """Reduce a per-sample label array to one label per window.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,)
+        Label (class, trial, ...) of every sample; any dtype ``np.unique`` sorts.
+    size, increment : int
+        The window geometry used with :func:`windows`.
+    how : {"mode", "last", "first"}, default "mode"
+        ``"mode"``: the most frequent label in the window (ties go to the
+        smallest label); ``"last"`` / ``"first"``: the label of the window's
+        last / first sample (``"last"`` is what a realtime predictor sees).
+
+    Returns
+    -------
+    ndarray of shape (n_windows,)
+        Same dtype as ``labels``.
+
+    Raises
+    ------
+    ValueError
+        If ``labels`` is not 1-D or ``how`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moveo.emg import window_labels
+    >>> window_labels(np.array([0, 0, 1, 1, 1, 2]), 3, 3).tolist()
+    [0, 1]
+    """
+    arr = np.asarray(labels)
+    if arr.ndim != 1:
+        raise ValueError(f"labels must be 1-D (one label per sample), got shape {arr.shape}")
+    size = _positive_int("size", size)
+    increment = _positive_int("increment", increment)
+    count = n_windows(arr.shape[0], size, increment)
+    starts = np.arange(count, dtype=np.int64) * increment
+    if how == "first":
+        return arr[starts]
+    if how == "last":
+        return arr[starts + size - 1]
+    if how != "mode":
+        raise ValueError(f"how must be 'mode', 'last' or 'first', got {how!r}")
+    if count == 0:
+        return arr[:0]
+    values, classes = np.unique(arr[: starts[-1] + size], return_inverse=True)
+    best = np.empty(count, dtype=np.int64)
+    _k.window_mode(
+        np.ascontiguousarray(classes, dtype=np.int64), values.shape[0], size, increment, count, best
+    )
+    return values[best]
+
+
+def _channel_names(channel_names: Sequence[Any] | None, n_channels: int) -> list[str]:
+    if channel_names is None:
+        return [str(c) for c in range(n_channels)]
+    names = [str(c) for c in channel_names]
+    if len(names) != n_channels:
+        raise ValueError(
+            f"channel_names has {len(names)} names but the windows have {n_channels} channels"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"channel_names must be unique, got {names}")
+    return names
+
+
+class FeaturePlan:
+    """A validated feature selection for windows of one shape.
+
+    Build it once (validation, FFT/DWT tables, parameter arrays), then call it
+    on as many windows as needed. ``plan.window(win)`` computes one window with
+    a single jitted call — the realtime predictor's path.
+
+    Parameters
+    ----------
+    features : str or sequence of str
+        Feature codes and/or group names (``"HTD"``, ``["MAV", "AR"]``).
+    fs : float
+        Sampling rate in Hz (required: spectral features depend on it).
+    n_channels : int
+        Channels per window.
+    size : int
+        Samples per window.
+    params : dict, optional
+        Per-feature parameters, e.g. ``{"ZC": {"threshold": 0.01}}``.
+    channel_names : sequence, optional
+        Names used in column names (default ``"0"``, ``"1"``, ...).
+
+    Attributes
+    ----------
+    codes : tuple of str
+        The selected feature codes, in output order.
+    params : dict
+        Resolved parameters per code.
+    columns : list of str
+        Output column names: ``{FEATURE}_{channel}`` or ``{FEATURE}_{channel}_{k}``.
+    n_columns : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moveo.emg import FeaturePlan
+    >>> plan = FeaturePlan("HTD", fs=1000.0, n_channels=2, size=4)
+    >>> plan.columns[:3]
+    ['MAV_0', 'MAV_1', 'ZC_0']
+    >>> plan.window(np.array([[1.0, -1.0, 1.0, -1.0], [0.0, 0.0, 0.0, 0.0]]))[:4].tolist()
+    [1.0, 0.0, 3.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        features: FeatureSelection,
+        *,
+        fs: float,
+        n_channels: int,
+        size: int,
+        params: ParamsLike = None,
+        channel_names: Sequence[Any] | None = None,
+    ):
+        self.n_channels = _positive_int("n_channels", n_channels)
+        self.size = _positive_int("size", size)
+        self.params = resolve(features, params, fs=fs, size=self.size)
+        self.codes = tuple(self.params)
+        self.channel_names = _channel_names(channel_names, self.n_channels)
+        self.fs = float(fs)
+        n_feat = len(self.codes)
+        codes = np.empty(n_feat, dtype=np.int64)
+        ipar = np.zeros((n_feat, 2), dtype=np.int64)
+        fpar = np.zeros((n_feat, 3), dtype=np.float64)
+        ncol = np.empty(n_feat, dtype=np.int64)
+        offs = np.empty(n_feat, dtype=np.int64)
+        bands = np.zeros((0, 2), dtype=np.int64)
+        self.blocks: dict[str, tuple[int, int]] = {}
+        self.columns: list[str] = []
+        pos = 0
+        max_level = 0
+        for f, code in enumerate(self.codes):
+            values = self.params[code]
+            codes[f] = _k.FEATURE_IDS[code]
+            k = n_columns(code, values)
+            ncol[f] = k
+            offs[f] = pos
+            self.blocks[code] = (pos, k)
+            pos += k * self.n_channels
+            if code in ("TM", "AR", "CC"):
+                ipar[f, 0] = values["order"]
+            elif code == "SM":
+                fpar[f, 0] = values["order"]
+            elif code in ("WAMP", "SSC", "ZC"):
+                fpar[f, 0] = values["threshold"]
+            elif code == "MAVSLP":
+                ipar[f, 0] = values["segments"]
+            elif code in ("SAMPEN", "FUZZYEN"):
+                ipar[f, 0] = values["dimension"]
+                fpar[f, 0] = values["tolerance"]
+                fpar[f, 1] = values.get("power", 0.0)
+            elif code == "DFTR":
+                bands = self._band_bins(values["bands"])
+            elif "level" in values:
+                ipar[f, 0] = values["level"]
+                max_level = max(max_level, values["level"])
+            multi = SPECS[code].multi
+            for ch in self.channel_names:
+                if multi:
+                    self.columns.extend(f"{code}_{ch}_{j}" for j in range(k))
+                else:
+                    self.columns.append(f"{code}_{ch}")
+        self.n_columns = pos
+        wre, wim, factors, dec_lo, dec_hi, dwt_len, dwt_off = _k.empty_plan_parts()
+        if any(SPECS[c].category == "spectral" for c in self.codes):
+            wre, wim, factors = fft_plan(self.size)
+        if max_level:
+            dec_lo, dec_hi = sym8_filters()
+            dwt_len, dwt_off = dwt_layout(self.size, dec_lo.shape[0], max_level)
+        self._args = (
+            codes,
+            ipar,
+            fpar,
+            offs,
+            ncol,
+            bands,
+            self.fs / self.size,
+            wre,
+            wim,
+            factors,
+            dec_lo,
+            dec_hi,
+            dwt_len,
+            dwt_off,
+        )
+
+    def _band_bins(self, bands: Sequence[tuple[float, float]]) -> np.ndarray:
+        # bin j (at f_j = j fs / N) is in [lo, hi); a band reaching the Nyquist frequency
+        # also takes the Nyquist bin. Edges within 1e-9 bins of a bin count as on it, so
+        # rounding in fs / N never moves a bin across an edge it sits on.
+        df = self.fs / self.size
+        n_bins = self.size // 2 + 1
+        nyquist = self.fs / 2.0
+        out = np.empty((len(bands), 2), dtype=np.int64)
+        for b, (lo, hi) in enumerate(bands):
+            first = min(n_bins, max(0, math.ceil(lo / df - 1e-9)))
+            stop = n_bins if hi >= nyquist * (1 - 1e-12) else math.ceil(hi / df - 1e-9)
+            out[b] = (first, max(first, min(n_bins, stop)))
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"FeaturePlan({list(self.codes)}, fs={self.fs}, n_channels={self.n_channels}, "
+            f"size={self.size}, n_columns={self.n_columns})"
+        )
+
+    def _check(self, arr: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
+        if arr.dtype != np.float32 and arr.dtype != np.float64:
+            if arr.dtype.kind not in "iuf":
+                raise TypeError(
+                    f"{what} must hold float32 or float64 samples, got dtype {arr.dtype}"
+                )
+            arr = arr.astype(np.float64)
+        if arr.shape[-2:] != shape[-2:] or arr.ndim != len(shape):
+            raise ValueError(
+                f"{what} must have shape {shape} (plan built for n_channels={self.n_channels}, "
+                f"size={self.size}), got {arr.shape}"
+            )
+        return arr
+
+    def transform(self, wins: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Compute the features of many windows (in parallel over windows).
+
+        Parameters
+        ----------
+        wins : ndarray of shape (n_windows, n_channels, size)
+            float32 or float64 (integers are converted), any strides.
+        out : ndarray of shape (n_windows, n_columns), float64, optional
+            Where to write.
+
+        Returns
+        -------
+        ndarray of shape (n_windows, n_columns), float64
+            Columns in :attr:`columns` order.
+        """
+        arr = self._check(np.asarray(wins), (-1, self.n_channels, self.size), "windows")
+        if out is None:
+            out = np.empty((arr.shape[0], self.n_columns))
+        if arr.shape[0]:
+            _k.windows_features(arr, *self._args, out)
+        return out
+
+    def window(self, win: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Compute the features of one window (the realtime path).
+
+        Parameters
+        ----------
+        win : ndarray of shape (n_channels, size)
+            float32 or float64, any strides (``buffer[-size:].T`` of a
+            ``(n_samples, n_channels)`` buffer works without a copy).
+        out : ndarray of shape (n_columns,), float64, optional
+            Preallocated output (reused between calls to avoid allocation).
+
+        Returns
+        -------
+        ndarray of shape (n_columns,), float64
+        """
+        if win.shape != (self.n_channels, self.size) or (
+            win.dtype != np.float32 and win.dtype != np.float64
+        ):
+            win = self._check(np.asarray(win), (self.n_channels, self.size), "window")
+        if out is None:
+            out = np.empty(self.n_columns)
+        _k.window_features(win, *self._args, out)
+        return out
+
+    def split(self, matrix: np.ndarray) -> dict[str, np.ndarray]:
+        """Split an output matrix into per-feature arrays.
+
+        Parameters
+        ----------
+        matrix : ndarray of shape (n_windows, n_columns)
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``code -> (n_windows, n_channels)`` or ``(n_windows, n_channels, k)``
+            for multi-column features (views into ``matrix``).
+        """
+        result = {}
+        n_rows = matrix.shape[0]
+        for code, (off, k) in self.blocks.items():
+            block = matrix[:, off : off + k * self.n_channels].reshape(n_rows, self.n_channels, k)
+            result[code] = block if SPECS[code].multi else block[:, :, 0]
+        return result
+
+
+def _as_windows(wins: Any) -> np.ndarray:
+    arr = np.asarray(wins)
+    if arr.ndim != 3:
+        raise ValueError(
+            f"windows must have shape (n_windows, n_channels, size), got {arr.shape}; "
+            "build them with moveo.emg.windows(data, size, increment)"
+        )
+    if arr.shape[1] < 1 or arr.shape[2] < 1:
+        raise ValueError(f"windows need at least one channel and one sample, got shape {arr.shape}")
+    return arr
+
+
+def extract(
+    wins: np.ndarray,
+    features: FeatureSelection,
+    *,
+    fs: float,
+    params: ParamsLike = None,
+) -> dict[str, np.ndarray]:
+    """Compute EMG features over windows.
+
+    Parameters
+    ----------
+    wins : ndarray of shape (n_windows, n_channels, size)
+        Windows, e.g. from :func:`windows` (float32 or float64, any strides).
+    features : str or sequence of str
+        A feature code (``"MAV"``), a group name (``"HTD"``) or a list of them.
+        See :data:`moveo.emg.FEATURES` and :data:`moveo.emg.GROUPS`.
+    fs : float
+        Sampling rate in Hz. Required: spectral features depend on it and
+        moveo never guesses it.
+    params : dict, optional
+        Per-feature parameters addressed by code:
+        ``{"ZC": {"threshold": 0.01}, "AR": {"order": 6}}``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Feature code -> float64 array of shape (n_windows, n_channels), or
+        (n_windows, n_channels, k) for multi-column features (AR, CC, MAVSLP,
+        DFTR, WENG, WV, WWL). A channel window containing NaN gives NaN.
+
+    Raises
+    ------
+    ValueError
+        Unknown feature, group or parameter (the message lists the valid
+        ones), invalid parameter values, windows too short for a feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moveo.emg import extract, windows
+    >>> t = np.arange(1000) / 1000.0
+    >>> data = np.sin(2 * np.pi * 50 * t)[:, None]
+    >>> out = extract(windows(data, 200, 100), ["RMS", "ZC"], fs=1000.0)
+    >>> round(float(out["RMS"][0, 0]), 4), out["ZC"].shape
+    (0.7071, (9, 1))
+    """
+    arr = _as_windows(wins)
+    plan = FeaturePlan(features, fs=fs, n_channels=arr.shape[1], size=arr.shape[2], params=params)
+    return plan.split(plan.transform(arr))
+
+
+def extract_frame(
+    wins: np.ndarray,
+    features: FeatureSelection,
+    *,
+    fs: float,
+    params: ParamsLike = None,
+    channel_names: Sequence[Any] | None = None,
+) -> pl.DataFrame:
+    """Compute EMG features over windows into a polars DataFrame.
+
+    Parameters
+    ----------
+    wins : ndarray of shape (n_windows, n_channels, size)
+    features : str or sequence of str
+    fs : float
+    params : dict, optional
+        As for :func:`extract`.
+    channel_names : sequence, optional
+        Channel labels for the column names (default ``0, 1, ...``).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per window; Float64 columns ``{FEATURE}_{channel}`` or
+        ``{FEATURE}_{channel}_{k}`` for multi-column features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moveo.emg import extract_frame, windows
+    >>> df = extract_frame(windows(np.ones((10, 2)), 5, 5), "HTD", fs=100.0)
+    >>> df.columns
+    ['MAV_0', 'MAV_1', 'ZC_0', 'ZC_1', 'SSC_0', 'SSC_1', 'WL_0', 'WL_1']
+    """
+    import polars as pl
+
+    arr = _as_windows(wins)
+    plan = FeaturePlan(
+        features,
+        fs=fs,
+        n_channels=arr.shape[1],
+        size=arr.shape[2],
+        params=params,
+        channel_names=channel_names,
+    )
+    matrix = plan.transform(arr)
+    return pl.DataFrame({name: matrix[:, j] for j, name in enumerate(plan.columns)})
