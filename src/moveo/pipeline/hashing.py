@@ -12,6 +12,8 @@ identical since Python 3.1) of:
 * the scope (groups/sequences) when the feature is ``scope_dependent``,
 * row filters (frame range, overlap) when they are set, since they change the rows
   a feature sees,
+* the dataset settings a feature takes through ``set_dataset_defaults`` (fps,
+  column names, pose layout), for features that have that hook,
 * :data:`HASH_SCHEME_VERSION`, bumped whenever this recipe changes.
 
 Python's built-in ``hash`` is never used (it is salted per process).
@@ -191,6 +193,7 @@ def compute_run_id(
     upstream: Sequence[tuple[str, str]] = (),
     scope: Any = None,
     filters: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> str:
     """Compute a run id, ``f"{version}-{hash}"``.
 
@@ -208,6 +211,9 @@ def compute_run_id(
     filters : mapping, optional
         Non-default row filters (frame range, overlap). ``None`` or an empty
         mapping when no filter is set, so unfiltered runs keep their id.
+    context : mapping, optional
+        Dataset settings the feature reads besides its params (fps, column
+        names, pose layout for features with ``set_dataset_defaults``).
 
     Returns
     -------
@@ -230,4 +236,6 @@ def compute_run_id(
         payload["scope"] = scope
     if filters:
         payload["filters"] = dict(filters)
+    if context:
+        payload["context"] = dict(context)
     return f"{version}-{stable_hash(payload)}"

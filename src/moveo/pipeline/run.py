@@ -462,7 +462,13 @@ def plan_run(
         [list(k) for k in entries] if getattr(feature, "scope_dependent", False) else None
     )
     version = str(feature.version)
-    run_id = compute_run_id(version, params, upstream, scope=scope_payload, filters=filters)
+    context = None
+    if callable(getattr(feature, "set_dataset_defaults", None)):
+        # the feature reads these from the dataset: they are part of its identity
+        context = {"fps": ds.fps, "columns": ds.columns, "pose": ds.pose}
+    run_id = compute_run_id(
+        version, params, upstream, scope=scope_payload, filters=filters, context=context
+    )
     inputs_payload = [
         "tracks" if src.kind == "tracks" else {"feature": src.feature, "run_id": src.run_id}
         for src in filled

@@ -58,7 +58,7 @@ def test_canonical_json_rules():
     assert canonical_json([0.1, 1e-20, 1e22, -0.0]) == "[0.1,1e-20,1e+22,-0.0]"
     assert canonical_json([math.nan, math.inf, -math.inf]) == '["NaN","Infinity","-Infinity"]'
     assert canonical_json((True, False)) == "[true,false]"
-    assert canonical_json("é\"\\\n") == '"\\u00e9\\"\\\\\\u000a"'
+    assert canonical_json('é"\\\n') == '"\\u00e9\\"\\\\\\u000a"'
     assert canonical_json(np.float64(0.5)) == "0.5"
     assert canonical_json(np.array([1, 2])) == "[1,2]"
     assert canonical_json(Path("a/b")) == '"a/b"'
@@ -88,14 +88,23 @@ def test_each_part_changes_the_id():
     assert compute_run_id("0.1", {"a": 1}, scope=[]) != base
     assert compute_run_id("0.1", {"a": 1}, filters={"end_frame": 3}) != base
     assert compute_run_id("0.1", {"a": 1}, filters={}) == base
+    assert compute_run_id("0.1", {"a": 1}, context={"fps": 30.0}) != base
+    assert compute_run_id("0.1", {"a": 1}, context={"fps": 30.0}) != compute_run_id(
+        "0.1", {"a": 1}, context={"fps": 25.0}
+    )
     with pytest.raises(ValueError, match="version"):
         compute_run_id("", {})
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
     max_leaves=20,
 )
 

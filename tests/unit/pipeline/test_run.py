@@ -304,3 +304,24 @@ def test_temp_files_swept(ds):
     assert not leftover.exists()
     assert not [p for p in ds.features_root.rglob("*") if ".tmp-" in p.name]
     os.sync()
+
+
+def test_dataset_settings_are_part_of_identity_for_features_that_read_them(tmp_path):
+    class FpsAware(StepLength):
+        name = "fps-aware"
+
+        def set_dataset_defaults(self, *, fps=None, columns=None, pose=None):
+            self.fps = fps
+
+        def apply(self, df):
+            return super().apply(df).with_columns(pl.col("step") * self.fps)
+
+    runs = {}
+    for fps in (30.0, 25.0):
+        d = Dataset.create(tmp_path / f"ds{fps}", fps=fps)
+        d.add_tracks(make_tracks(n_groups=1, n_sequences=1))
+        runs[fps] = run_feature(d, FpsAware())
+        plain = run_feature(d, StepLength())
+        runs[("plain", fps)] = plain
+    assert runs[30.0].run_id != runs[25.0].run_id  # output depends on fps
+    assert runs[("plain", 30.0)] == runs[("plain", 25.0)]  # StepLength does not read fps
