@@ -20,7 +20,6 @@ from moveo.pipeline.registry import FeatureRegistry
 # --------------------------------------------------------------------------- demo re-run
 @pytest.fixture(scope="module")
 def demo_ds(tmp_path_factory, bench_size):
-    pytest.importorskip("moveo.features.speed_angvel")
     from moveo.pipeline.demo import DEMO_SHAPE, make_demo_dataset
 
     frames = bench_size(small=500, full=DEMO_SHAPE["n_frames"])

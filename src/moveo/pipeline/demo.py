@@ -100,25 +100,11 @@ def demo_pipeline() -> Pipeline:
             FeatureStep(
                 "rolling-speed",
                 RollingStats,
-                params=_rolling_params(RollingStats),
+                params={"columns": ["speed"], "window": 30, "stats": ["mean", "std"]},
                 input_names=["speed-angvel"],
             )
         )
     )
-
-
-def _rolling_params(cls: type) -> dict[str, Any]:
-    """Return RollingStats params selecting the speed column."""
-    fields = getattr(getattr(cls, "Params", None), "model_fields", {})
-    params: dict[str, Any] = {}
-    for name in ("columns", "cols", "input_columns"):
-        if name in fields:
-            params[name] = ["speed"]
-            break
-    else:
-        if "column" in fields:
-            params["column"] = "speed"
-    return params
 
 
 def run_demo(
@@ -154,7 +140,10 @@ def run_demo(
 
     from moveo.pipeline.reporting import progress_enabled, render_table
 
-    console = console or Console()
+    if console is None:
+        import sys
+
+        console = Console(width=None if sys.stdout.isatty() else 180)
     dims = {**DEMO_SHAPE, **(shape or {})}
     t0 = time.perf_counter()
     ds = make_demo_dataset(root, progress=progress_enabled(progress), **dims)

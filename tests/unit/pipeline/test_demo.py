@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import polars as pl
+
+from moveo.cli import main
+from moveo.pipeline.demo import demo_pipeline, make_demo_dataset
+
+
+def test_demo_command_twice_then_status(tmp_path, capsys):
+    root = tmp_path / "demo"
+    assert main(["demo", str(root), "--frames", "150", "--quiet"]) == 0
+    first = capsys.readouterr().out
+    assert "6 entries, 3,600 rows" in first
+    for step in ("speed-angvel", "heading", "body-scale", "nearest-neighbor", "rolling-speed"):
+        assert step in first
+    assert "5/5 steps cached" in first
+    assert main(["demo", str(root), "--frames", "150", "--quiet"]) == 0
+    assert "5/5 steps cached" in capsys.readouterr().out
+    assert main(["status", str(root)]) == 0
+    status = capsys.readouterr().out
+    assert status.count("cached") == 5
+    assert main(["lineage", str(root), "rolling-stats"]) == 0
+    lineage = capsys.readouterr().out
+    assert "rolling-stats" in lineage
+    assert "speed-angvel" in lineage
+
+
+def test_demo_pipeline_outputs(tmp_path):
+    ds = make_demo_dataset(tmp_path / "d", n_groups=1, n_sequences=2, n_individuals=3, n_frames=100)
+    results = demo_pipeline().run(ds, progress=False)
+    assert list(results) == [
+        "speed-angvel",
+        "heading",
+        "body-scale",
+        "nearest-neighbor",
+        "rolling-speed",
+    ]
+    speed = ds.read_feature(results["speed-angvel"], "g0", "s1")
+    rolling = ds.read_feature(results["rolling-speed"], "g0", "s1")
+    assert speed.height == rolling.height == 300
+    assert "speed" in speed.columns
+    # the rolling step reads the speed step: its keys line up row for row
+    assert rolling.select("id", "frame").equals(speed.select("id", "frame"))
+    assert rolling.select(pl.col(pl.Float64)).width >= 2
