@@ -797,10 +797,19 @@ def _input_stream(ds: Dataset, plan: RunPlan) -> InputStream:
     return InputStream(factory, len(plan.entries))
 
 
-def _make_task(ds: Dataset, plan: RunPlan, key: tuple[str, str], *, overlap: bool) -> _EntryTask:
+def _make_task(
+    ds: Dataset,
+    plan: RunPlan,
+    key: tuple[str, str],
+    *,
+    overlap: bool,
+    neighbours: Mapping[tuple[str, str], tuple[Any, Any]] | None = None,
+) -> _EntryTask:
     prev = nxt = None
     if overlap and plan.overlap_frames:
-        prev, nxt = _neighbour_map(plan.sources, ds).get(key, (None, None))
+        if neighbours is None:
+            neighbours = _neighbour_map(plan.sources, ds)
+        prev, nxt = neighbours.get(key, (None, None))
     needed = {k for k in (key, prev, nxt) if k is not None}
     # Each task carries only the upstream paths it reads, not the whole run's.
     sources = tuple(
@@ -999,7 +1008,8 @@ def _execute(
         if not ready:
             feature.fit(_input_stream(ds, plan))
             feature.save_state(plan.run_root)
-        tasks = [_make_task(ds, plan, key, overlap=True) for key in todo]
+        neighbours = _neighbour_map(plan.sources, ds) if plan.overlap_frames else {}
+        tasks = [_make_task(ds, plan, key, overlap=True, neighbours=neighbours) for key in todo]
         with reporter:
             bar = reporter.task(label, len(tasks))
             failures, n_ok = _dispatch(
