@@ -39,6 +39,7 @@ from moveo._numba import jit, prange, register_warmup
 
 __all__ = [
     "ROLLING_STATS",
+    "first_order_violation",
     "rolling",
     "segment_nanmedian",
     "segment_offsets",
@@ -69,6 +70,14 @@ def _segment_offsets(keys: np.ndarray) -> np.ndarray:
             s += 1
     offsets[count] = n
     return offsets
+
+
+@jit
+def _first_order_violation(keys: np.ndarray, frames: np.ndarray) -> int:
+    for i in range(1, keys.shape[0]):
+        if keys[i] < keys[i - 1] or (keys[i] == keys[i - 1] and frames[i] <= frames[i - 1]):
+            return i
+    return -1
 
 
 @jit(parallel=True)
@@ -216,6 +225,38 @@ def segment_offsets(keys: np.ndarray) -> np.ndarray:
     if keys.shape[0] == 0:
         return np.zeros(1, dtype=np.int64)
     return _segment_offsets(keys)
+
+
+def first_order_violation(keys: np.ndarray, frames: np.ndarray) -> int:
+    """Find the first row that breaks the (key, frame) order.
+
+    Parameters
+    ----------
+    keys : numpy.ndarray
+        Integer segment keys (e.g. individual ids) of shape (n,).
+    frames : numpy.ndarray
+        Integer frame numbers of shape (n,).
+
+    Returns
+    -------
+    int
+        The first ``i`` with ``(keys[i], frames[i]) <= (keys[i-1], frames[i-1])``
+        (keys decreasing, or a frame not strictly after the previous one of the
+        same key), or ``-1`` if the rows are strictly sorted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first_order_violation(np.array([1, 1, 2]), np.array([0, 1, 0]))
+    -1
+    >>> first_order_violation(np.array([1, 1, 2]), np.array([0, 0, 0]))
+    1
+    """
+    keys = np.ascontiguousarray(keys)
+    frames = np.ascontiguousarray(frames)
+    if keys.shape != frames.shape or keys.ndim != 1:
+        raise ValueError("keys and frames must be 1-D arrays of equal length")
+    return int(_first_order_violation(keys, frames))
 
 
 def window_bounds(size: int, *, center: bool) -> tuple[int, int]:
@@ -433,3 +474,4 @@ def _warmup() -> None:
     rolling(vals, offs, 2, stats=ROLLING_STATS, center=True)
     rolling(vals, offs, 2, stats=ROLLING_STATS, positions=np.array([0, 2, 0]))
     segment_nanmedian(vals, offs)
+    first_order_violation(keys, keys)
