@@ -58,10 +58,24 @@ class AppContext:
     """
 
     def __init__(self, max_messages: int = 1000):
-        self.state: PipelineState = PipelineState.IDLE
+        self._state = PipelineState.IDLE
         self.status_message: str = ""
         self.messages: collections.deque[str] = collections.deque(maxlen=max_messages)
         self.lock = threading.RLock()
+
+    @property
+    def state(self) -> PipelineState:
+        """Current state (plain strings such as ``"idle"`` are accepted on assignment)."""
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        try:
+            self._state = PipelineState(value)
+        except ValueError:
+            raise ValueError(
+                f"unknown state {value!r}; states are {[s.value for s in PipelineState]}"
+            ) from None
 
     def log(self, message: str) -> None:
         """Append ``message`` to :attr:`messages` and the ``moveo.realtime`` logger.
