@@ -245,7 +245,7 @@ def test_default_extract_is_htd():
     with app:
         app.wait_for_samples(100)
         p.start_predicting()
-        assert wait_until(lambda: "n" in p.predictions)
+        assert wait_until(lambda: "n" in p.predictions, 120)  # may compile the EMG kernels
     assert p.predictions["n"] == 4 * 4  # MAV, ZC, SSC, WL x 4 channels
 
 
