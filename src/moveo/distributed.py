@@ -10,9 +10,12 @@ This module makes a Dask one that fits moveo:
   is computed, never deduplicated by Dask).
 * :func:`local_cluster` is the same as a context manager for demos and tests
   (dashboard off by default).
-* :class:`NumbaWarmup` (registered by both) compiles moveo's kernels once per
-  worker process, when the worker starts, so no entry pays for compilation and
-  a worker restarted after a crash is warm again before it computes.
+* :class:`NumbaWarmup` (registered with ``warmup=...``) compiles moveo's
+  kernels once per worker process, when the worker starts, so no entry pays
+  for compilation and a worker restarted after a crash is warm again before it
+  computes. Without it each worker compiles a kernel in the first task that
+  needs it; either way numba keeps the code for the life of the process and
+  its on-disk cache lets later processes load instead of compile.
   :func:`worker_kernel_stats` reports, per worker, how often each kernel was
   compiled or loaded from numba's on-disk cache.
 
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     import distributed
 
 __all__ = [
+    "TRACKING_KERNELS",
     "DaskExecutor",
     "dask_executor",
     "kernel_stats",
@@ -78,6 +82,14 @@ def __getattr__(name: str) -> Any:
 
 
 # --------------------------------------------------------------------------- numba on workers
+
+TRACKING_KERNELS: tuple[str, ...] = (
+    "moveo.kernels.kinematics",
+    "moveo.kernels.body",
+    "moveo.kernels.neighbors",
+    "moveo.kernels.windows",
+)
+"""Kernel modules behind the tracking features (a ``warmup=`` value for tracking pipelines)."""
 
 _WARMED_MODULES: dict[str, float] = {}
 
@@ -294,7 +306,7 @@ class DaskExecutor(Executor):
 def dask_executor(
     client_or_address: Any | None = None,
     *,
-    warmup: WarmupSpec = True,
+    warmup: WarmupSpec = False,
     retries: int = 0,
     **cluster_kwargs: Any,
 ) -> DaskExecutor:
@@ -307,11 +319,12 @@ def dask_executor(
         ``"tcp://10.0.0.5:8786"`` (a client is connected and closed on
         shutdown), or None to start a :class:`distributed.LocalCluster` (closed
         on shutdown).
-    warmup : bool, str or sequence of str, default True
-        Register :class:`NumbaWarmup` so every worker compiles moveo's kernels
-        once when it starts (True: all kernels; a module name or names: only
-        those, e.g. ``"moveo.kernels.kinematics"``; False: compile lazily in
-        the first task that needs a kernel, still once per worker process).
+    warmup : bool, str or sequence of str, default False
+        Register :class:`NumbaWarmup` so every worker compiles (or loads from
+        numba's cache) kernels once when it starts: a module name or names,
+        e.g. :data:`TRACKING_KERNELS`, or True for every moveo kernel. False:
+        each worker compiles a kernel in the first task that needs it (still
+        once per worker process, never per task).
     retries : int, default 0
         Extra attempts for entries whose ``apply`` raised (see :class:`DaskExecutor`).
     **cluster_kwargs
@@ -386,7 +399,7 @@ def local_cluster(
     *,
     processes: bool = True,
     threads_per_worker: int = 1,
-    warmup: WarmupSpec = True,
+    warmup: WarmupSpec = False,
     retries: int = 0,
     dashboard_address: str | None = None,
     **cluster_kwargs: Any,
@@ -402,7 +415,7 @@ def local_cluster(
         process (fast start-up, for tests).
     threads_per_worker : int, default 1
         Entries a worker computes at once.
-    warmup : bool, str or sequence of str, default True
+    warmup : bool, str or sequence of str, default False
         As in :func:`dask_executor`.
     retries : int, default 0
         As in :func:`dask_executor`.

@@ -14,9 +14,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from integration.dask_features import KernelSpeed, KillSwitch
+from moveo.cli import main
 from moveo.dataset import Dataset
-from moveo.distributed import local_cluster, warmup_modules, worker_kernel_stats
+from moveo.distributed import TRACKING_KERNELS, local_cluster, warmup_modules, worker_kernel_stats
 from moveo.io.synthetic import generate_dataset
+from moveo.pipeline.demo import demo_pipeline, make_demo_dataset
 from moveo.pipeline.registry import open_registry
 from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
 
@@ -28,8 +30,8 @@ KIN = "moveo.kernels.kinematics"
 @pytest.fixture(scope="module")
 def cluster():
     # The driver compiles first and fills numba's on-disk cache; workers then load it.
-    warmup_modules(KIN)
-    with local_cluster(2, warmup=KIN, scheduler_kwargs={"allowed_failures": 1}) as ex:
+    warmup_modules(TRACKING_KERNELS)
+    with local_cluster(2, warmup=TRACKING_KERNELS, scheduler_kwargs={"allowed_failures": 1}) as ex:
         yield ex
 
 
@@ -89,6 +91,38 @@ def test_two_process_workers_equal_sequential_run(cluster, copy_ds):
     assert rows_a.height == 6
     assert set(rows_a["status"]) == {"complete"}
     assert_frame_equal(rows_a, _registry_rows(b, "kernel-speed", par.run_id))
+
+
+def test_demo_pipeline_on_two_workers_equals_sequential(cluster, tmp_path):
+    shape = {"n_groups": 2, "n_sequences": 2, "n_individuals": 3, "n_frames": 400}
+    a = make_demo_dataset(tmp_path / "a", **shape)
+    b = make_demo_dataset(tmp_path / "b", **shape)
+    seq = demo_pipeline().run(a, progress=False)
+    par = demo_pipeline().run(b, progress=False, executor=cluster)
+    assert par == seq
+    for step, res in seq.items():
+        for g, s in a.entries():
+            assert_frame_equal(
+                read_feature(a, res, g, s), read_feature(b, par[step], g, s), check_exact=True
+            )
+        assert_frame_equal(
+            _registry_rows(a, res.feature, res.run_id), _registry_rows(b, res.feature, res.run_id)
+        )
+    status = demo_pipeline().status(b)
+    assert status["state"].to_list() == ["cached"] * 5
+    assert status.drop("reason").equals(demo_pipeline().status(a).drop("reason"))
+
+
+def test_demo_command_with_dask(tmp_path, capsys):
+    root = tmp_path / "demo"
+    assert main(["demo", str(root), "--frames", "150", "--quiet", "--dask"]) == 0
+    out = capsys.readouterr().out
+    assert "Dask LocalCluster: 2 worker processes" in out
+    assert "6 entries, 3,600 rows" in out
+    assert "5/5 steps cached" in out
+    # the same results as without dask: a plain re-run finds everything cached
+    assert main(["demo", str(root), "--frames", "150", "--quiet"]) == 0
+    assert "5/5 steps cached" in capsys.readouterr().out
 
 
 def test_kernels_compile_once_per_worker_process(cluster, copy_ds):

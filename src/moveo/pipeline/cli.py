@@ -38,6 +38,14 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--workers", type=int, default=None, help="entries in parallel per step")
     demo.add_argument("--frames", type=int, default=None, help="frames per entry (size)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.add_argument(
+        "--dask",
+        action="store_true",
+        help="run the steps on a local Dask cluster (needs moveo[dask])",
+    )
+    demo.add_argument(
+        "--dask-workers", type=int, default=2, metavar="N", help="worker processes for --dask"
+    )
     demo.set_defaults(func=_demo)
 
     status = subparsers.add_parser("status", help="pipeline status of a dataset")
@@ -77,13 +85,23 @@ def _demo(args: argparse.Namespace) -> int:
     from moveo.pipeline.demo import run_demo
 
     shape = {"n_frames": args.frames} if args.frames else None
-    run_demo(
-        args.dir,
-        progress=False if args.quiet else None,
-        console=_console(),
-        parallel_workers=args.workers,
-        shape=shape,
-    )
+    options = {
+        "progress": False if args.quiet else None,
+        "console": _console(),
+        "parallel_workers": args.workers,
+        "shape": shape,
+    }
+    if args.dask:
+        from moveo.distributed import TRACKING_KERNELS, local_cluster
+
+        with local_cluster(args.dask_workers, warmup=TRACKING_KERNELS) as executor:
+            options["console"].print(
+                f"Dask LocalCluster: {executor.n_workers} worker processes "
+                f"(scheduler {executor.client.scheduler.address})"
+            )
+            run_demo(args.dir, executor=executor, **options)
+        return 0
+    run_demo(args.dir, **options)
     return 0
 
 

@@ -114,6 +114,7 @@ def run_demo(
     console: Any = None,
     parallel_workers: int | None = None,
     shape: dict[str, int] | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Generate the demo dataset (if needed), run the demo pipeline, print status.
 
@@ -129,6 +130,9 @@ def run_demo(
         Entries computed in parallel per step.
     shape : dict, optional
         Overrides of :data:`DEMO_SHAPE` (for quick tests).
+    executor : concurrent.futures.Executor, optional
+        Compute the steps' entries on this executor (e.g. a Dask cluster, see
+        :mod:`moveo.distributed`).
 
     Returns
     -------
@@ -154,7 +158,9 @@ def run_demo(
     )
     pipeline = demo_pipeline()
     t1 = time.perf_counter()
-    results = pipeline.run(ds, progress=progress, parallel_workers=parallel_workers)
+    results = pipeline.run(
+        ds, progress=progress, parallel_workers=parallel_workers, executor=executor
+    )
     seconds = time.perf_counter() - t1
     status = pipeline.status(ds)
     console.print(render_table(status, title=f"pipeline {pipeline.name!r}"))
