@@ -25,7 +25,7 @@ after the data stores.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,10 +34,11 @@ from moveo.kernels.ring import ring_read, ring_read_channels_first, ring_write
 __all__ = ["RingBuffer", "Window"]
 
 _LATEST_RETRIES = 3
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """A block of samples copied out of a :class:`RingBuffer`.
 
     Attributes
@@ -66,7 +67,7 @@ class Window:
         """Sample number of the window's first sample."""
         return self.count - len(self.timestamps)
 
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # the number of samples, not of fields
         return len(self.timestamps)
 
 
@@ -138,19 +139,16 @@ class RingBuffer:
         ValueError
             If the shapes do not match the buffer.
         """
-        if not (
-            type(data) is np.ndarray
-            and data.dtype == np.float32
-            and data.ndim == 2
-            and data.flags.c_contiguous
-        ):
-            data = np.ascontiguousarray(data, dtype=np.float32)
+        # fast path: arrays of the right dtype go straight to the kernel (numba copes
+        # with any strides); anything else is converted once
+        if type(data) is not np.ndarray or data.dtype is not _F32 or data.ndim != 2:
+            data = np.asarray(data, dtype=np.float32)
             if data.ndim != 2:
                 raise ValueError(
                     f"data must have shape (n_samples, {self._n_ch}), got shape {data.shape}"
                 )
-        if type(timestamps) is not np.ndarray or timestamps.dtype != np.float64:
-            timestamps = np.ascontiguousarray(timestamps, dtype=np.float64)
+        if type(timestamps) is not np.ndarray or timestamps.dtype is not _F64:
+            timestamps = np.asarray(timestamps, dtype=np.float64)
         n = data.shape[0]
         if data.shape[1] != self._n_ch:
             raise ValueError(
@@ -177,10 +175,10 @@ class RingBuffer:
 
     # ------------------------------------------------------------------ readers
     def _out(self, n: int, out: np.ndarray | None, channels_first: bool) -> np.ndarray:
-        shape = (self._n_ch, n) if channels_first else (n, self._n_ch)
         if out is None:
+            shape = (self._n_ch, n) if channels_first else (n, self._n_ch)
             return np.empty(shape, dtype=np.float32)
-        if type(out) is not np.ndarray or out.dtype != np.float32:
+        if type(out) is not np.ndarray or out.dtype is not _F32:
             raise TypeError("out must be a float32 numpy array")
         if channels_first:
             if out.ndim != 2 or out.shape[0] != self._n_ch or out.shape[1] < n:
@@ -234,19 +232,27 @@ class RingBuffer:
             ``data`` of shape (n, n_channels) (or (n_channels, n)), ``timestamps``
             of shape (n,), ``count`` and ``lost``.
         """
-        n = int(n)
-        if n < 0 or n > self._cap:
-            raise ValueError(f"n must be between 0 and the capacity {self._cap}, got {n}")
+        if type(n) is not int:
+            n = int(n)
+        cap = self._cap
+        if n < 0 or n > cap:
+            raise ValueError(f"n must be between 0 and the capacity {cap}, got {n}")
         out = self._out(n, out, channels_first)
         tout = np.empty(n, dtype=np.float64)
-        torn = 0
+        read = ring_read_channels_first if channels_first else ring_read
+        buf, tbuf = self._buf, self._tbuf
         for _ in range(_LATEST_RETRIES):
             end = self._count
-            k = min(n, end)
+            k = n if n <= end else end
             first = end - k
-            torn = self._copy(first, k, out, tout, channels_first)
-            if torn == 0:
+            if k:
+                read(buf, tbuf, first, k, out, tout)
+            torn = self._reserved - cap - first  # > 0: rows overwritten during the copy
+            if torn <= 0:
+                if k == n and (out.shape[1] if channels_first else out.shape[0]) == n:
+                    return Window(out, tout, end, 0)  # common case: no slicing
                 return self._window(out, tout, 0, k, end, 0, channels_first)
+        torn = min(torn, k)
         return self._window(out, tout, torn, k, end, torn, channels_first)
 
     def since(
