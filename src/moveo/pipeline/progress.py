@@ -36,6 +36,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from moveo._fs import set_journal_mode
+
 __all__ = [
     "CompositeProgressCallback",
     "SQLiteProgressCallback",
@@ -200,7 +202,7 @@ class SQLiteProgressCallback:
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self.db_path, timeout=30.0, check_same_thread=False, isolation_level=None
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        set_journal_mode(self._conn, self.db_path)  # WAL, or rollback journal on NFS etc.
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)

@@ -33,6 +33,8 @@ from typing import Any
 
 import polars as pl
 
+from moveo._fs import sqlite_journal_mode
+
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -215,7 +217,7 @@ class FeatureRegistry:
             raise self._readonly_error(exc) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._set_wal(conn)
+            self._set_wal(conn, sqlite_journal_mode(self.db_path))
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.OperationalError as exc:
@@ -226,19 +228,24 @@ class FeatureRegistry:
         return conn
 
     @staticmethod
-    def _set_wal(conn: sqlite3.Connection) -> None:
+    def _set_wal(conn: sqlite3.Connection, wanted: str = "wal") -> None:
         # Switching to WAL needs a brief exclusive lock; retry if another process
         # holds it (busy_timeout does not always cover the journal-mode change).
+        # On network filesystems moveo._fs picks the rollback journal ("delete").
         for attempt in range(100):
             try:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = conn.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0]
                 break
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == 99:
                     raise
                 time.sleep(0.05)
-        if str(mode).lower() != "wal":
-            raise RegistryError(f"could not switch {conn!r} to WAL mode (got {mode!r})")
+        if str(mode).lower() != wanted:
+            raise RegistryError(
+                f"could not switch {conn!r} to journal mode {wanted!r} (got {mode!r}); "
+                "close other processes using this registry and retry (see "
+                "MOVEO_REGISTRY_JOURNAL in the 'Running on a cluster' guide)"
+            )
 
     def _readonly_error(self, exc: BaseException) -> RegistryReadOnlyError:
         return RegistryReadOnlyError(

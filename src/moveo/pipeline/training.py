@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from moveo._fs import set_journal_mode
 from moveo.dataset import atomic_write_bytes
 from moveo.pipeline.hashing import canonical_json, stable_hash
 from moveo.pipeline.progress import (
@@ -82,7 +83,7 @@ class ModelRunStore:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.db_path, timeout=60.0, isolation_level=None)
         self._conn.execute("PRAGMA busy_timeout = 60000")
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        set_journal_mode(self._conn, self.db_path)  # WAL, or rollback journal on NFS etc.
         self._conn.execute(_SCHEMA)
 
     def close(self) -> None:

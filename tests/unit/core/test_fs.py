@@ -181,3 +181,62 @@ def test_set_journal_mode_on_a_real_database(tmp_path, fake_nfs, monkeypatch):
         finally:
             conn.close()
     assert not Path(f"{remote}-wal").exists()
+
+
+def _journal(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_registry_on_network_filesystem_uses_rollback_journal(tmp_path, fake_nfs, monkeypatch):
+    from moveo.pipeline.progress import SQLiteProgressCallback
+    from moveo.pipeline.registry import open_registry
+    from moveo.pipeline.training import ModelRunStore
+
+    monkeypatch.setattr(_fs, "PROC_MOUNTS", str(fake_nfs))
+    root = tmp_path / "nfs" / "ds"
+    with open_registry(root) as reg:
+        reg.record_run_start("speed", "0.1-abc", "0.1", "abc")
+        reg.record_entries(
+            [
+                {
+                    "feature": "speed",
+                    "run_id": "0.1-abc",
+                    "group": "g0",
+                    "sequence": "s0",
+                    "path": str(root / "features" / "speed" / "0.1-abc" / "g0" / "s0.parquet"),
+                    "n_rows": 10,
+                    "input_fp": "fp",
+                },
+            ]
+        )
+        assert reg.entry_count("speed", "0.1-abc") == 1
+    db = root / ".moveo" / "registry.db"
+    assert _journal(db) == "delete"
+    assert not Path(f"{db}-wal").exists()
+    # other writers of the same database keep it in rollback-journal mode
+    with ModelRunStore(db):
+        pass
+    with SQLiteProgressCallback(db, job_id="job") as cb:
+        cb.on_phase("fit", "start")
+    assert _journal(db) == "delete"
+    with open_registry(root, readonly=True) as reg:
+        assert reg.entry_count("speed", "0.1-abc") == 1
+
+
+def test_registry_on_local_disk_keeps_wal_and_env_forces_rollback(tmp_path, fake_nfs, monkeypatch):
+    from moveo.pipeline.registry import open_registry
+
+    monkeypatch.setattr(_fs, "PROC_MOUNTS", str(fake_nfs))
+    local = tmp_path / "local" / "ds"
+    with open_registry(local):
+        pass
+    assert _journal(local / ".moveo" / "registry.db") == "wal"
+    # a WAL registry reopened with the rollback journal forced is switched over
+    monkeypatch.setenv(_fs.JOURNAL_ENV, "delete")
+    with open_registry(local) as reg:
+        reg.record_run_start("f", "r", "0.1", "h")
+    assert _journal(local / ".moveo" / "registry.db") == "delete"
