@@ -10,8 +10,19 @@ pytestmark = pytest.mark.lsl
 
 
 def test_realtime_demo_prints_accuracy_and_stats(tmp_path, capsys):
-    code = main(["realtime", "demo", "--record-s", "3", "--predict-s", "1.5", "--no-warmup",
-                 "--dataset", str(tmp_path / "emg")])
+    code = main(
+        [
+            "realtime",
+            "demo",
+            "--record-s",
+            "3",
+            "--predict-s",
+            "1.5",
+            "--no-warmup",
+            "--dataset",
+            str(tmp_path / "emg"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "training LDA on HTD features" in out

@@ -35,8 +35,13 @@ def test_outlet_killed_mid_prediction_then_replaced():
     procs = [(proc, stop)]
     try:
         app = App(warmup=False)
-        app.add_stream("emg", LSLSource(source_id=sid, timeout=20.0), window_ms=50,
-                       silence_s=0.3, reconnect_s=0.2)
+        app.add_stream(
+            "emg",
+            LSLSource(source_id=sid, timeout=20.0),
+            window_ms=50,
+            silence_s=0.3,
+            reconnect_s=0.2,
+        )
         p = Pipeline(app, predict_hz=50)
         p.extract(lambda w: float(np.abs(w["emg"]).mean()))
         p.predict(lambda m, f: {"level": f})
@@ -53,8 +58,9 @@ def test_outlet_killed_mid_prediction_then_replaced():
             time.sleep(0.3)
             assert p.prediction_count == made  # nothing predicted from the dead stream
             assert app.ctx.state == "predicting"
-            proc2, stop2 = start_outlet_process(sid, source_id=sid, n_channels=4, fs=1000.0,
-                                                chunk=10, seed=1)
+            proc2, stop2 = start_outlet_process(
+                sid, source_id=sid, n_channels=4, fs=1000.0, chunk=10, seed=1
+            )
             procs.append((proc2, stop2))
             assert wait_until(lambda: stream.status == "connected", 30)
             assert wait_until(lambda: not p.stale and p.prediction_count > made + 5, 10)
@@ -72,8 +78,9 @@ def test_record_train_predict_with_outlet_process(tmp_path):
 
     sid = f"cue-{uuid.uuid4().hex}"
     cue = 0.5  # the outlet's class follows the LSL clock: int(t // cue) % 4
-    proc, stop = start_outlet_process(sid, source_id=sid, n_channels=8, fs=2000.0, chunk=10,
-                                      n_classes=4, cue_s=cue)
+    proc, stop = start_outlet_process(
+        sid, source_id=sid, n_channels=8, fs=2000.0, chunk=10, n_classes=4, cue_s=cue
+    )
     try:
         app = App(warmup=False)
         app.add_stream("emg", LSLSource(source_id=sid, timeout=20.0), window_ms=150)
