@@ -68,7 +68,8 @@ def _median_pairwise(px: np.ndarray, py: np.ndarray, out: np.ndarray) -> None:
                     yb = py[i, b]
                     if not (np.isfinite(xb) and np.isfinite(yb)):
                         continue
-                    d = math.sqrt((xb - xa) * (xb - xa) + (yb - ya) * (yb - ya))
+                    # squared distances sort like distances: sqrt only the median
+                    d = (xb - xa) * (xb - xa) + (yb - ya) * (yb - ya)
                     # insertion sort: at most k(k-1)/2 (21 for 7 keypoints) values
                     j = m
                     while j > 0 and buf[j - 1] > d:
@@ -79,9 +80,9 @@ def _median_pairwise(px: np.ndarray, py: np.ndarray, out: np.ndarray) -> None:
             if m == 0:
                 out[i] = np.nan
             elif m % 2 == 1:
-                out[i] = buf[m // 2]
+                out[i] = math.sqrt(buf[m // 2])
             else:
-                out[i] = 0.5 * (buf[m // 2 - 1] + buf[m // 2])
+                out[i] = 0.5 * (math.sqrt(buf[m // 2 - 1]) + math.sqrt(buf[m // 2]))
 
 
 @jit(parallel=True)

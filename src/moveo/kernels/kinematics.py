@@ -31,28 +31,63 @@ from moveo._numba import jit, prange, register_warmup
 __all__ = ["speed_angvel", "step_speed_angvel", "wrap_angle"]
 
 _TWO_PI = 2.0 * math.pi
+_INV_TWO_PI = 1.0 / _TWO_PI
 _CHUNK = 1 << 15  # rows per parallel task of the row-chunked kernel
 
 
 @jit(inline="always")
 def _wrap(d: float) -> float:
-    # wrap into (-pi, pi]; the fast path covers nearly every tracking step
-    if -math.pi < d <= math.pi:
-        return d
-    if not math.isfinite(d):  # NaN and ±inf have no direction
-        return np.nan
-    w = d - _TWO_PI * math.floor((d + math.pi) / _TWO_PI)  # in [-pi, pi)
-    if w <= -math.pi:
-        w += _TWO_PI
-    elif w > math.pi:  # rounding at the upper edge
-        w -= _TWO_PI
-    return w
+    # wrap into (-pi, pi] without branches (selects only, so loops vectorise):
+    # subtract the nearest whole number of turns, then map -pi to +pi.
+    # |d| < pi gives zero turns and d unchanged; NaN and +-inf give NaN.
+    w = d - _TWO_PI * math.floor(d * _INV_TWO_PI + 0.5)
+    w = math.pi if w <= -math.pi else w
+    return w if math.isfinite(d) else np.nan
 
 
 @jit(parallel=True)
 def _wrap_array(a: np.ndarray, out: np.ndarray) -> None:
     for i in prange(a.shape[0]):
         out[i] = _wrap(a[i])
+
+
+@jit(inline="always")
+def _diff_rows(
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    has_angle: bool,
+    clock: np.ndarray,
+    inv_rate: float,
+    lo: int,
+    hi: int,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    speed: np.ndarray,
+    angvel: np.ndarray,
+) -> None:
+    # rows lo..hi-1 all have a previous row in the same segment: a branch-free
+    # loop body (one version with, one without angles) that LLVM vectorises
+    if has_angle:
+        for i in range(lo, hi):
+            dt = (clock[i] - clock[i - 1]) * inv_rate
+            # 1/dt only for a positive finite dt (a repeated timestamp gives NaN)
+            inv = 1.0 / dt if dt > 0.0 and dt < np.inf else np.nan
+            ux = (x[i] - x[i - 1]) * inv
+            uy = (y[i] - y[i - 1]) * inv
+            vx[i] = ux
+            vy[i] = uy
+            speed[i] = math.sqrt(ux * ux + uy * uy)  # hypot(vx, vy)
+            angvel[i] = _wrap(angle[i] - angle[i - 1]) * inv
+    else:
+        for i in range(lo, hi):
+            dt = (clock[i] - clock[i - 1]) * inv_rate
+            inv = 1.0 / dt if dt > 0.0 and dt < np.inf else np.nan
+            ux = (x[i] - x[i - 1]) * inv
+            uy = (y[i] - y[i - 1]) * inv
+            vx[i] = ux
+            vy[i] = uy
+            speed[i] = math.sqrt(ux * ux + uy * uy)
 
 
 @jit(parallel=True)
@@ -70,38 +105,28 @@ def _speed_angvel(
     angvel: np.ndarray,
 ) -> None:
     # Parallel over fixed row chunks (not over individuals) so that a table of
-    # two long individuals still uses every thread. Each chunk finds the
-    # segment containing its first row and walks the segment starts from there.
+    # two long individuals still uses every thread. Each chunk walks the
+    # segments overlapping it; a segment's first row is NaN.
     n = x.shape[0]
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     for c in prange(n_chunks):
         lo = c * _CHUNK
         hi = min(lo + _CHUNK, n)
-        # next segment start strictly after lo
-        nxt = np.searchsorted(offsets, lo, side="right")
-        next_start = offsets[nxt] if nxt < offsets.shape[0] else n
-        seg_start = offsets[nxt - 1]
-        for i in range(lo, hi):
-            if i == next_start:
-                seg_start = i
-                nxt += 1
-                next_start = offsets[nxt] if nxt < offsets.shape[0] else n
-            if i == seg_start:
+        s = np.searchsorted(offsets, lo, side="right") - 1  # segment holding row lo
+        i = lo
+        while i < hi:
+            while offsets[s + 1] <= i:  # skip empty segments
+                s += 1
+            end = min(offsets[s + 1], hi)
+            if i == offsets[s]:
                 vx[i] = np.nan
                 vy[i] = np.nan
                 speed[i] = np.nan
                 if has_angle:
                     angvel[i] = np.nan
-                continue
-            dt = (clock[i] - clock[i - 1]) * inv_rate
-            inv = 1.0 / dt if dt > 0.0 and dt < np.inf else np.nan
-            ux = (x[i] - x[i - 1]) * inv
-            uy = (y[i] - y[i - 1]) * inv
-            vx[i] = ux
-            vy[i] = uy
-            speed[i] = math.sqrt(ux * ux + uy * uy)  # hypot(vx, vy)
-            if has_angle:
-                angvel[i] = _wrap(angle[i] - angle[i - 1]) * inv
+                i += 1
+            _diff_rows(x, y, angle, has_angle, clock, inv_rate, i, end, vx, vy, speed, angvel)
+            i = end
 
 
 @jit(parallel=True)

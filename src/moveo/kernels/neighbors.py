@@ -163,22 +163,54 @@ def _nearest(
         bd = np.empty(k)
         bid = np.empty(k, dtype=np.int64)
         brow = np.empty(k, dtype=np.int64)
+        s_d2 = np.empty(max_m)
+        s_id = np.empty(max_m, dtype=np.int64)
+        s_row = np.empty(max_m, dtype=np.int64)
         for g in range(t * _GROUPS_PER_TASK, min((t + 1) * _GROUPS_PER_TASK, n_groups)):
             a = goff[g]
             b = goff[g + 1]
             m = 0
             for p in range(a, b):
                 r = perm[p]
-                for j in range(k):
-                    out_row[r, j] = -1
-                    out_dist[r, j] = np.nan
                 if np.isfinite(x[r]) and np.isfinite(y[r]):
                     lx[m] = x[r]
                     ly[m] = y[r]
                     lid[m] = ids[r]
                     lrow[m] = r
                     m += 1
+                else:  # NaN position: no neighbour
+                    for j in range(k):
+                        out_row[r, j] = -1
+                        out_dist[r, j] = np.nan
             if m < 2:
+                if m == 1:  # alone in its frame
+                    for j in range(k):
+                        out_row[lrow[0], j] = -1
+                        out_dist[lrow[0], j] = np.nan
+                continue
+            if k == 1 and m <= dense_max:
+                # the common case (a few animals, one neighbour): every pair once,
+                # offered to both ends; scalars per point instead of best-k lists
+                for i in range(m):
+                    s_d2[i] = np.inf
+                    s_id[i] = np.iinfo(np.int64).max
+                    s_row[i] = -1
+                for i in range(m):
+                    for j in range(i + 1, m):
+                        dx = lx[j] - lx[i]
+                        dy = ly[j] - ly[i]
+                        d2 = dx * dx + dy * dy
+                        if d2 < s_d2[i] or (d2 == s_d2[i] and lid[j] < s_id[i]):
+                            s_d2[i] = d2
+                            s_id[i] = lid[j]
+                            s_row[i] = lrow[j]
+                        if d2 < s_d2[j] or (d2 == s_d2[j] and lid[i] < s_id[j]):
+                            s_d2[j] = d2
+                            s_id[j] = lid[i]
+                            s_row[j] = lrow[i]
+                for i in range(m):
+                    out_row[lrow[i], 0] = s_row[i]
+                    out_dist[lrow[i], 0] = math.sqrt(s_d2[i])
                 continue
             if m <= dense_max:
                 for i in range(m):
@@ -191,10 +223,9 @@ def _nearest(
                             dx = lx[j] - lx[i]
                             dy = ly[j] - ly[i]
                             _offer(dx * dx + dy * dy, lid[j], lrow[j], k, bd, bid, brow)
-                    for j in range(k):
-                        if brow[j] >= 0:
-                            out_row[lrow[i], j] = brow[j]
-                            out_dist[lrow[i], j] = math.sqrt(bd[j])
+                    for j in range(k):  # fewer than k others: -1 / NaN
+                        out_row[lrow[i], j] = brow[j]
+                        out_dist[lrow[i], j] = math.sqrt(bd[j]) if brow[j] >= 0 else np.nan
                 continue
             # ---- uniform grid, about two points per cell
             xmin = lx[0]
@@ -262,10 +293,9 @@ def _nearest(
                     reach = ring * cell * (1.0 - 1e-9)
                     if bd[k - 1] < reach * reach:
                         break
-                for j in range(k):
-                    if brow[j] >= 0:
-                        out_row[lrow[i], j] = brow[j]
-                        out_dist[lrow[i], j] = math.sqrt(bd[j])
+                for j in range(k):  # fewer than k others: -1 / NaN
+                    out_row[lrow[i], j] = brow[j]
+                    out_dist[lrow[i], j] = math.sqrt(bd[j]) if brow[j] >= 0 else np.nan
 
 
 @jit(parallel=True)
