@@ -7,6 +7,7 @@ the classes by reference.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -146,3 +147,46 @@ class FailOnce(_Base):
         except FileNotFoundError:
             return KernelSpeed().apply(df)
         raise OSError(f"transient storage error on {g}/{s}")
+
+
+class FittedCentre(_Base):
+    """X minus the dataset-wide mean of X (fitted on the driver, saved in the run folder).
+
+    Every unpickling appends ``<pid>`` to ``control_dir/unpickled``, so tests can
+    count how often the fitted feature travelled to worker processes.
+    """
+
+    name = "fitted-centre"
+
+    class Params(Params):
+        control_dir: str
+
+    def __init__(self, params=None, inputs=None):
+        super().__init__(params, inputs)
+        self.mean_x: float | None = None
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        with open(Path(self.params.control_dir) / "unpickled", "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+
+    def load_state(self, run_root, artifact_paths, dependency_lookups):
+        path = Path(run_root) / "state.json"
+        if path.exists():
+            self.mean_x = json.loads(path.read_text())["mean_x"]
+            return True
+        return False
+
+    def fit(self, inputs):
+        total, n = 0.0, 0
+        for _key, df in inputs:
+            x = df["X"].to_numpy()
+            total += float(np.nansum(x))
+            n += int(np.isfinite(x).sum())
+        self.mean_x = total / n
+
+    def save_state(self, run_root):
+        (Path(run_root) / "state.json").write_text(json.dumps({"mean_x": self.mean_x}))
+
+    def apply(self, df: pl.DataFrame) -> pl.DataFrame:
+        return df.select(*KEYS, (pl.col("X") - self.mean_x).alias("x_centered"))

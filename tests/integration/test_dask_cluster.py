@@ -11,9 +11,9 @@ import shutil
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
-from integration.dask_features import KernelSpeed, KillSwitch
+from integration.dask_features import FittedCentre, KernelSpeed, KillSwitch
 from moveo.cli import main
 from moveo.dataset import Dataset
 from moveo.distributed import TRACKING_KERNELS, local_cluster, warmup_modules, worker_kernel_stats
@@ -123,6 +123,28 @@ def test_demo_command_with_dask(tmp_path, capsys):
     # the same results as without dask: a plain re-run finds everything cached
     assert main(["demo", str(root), "--frames", "150", "--quiet"]) == 0
     assert "5/5 steps cached" in capsys.readouterr().out
+
+
+def test_fitted_state_travels_once_per_worker_process(cluster, copy_ds, tmp_path):
+    _wait_for_two_workers(cluster)
+    ds = copy_ds("fitted")
+    control = tmp_path / "control"
+    control.mkdir()
+    feature = FittedCentre({"control_dir": str(control)})
+    res = run_feature(ds, feature, executor=cluster, progress=False)
+    assert feature.mean_x is not None  # fitted on the driver
+    state = ds.features_root / "fitted-centre" / res.run_id / "state.json"
+    assert state.exists()
+    loads = (control / "unpickled").read_text().split()
+    # 6 entries, but each worker process unpickled the fitted feature at most once
+    assert 1 <= len(loads) <= 2
+    assert len(set(loads)) == len(loads)
+    for g, s in ds.entries():
+        out = read_feature(ds, res, g, s)
+        expected = (ds.read(g, s)["X"] - feature.mean_x).alias("x_centered")
+        assert_series_equal(out["x_centered"], expected, check_exact=True)
+    # the per-run feature file the workers read is removed after the run
+    assert list((ds.internal_root / "workers").glob("*.pkl")) == []
 
 
 def test_kernels_compile_once_per_worker_process(cluster, copy_ds):

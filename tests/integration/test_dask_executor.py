@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from rich.console import Console
 
 from integration.dask_features import FailOnce, KernelSpeed
 from moveo.distributed import (
@@ -19,6 +21,7 @@ from moveo.distributed import (
 )
 from moveo.io.synthetic import generate_dataset
 from moveo.pipeline.registry import open_registry
+from moveo.pipeline.reporting import ProgressReporter
 from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
 
 pytestmark = pytest.mark.dask
@@ -60,6 +63,20 @@ def test_run_feature_on_threaded_cluster_equals_sequential(threaded, tmp_path):
     # the executor is reusable and the run is cached afterwards
     again = run_feature(b, KernelSpeed(), executor=threaded, progress=False)
     assert again == par
+
+
+def test_progress_bars_count_dask_entries(threaded, ds, monkeypatch):
+    monkeypatch.delenv("MOVEO_PROGRESS", raising=False)
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120)
+    with ProgressReporter(True, console=console) as reporter:
+        run_feature(ds, KernelSpeed(), executor=threaded, progress=reporter)
+        run_feature(ds, KernelSpeed(), executor=threaded, progress=reporter)  # cached
+    text = buf.getvalue()
+    assert "kernel-speed" in text
+    assert "6/6" in text
+    assert "rows/s" in text
+    assert "cached" in text
 
 
 def test_failed_entry_is_reported_and_rerun_retries_it(threaded, ds, tmp_path):
