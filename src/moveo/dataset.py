@@ -586,6 +586,28 @@ class Dataset:
         """
         return str(self.entry_info(group, sequence)["sha256"])
 
+    def refresh_entry_info(self, group: str, sequence: str) -> dict[str, Any]:
+        """Recompute and store an entry's sidecar (row count, frame range, content hash).
+
+        Call this after placing an entry's parquet file by other means than
+        :meth:`add_tracks` (e.g. the realtime recorder, which streams a session to a
+        temporary file and renames it into place).
+
+        Parameters
+        ----------
+        group, sequence : str
+            Entry names.
+
+        Returns
+        -------
+        dict
+            The new sidecar content (as :meth:`entry_info`).
+        """
+        path = self._require_entry(group, sequence)
+        info = self._describe_entry(path)
+        atomic_write_bytes(json.dumps(info, indent=1).encode(), self._sidecar_path(group, sequence))
+        return info
+
     def remove_entry(self, group: str, sequence: str) -> None:
         """Delete an entry's tracks file and sidecar.
 

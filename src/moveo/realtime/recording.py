@@ -18,7 +18,6 @@ failed at once (status message, log) and :meth:`Recorder.finish` raises
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import threading
@@ -384,13 +383,8 @@ class Recorder:
             os.close(fd)
 
     def _write_sidecar(self) -> None:
-        from moveo.dataset import atomic_write_bytes
-
-        ds = self.dataset
         # the same content-hash sidecar Dataset.add_tracks writes, so fingerprints are cheap
-        info = ds._describe_entry(self.path)
-        atomic_write_bytes(json.dumps(info, indent=1).encode(),
-                           ds._sidecar_path(self.subject, self.session))
+        self.dataset.refresh_entry_info(self.subject, self.session)
 
     def _write_events(self) -> None:
         from moveo.dataset import atomic_write_parquet
