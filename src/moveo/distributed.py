@@ -285,7 +285,7 @@ class DaskExecutor(Executor):
             return
         self._closed = True
         if cancel_futures:
-            for fut in list(self._inner._futures):
+            for fut in list(getattr(self._inner, "_futures", ())):
                 fut.cancel()
         self._inner.shutdown(wait=wait)
         if self._owns_client:
