@@ -238,7 +238,7 @@ class Dataset:
     """
 
     def __init__(self, root: Path, manifest: dict[str, Any]):
-        self._root = Path(root)
+        self._root = Path(root).absolute()  # workers on other machines need absolute paths
         self._manifest = manifest
         self._columns = Columns.model_validate(manifest.get("columns", {}))
         self._pose = PoseConfig.model_validate(manifest.get("pose", {}))

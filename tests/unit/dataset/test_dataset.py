@@ -272,3 +272,13 @@ def test_pandas_roundtrip_preserves_values(tmp_dataset):
     out = tmp_dataset.read("g", "s")
     np.testing.assert_array_equal(out["X"].to_numpy(), pdf["X"].to_numpy())
     assert isinstance(pa.table({"a": [1]}), pa.Table)
+
+
+def test_relative_root_becomes_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ds = Dataset.create("rel-ds")
+    assert ds.root.is_absolute()
+    assert ds.root == tmp_path / "rel-ds"
+    monkeypatch.chdir("/")
+    assert Dataset.open(tmp_path / "rel-ds").entries() == []
+    assert ds.entries() == []  # still usable after the working directory changed
