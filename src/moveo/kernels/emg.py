@@ -641,9 +641,250 @@ def _phasor_chord(amp, n_ch, c):
     return math.sqrt(max(v, 0.0))
 
 
+# Features computed from the fused one-pass sums (see _fast_sums).
+S_ABS, S_SQ, S_SUM, S_PEAK, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD, S_ZC, S_SSC, S_WAMP = range(11)
+N_SUMS = 11
+
+
 @jit
-def window_features(
+def _is_fast(code):
+    return (
+        code <= ID_MPK
+        or (ID_WL <= code <= ID_MZP)
+        or (ID_WAMP <= code <= ID_ZC)
+        or (ID_M0 <= code <= ID_WLF)
+        or code in (ID_RMSPHASOR, ID_WLPHASOR)
+    )
+
+
+# state rows after the sums in the same array (one array lets LLVM vectorise across channels)
+P_PREV, P_PREV_D, P_PREV_NZ = N_SUMS, N_SUMS + 1, N_SUMS + 2
+# power-normalised TD-PSD moments m̃0, m̃2, m̃4, computed once per channel from the sums
+T_M0, T_M2, T_M4 = N_SUMS + 3, N_SUMS + 4, N_SUMS + 5
+N_STATE = N_SUMS + 6
+
+
+@jit
+def _sums_head(win, st, thr_zc, thr_wamp):
+    # samples 0 and 1 of every channel (no second difference, no SSC yet)
+    n_ch = win.shape[0]
+    n = win.shape[1]
+    st[:, :] = 0.0
+    for c in range(n_ch):
+        v = np.float64(win[c, 0])
+        st[S_ABS, c] = abs(v)
+        st[S_SQ, c] = v * v
+        st[S_SUM, c] = v
+        st[S_PEAK, c] = abs(v)
+        st[P_PREV, c] = v
+        st[P_PREV_NZ, c] = v
+        if n > 1:
+            w = np.float64(win[c, 1])
+            d = w - v
+            st[S_ABS, c] += abs(w)
+            st[S_SQ, c] += w * w
+            st[S_SUM, c] += w
+            st[S_PEAK, c] = max(st[S_PEAK, c], abs(w))
+            st[S_ABS_D, c] = abs(d)
+            st[S_SQ_D, c] = d * d
+            st[S_WAMP, c] = np.float64(abs(d) > thr_wamp)
+            cross = (w != 0.0) & (v != 0.0) & ((w > 0.0) != (v > 0.0)) & (abs(w - v) > thr_zc)
+            st[S_ZC, c] = np.float64(cross)
+            st[P_PREV_NZ, c] = w if w != 0.0 else v
+            st[P_PREV, c] = w
+            st[P_PREV_D, c] = d
+
+
+@jit
+def _sums_full(win, st, thr_zc, thr_ssc, thr_wamp):
+    # every sum; channels innermost (channel-contiguous windows vectorise across channels)
+    n_ch = win.shape[0]
+    for i in range(2, win.shape[1]):
+        for c in range(n_ch):
+            v = np.float64(win[c, i])
+            a = abs(v)
+            d = v - st[P_PREV, c]
+            ad = abs(d)
+            pd = st[P_PREV_D, c]
+            dd = d - pd
+            pz = st[P_PREV_NZ, c]
+            st[S_ABS, c] += a
+            st[S_SQ, c] += v * v
+            st[S_SUM, c] += v
+            st[S_PEAK, c] = max(st[S_PEAK, c], a)
+            st[S_ABS_D, c] += ad
+            st[S_SQ_D, c] += d * d
+            st[S_ABS_DD, c] += abs(dd)
+            st[S_SQ_DD, c] += dd * dd
+            st[S_WAMP, c] += np.float64(ad > thr_wamp)
+            # SSC at sample i-1: (x[i-1] - x[i-2]) (x[i-1] - x[i]) = pd · (-d)
+            st[S_SSC, c] += np.float64(pd * (-d) > thr_ssc)
+            # ZC between consecutive non-zero samples (exact zeros are skipped)
+            cross = (v != 0.0) & (pz != 0.0) & ((v > 0.0) != (pz > 0.0)) & (abs(v - pz) > thr_zc)
+            st[S_ZC, c] += np.float64(cross)
+            st[P_PREV_NZ, c] = v if v != 0.0 else pz
+            st[P_PREV_D, c] = d
+            st[P_PREV, c] = v
+
+
+@jit
+def _sums_htd(win, st, thr_zc, thr_ssc, thr_wamp):
+    # Σ|x|, Σ|Δx| and the three counts (HTD, WAMP, MAV/IAV/WL/MAVFD)
+    n_ch = win.shape[0]
+    for i in range(2, win.shape[1]):
+        for c in range(n_ch):
+            v = np.float64(win[c, i])
+            d = v - st[P_PREV, c]
+            ad = abs(d)
+            pd = st[P_PREV_D, c]
+            pz = st[P_PREV_NZ, c]
+            st[S_ABS, c] += abs(v)
+            st[S_ABS_D, c] += ad
+            st[S_WAMP, c] += np.float64(ad > thr_wamp)
+            st[S_SSC, c] += np.float64(pd * (-d) > thr_ssc)
+            cross = (v != 0.0) & (pz != 0.0) & ((v > 0.0) != (pz > 0.0)) & (abs(v - pz) > thr_zc)
+            st[S_ZC, c] += np.float64(cross)
+            st[P_PREV_NZ, c] = v if v != 0.0 else pz
+            st[P_PREV_D, c] = d
+            st[P_PREV, c] = v
+
+
+@jit
+def _sums_tdpsd(win, st, thr_zc, thr_ssc, thr_wamp):
+    # Σ|x|, Σx², Σ|Δx|, Σ(Δx)², Σ|Δ²x|, Σ(Δ²x)² (TD-PSD, RMS, VAR, DASDV, MFL, ...)
+    n_ch = win.shape[0]
+    for i in range(2, win.shape[1]):
+        for c in range(n_ch):
+            v = np.float64(win[c, i])
+            d = v - st[P_PREV, c]
+            dd = d - st[P_PREV_D, c]
+            st[S_ABS, c] += abs(v)
+            st[S_SQ, c] += v * v
+            st[S_ABS_D, c] += abs(d)
+            st[S_SQ_D, c] += d * d
+            st[S_ABS_DD, c] += abs(dd)
+            st[S_SQ_DD, c] += dd * dd
+            st[P_PREV_D, c] = d
+            st[P_PREV, c] = v
+
+
+_HTD_SUMS = (S_ABS, S_ABS_D, S_ZC, S_SSC, S_WAMP)
+_TDPSD_SUMS = (S_ABS, S_SQ, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD)
+
+
+@jit
+def _sums_needed(code, need):
+    # mark the sums fast feature ``code`` reads
+    if code in (ID_MAV, ID_IAV):
+        need[S_ABS] = True
+    elif code in (ID_RMS, ID_VAR, ID_RMSPHASOR):
+        need[S_SQ] = True
+    elif code == ID_MEAN:
+        need[S_SUM] = True
+    elif code == ID_MPK:
+        need[S_PEAK] = True
+    elif code in (ID_WL, ID_MAVFD, ID_WLPHASOR):
+        need[S_ABS_D] = True
+    elif code in (ID_MFL, ID_DASDV, ID_MZP):
+        need[S_SQ_D] = True
+    elif code == ID_MDIFF:
+        need[S_ABS] = True
+        need[S_ABS_D] = True
+    elif code == ID_WAMP:
+        need[S_WAMP] = True
+    elif code == ID_SSC:
+        need[S_SSC] = True
+    elif code == ID_ZC:
+        need[S_ZC] = True
+    elif code == ID_WLF:
+        need[S_ABS_D] = True
+        need[S_ABS_DD] = True
+    else:  # M0, M2, M4, SPARSI, IRF
+        need[S_SQ] = True
+        need[S_SQ_D] = True
+        need[S_SQ_DD] = True
+
+
+@jit
+def _fast_sums(win, need, thr_zc, thr_ssc, thr_wamp, st):
+    """One pass over a window accumulating, per channel, the sums the fast features need.
+
+    ``st[k, c]`` for k in S_*: Σ|x|, Σx², Σx, max|x|, Σ|Δx|, Σ(Δx)², Σ|Δ²x|,
+    Σ(Δ²x)², ZC, SSC and WAMP counts. A lean loop is used when the needed sums
+    are those of HTD or TD-PSD; every loop does the same operations per channel
+    in the same order, so which loop ran never changes a value. Channels are the
+    inner loop, so channel-contiguous windows (``buffer[-size:].T``) vectorise
+    across channels.
+    """
+    _sums_head(win, st, thr_zc, thr_wamp)
+    htd = True
+    tdpsd = True
+    for k in range(N_SUMS):
+        if need[k]:
+            htd = htd and k in _HTD_SUMS
+            tdpsd = tdpsd and k in _TDPSD_SUMS
+    if htd:
+        _sums_htd(win, st, thr_zc, thr_ssc, thr_wamp)
+    elif tdpsd:
+        _sums_tdpsd(win, st, thr_zc, thr_ssc, thr_wamp)
+    else:
+        _sums_full(win, st, thr_zc, thr_ssc, thr_wamp)
+
+
+@jit
+def _fast_value(code, sums, c, n):
+    """Return fast feature ``code`` of channel ``c`` from the fused sums (as the ``_f_*``)."""
+    if code == ID_MAV:
+        return sums[S_ABS, c] / n
+    if code == ID_IAV:
+        return sums[S_ABS, c]
+    if code == ID_RMS:
+        return math.sqrt(sums[S_SQ, c] / n)
+    if code == ID_VAR:
+        return sums[S_SQ, c] / (n - 1)
+    if code == ID_MEAN:
+        return sums[S_SUM, c] / n
+    if code == ID_MPK:
+        return sums[S_PEAK, c]
+    if code == ID_WL:
+        return sums[S_ABS_D, c]
+    if code == ID_MFL:
+        sq = sums[S_SQ_D, c]
+        return -np.inf if sq == 0.0 else math.log10(math.sqrt(sq))
+    if code == ID_MAVFD:
+        return sums[S_ABS_D, c] / (n - 1)
+    if code == ID_DASDV:
+        return math.sqrt(sums[S_SQ_D, c] / (n - 1))
+    if code == ID_MDIFF:
+        return _ratio(sums[S_ABS_D, c] / (n - 1), sums[S_ABS, c] / n)
+    if code == ID_MZP:
+        return sums[S_SQ_D, c] / (n - 1)
+    if code == ID_WAMP:
+        return sums[S_WAMP, c]
+    if code == ID_SSC:
+        return sums[S_SSC, c]
+    if code == ID_ZC:
+        return sums[S_ZC, c]
+    if code == ID_WLF:
+        return _log(_ratio(sums[S_ABS_D, c], sums[S_ABS_DD, c]))
+    m0 = sums[T_M0, c]
+    m2 = sums[T_M2, c]
+    m4 = sums[T_M4, c]
+    if code == ID_M0:
+        return _log(m0)
+    if code == ID_M2:
+        return _log(abs(m0 - m2))
+    if code == ID_M4:
+        return _log(abs(m0 - m4))
+    if code == ID_SPARSI:
+        return _log(_ratio(m0, math.sqrt(abs(m0 - m2) * abs(m0 - m4))))
+    return _ratio(m2, math.sqrt(m0 * m4))  # IRF
+
+
+@jit
+def _slow_features(
     win,
+    bad,
     codes,
     ipar,
     fpar,
@@ -658,19 +899,12 @@ def window_features(
     dec_hi,
     dwt_len,
     dwt_off,
+    need_spec,
+    need_dwt,
+    max_order,
     out,
 ):
-    """Compute the planned features of one window.
-
-    Parameters
-    ----------
-    win : ndarray of shape (n_channels, size), float32 or float64, any strides
-        One window (channels x samples).
-    codes, ipar, fpar, offs, ncol, bands, df, wre, wim, factors, dec_lo, dec_hi, dwt_len, dwt_off
-        The plan (see the module docstring).
-    out : ndarray of shape (n_columns,), float64
-        Output row, written in full.
-    """
+    """Per-channel features that need the whole window (copied once to float64)."""
     n_ch = win.shape[0]
     n = win.shape[1]
     n_feat = codes.shape[0]
@@ -684,24 +918,11 @@ def window_features(
         for i in range(n):
             for c in range(n_ch):
                 x[c, i] = win[c, i]
-
-    need_spec = False
-    need_dwt = False
-    need_rms = False
-    need_wl = False
-    max_order = 1
-    for f in range(n_feat):
-        code = codes[f]
-        if code >= ID_MNF and code <= ID_DFTR:
-            need_spec = True
-        elif code >= ID_WENG:
-            need_dwt = True
-        elif code == ID_RMSPHASOR:
-            need_rms = True
-        elif code == ID_WLPHASOR:
-            need_wl = True
-        elif code in (ID_AR, ID_CC):
-            max_order = max(max_order, ipar[f, 0])
+    for c in range(n_ch):
+        for i in range(n):
+            if x[c, i] != x[c, i]:
+                bad[c] = True
+                break
 
     dx = np.empty(max(n, 1))
     ddx = np.empty(max(n, 1))
@@ -717,53 +938,24 @@ def window_features(
     f_re2 = np.empty(n if need_spec else 0)
     f_im2 = np.empty(n if need_spec else 0)
     coefs = np.empty(dwt_off[0] if need_dwt else 0)
-    rms = np.empty(n_ch)
-    wl = np.empty(n_ch)
 
     for c in range(n_ch):
-        xc = x[c]
-        bad = False
-        for i in range(n):
-            if xc[i] != xc[i]:
-                bad = True
-                break
-        if bad:
-            for f in range(n_feat):
-                if codes[f] == ID_RMSPHASOR or codes[f] == ID_WLPHASOR:
-                    continue
-                base = offs[f] + c * ncol[f]
-                for k in range(ncol[f]):
-                    out[base + k] = np.nan
-            rms[c] = np.nan
-            wl[c] = np.nan
+        if bad[c]:
             continue
-        if need_rms:
-            rms[c] = _f_rms(xc)
-        if need_wl:
-            wl[c] = _f_wl(xc)
+        xc = x[c]
         if need_spec:
             power_spectrum(xc, wre, wim, factors, power, f_re, f_im, f_re2, f_im2)
         if need_dwt:
             wavedec_into(xc, dec_lo, dec_hi, dwt_len, dwt_off, coefs)
         for f in range(n_feat):
             code = codes[f]
+            if _is_fast(code):
+                continue
             base = offs[f] + c * ncol[f]
-            if code == ID_MAV:
-                out[base] = _f_mav(xc)
-            elif code == ID_IAV:
-                out[base] = _f_iav(xc)
-            elif code == ID_RMS:
-                out[base] = _f_rms(xc)
-            elif code == ID_VAR:
-                out[base] = _f_var(xc)
-            elif code == ID_MEAN:
-                out[base] = _f_mean(xc)
-            elif code == ID_MPK:
-                out[base] = _f_mpk(xc)
+            if code == ID_TM:
+                out[base] = _f_tm(xc, ipar[f, 0])
             elif code == ID_LD:
                 out[base] = _f_ld(xc)
-            elif code == ID_TM:
-                out[base] = _f_tm(xc, ipar[f, 0])
             elif code == ID_ISD:
                 out[base] = _f_isd(xc, dx)
             elif code == ID_MLK:
@@ -772,26 +964,8 @@ def window_features(
                 out[base] = _f_msr(xc)
             elif code == ID_LS:
                 out[base] = _f_ls(xc, tmp)
-            elif code == ID_WL:
-                out[base] = _f_wl(xc)
-            elif code == ID_MFL:
-                out[base] = _f_mfl(xc)
-            elif code == ID_MAVFD:
-                out[base] = _f_mavfd(xc)
-            elif code == ID_DASDV:
-                out[base] = _f_dasdv(xc)
-            elif code == ID_MDIFF:
-                out[base] = _f_mdiff(xc)
-            elif code == ID_MZP:
-                out[base] = _f_mzp(xc)
             elif code == ID_COR:
                 out[base] = _f_cor(xc)
-            elif code == ID_WAMP:
-                out[base] = _f_wamp(xc, fpar[f, 0])
-            elif code == ID_SSC:
-                out[base] = _f_ssc(xc, fpar[f, 0])
-            elif code == ID_ZC:
-                out[base] = _f_zc(xc, fpar[f, 0])
             elif code == ID_MAVSLP:
                 _f_mavslp(xc, ipar[f, 0], out, base)
             elif code == ID_ACT:
@@ -800,8 +974,6 @@ def window_features(
                 out[base] = _f_mob(xc, dx)
             elif code == ID_COMP:
                 out[base] = _f_comp(xc, dx, ddx)
-            elif code >= ID_M0 and code <= ID_WLF:
-                out[base] = _f_tdpsd(xc, dx, ddx, code)
             elif code in (ID_AR, ID_CC):
                 order = ipar[f, 0]
                 _ar_coefficients(xc, order, r, a, a_tmp)
@@ -843,15 +1015,136 @@ def window_features(
             elif code >= ID_WENG:
                 _f_wavelet(coefs, dwt_len, dwt_off, ipar[f, 0], code, out, base)
 
-    if need_rms or need_wl:
+
+@jit
+def window_features(
+    win,
+    codes,
+    ipar,
+    fpar,
+    offs,
+    ncol,
+    bands,
+    df,
+    wre,
+    wim,
+    factors,
+    dec_lo,
+    dec_hi,
+    dwt_len,
+    dwt_off,
+    out,
+):
+    """Compute the planned features of one window.
+
+    Parameters
+    ----------
+    win : ndarray of shape (n_channels, size), float32 or float64, any strides
+        One window (channels x samples).
+    codes, ipar, fpar, offs, ncol, bands, df, wre, wim, factors, dec_lo, dec_hi, dwt_len, dwt_off
+        The plan (see the module docstring).
+    out : ndarray of shape (n_columns,), float64
+        Output row, written in full.
+    """
+    n_ch = win.shape[0]
+    n = win.shape[1]
+    n_feat = codes.shape[0]
+
+    need_spec = False
+    need_dwt = False
+    any_fast = False
+    any_slow = False
+    max_order = 1
+    thr_zc = 0.0
+    thr_ssc = 0.0
+    thr_wamp = 0.0
+    need = np.zeros(N_SUMS, dtype=np.bool_)
+    need[S_ABS] = True  # Σ|x| is NaN exactly when the window holds a NaN
+    for f in range(n_feat):
+        code = codes[f]
+        if _is_fast(code):
+            any_fast = True
+            _sums_needed(code, need)
+            if code == ID_ZC:
+                thr_zc = fpar[f, 0]
+            elif code == ID_SSC:
+                thr_ssc = fpar[f, 0]
+            elif code == ID_WAMP:
+                thr_wamp = fpar[f, 0]
+        else:
+            any_slow = True
+            if code >= ID_MNF and code <= ID_DFTR:
+                need_spec = True
+            elif code >= ID_WENG:
+                need_dwt = True
+            elif code in (ID_AR, ID_CC):
+                max_order = max(max_order, ipar[f, 0])
+
+    sums = np.empty((N_STATE, n_ch))
+    bad = np.zeros(n_ch, dtype=np.bool_)
+    if any_fast:
+        _fast_sums(win, need, thr_zc, thr_ssc, thr_wamp, sums)
+        if need[S_SQ_DD]:
+            lam = TDPSD_LAMBDA
+            for c in range(n_ch):
+                sums[T_M0, c] = math.sqrt(sums[S_SQ, c]) ** lam / lam
+                sums[T_M2, c] = math.sqrt(sums[S_SQ_D, c]) ** lam / lam
+                sums[T_M4, c] = math.sqrt(sums[S_SQ_DD, c]) ** lam / lam
+        for c in range(n_ch):
+            bad[c] = sums[S_ABS, c] != sums[S_ABS, c]
+
+    for c in range(n_ch):
+        if bad[c]:
+            continue
         for f in range(n_feat):
             code = codes[f]
-            if code == ID_RMSPHASOR:
-                for c in range(n_ch):
-                    out[offs[f] + c] = _phasor_chord(rms, n_ch, c)
-            elif code == ID_WLPHASOR:
-                for c in range(n_ch):
-                    out[offs[f] + c] = _phasor_chord(wl, n_ch, c)
+            if _is_fast(code) and code != ID_RMSPHASOR and code != ID_WLPHASOR:
+                out[offs[f] + c * ncol[f]] = _fast_value(code, sums, c, n)
+    if any_slow:
+        _slow_features(
+            win,
+            bad,
+            codes,
+            ipar,
+            fpar,
+            offs,
+            ncol,
+            bands,
+            df,
+            wre,
+            wim,
+            factors,
+            dec_lo,
+            dec_hi,
+            dwt_len,
+            dwt_off,
+            need_spec,
+            need_dwt,
+            max_order,
+            out,
+        )
+    for c in range(n_ch):
+        if bad[c]:
+            for f in range(n_feat):
+                if codes[f] == ID_RMSPHASOR or codes[f] == ID_WLPHASOR:
+                    continue
+                base = offs[f] + c * ncol[f]
+                for k in range(ncol[f]):
+                    out[base + k] = np.nan
+
+    amp = np.empty(n_ch)
+    for f in range(n_feat):
+        code = codes[f]
+        if code in (ID_RMSPHASOR, ID_WLPHASOR):
+            for c in range(n_ch):
+                if bad[c]:
+                    amp[c] = np.nan
+                elif code == ID_RMSPHASOR:
+                    amp[c] = _fast_value(ID_RMS, sums, c, n)
+                else:
+                    amp[c] = sums[S_ABS_D, c]
+            for c in range(n_ch):
+                out[offs[f] + c] = _phasor_chord(amp, n_ch, c)
 
 
 @jit(parallel=True)
