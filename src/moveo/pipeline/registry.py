@@ -338,11 +338,13 @@ class FeatureRegistry:
     def _store_path(self, path: str | Path | None) -> str | None:
         if path is None:
             return None
-        # abspath, not resolve(): no per-row filesystem calls in batch inserts
-        p = os.path.abspath(path)
+        # abspath, not resolve(): no per-row filesystem calls in batch inserts;
+        # plain string operations, since this runs once per row of a batch insert
+        p = os.path.abspath(os.fspath(path))
         base = self._base_abs
-        if p.startswith(base + os.sep):
-            return Path(p[len(base) + 1 :]).as_posix()
+        if p.startswith(base) and p[len(base) : len(base) + 1] == os.sep:
+            rel = p[len(base) + 1 :]
+            return rel if os.sep == "/" else rel.replace(os.sep, "/")
         return p
 
     def _load_path(self, stored: str | None) -> str | None:
