@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 import uuid
 
@@ -97,6 +99,115 @@ def test_window_read_vs_memcpy(benchmark, tag, impl):
     tag(benchmark, "ring: read 400 x 64 window (x200)", ours=impl == "moveo",
         target=None if impl == "moveo" else "ours/base<=2", label=impl)
     benchmark(run)
+
+
+# ------------------------------------------------------------------ concurrent ring use
+# The realtime case the ring exists for: one acquisition thread writing 10-sample chunks
+# as fast as it can while a predict thread keeps reading 400-sample windows, both at
+# once. Here lock-freedom matters: our producer never waits for a reader, a locked
+# producer waits whenever a reader holds the lock for its copy.
+CONCURRENT_IMPLS = ["lock+copy", "lock+np.roll", "moveo"]  # moveo last: it reports ratios
+_CONCURRENT: dict[str, dict[str, float]] = {}
+
+
+class _Reader:
+    """A thread reading 400-sample windows from ``ring`` until stopped."""
+
+    def __init__(self, impl: str, ring):
+        self.ring = ring
+        self.windows = 0  # only this thread writes it; the producer reads snapshots
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._out = np.empty((WINDOW, N_CH), np.float32) if impl == "moveo" else None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _run(self):
+        latest, out, stop = self.ring.latest, self._out, self._stop
+        try:
+            w = latest(WINDOW) if out is None else latest(WINDOW, out=out)
+            assert len(w[0] if out is None else w) == WINDOW
+            self._ready.set()
+            while not stop.is_set():
+                if out is None:
+                    latest(WINDOW)
+                else:
+                    latest(WINDOW, out=out)
+                self.windows += 1
+        except BaseException as exc:  # pragma: no cover - re-raised by stop()
+            self.error = exc
+            self._ready.set()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(10)
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.mark.parametrize("impl", CONCURRENT_IMPLS)
+def test_ring_concurrent_writer_reader(benchmark, tag, bench_size, figure, impl):
+    """Producer throughput and reader windows/s with both threads running at once.
+
+    The timed call is the producer's loop of ``n_writes`` 10-sample writes; a reader
+    thread (started, and in its steady loop, before the timer starts) reads 400-sample
+    windows all the while. Reader windows/s counts the windows completed during the
+    producer's loop.
+    """
+    # enough writes that the loop spans several GIL switch intervals (5 ms by default):
+    # with both threads in Python, the reader mostly runs when the interpreter hands it
+    # the GIL, so shorter loops would measure thread start-up rather than sharing
+    n_writes = bench_size(small=3_000, full=50_000)
+    rounds = bench_size(small=2, full=5)
+    data, ts = _chunks(64)
+    rounds_seen: list[dict] = []
+
+    def setup():
+        ring = _make(impl)
+        for i in range(CAPACITY // WRITE):  # full ring: every read is a full window
+            ring.write(data[i % 64], ts[i % 64])
+        state = {"ring": ring, "reader": _Reader(impl, ring)}
+        return (state,), {}
+
+    def produce(state):
+        write, reader = state["ring"].write, state["reader"]
+        w0, t0 = reader.windows, time.perf_counter()
+        for i in range(n_writes):
+            j = i & 63
+            write(data[j], ts[j])
+        state["seconds"] = time.perf_counter() - t0
+        state["windows"] = reader.windows - w0
+
+    def teardown(state):
+        state["reader"].stop()
+        rounds_seen.append(state)
+
+    tag(benchmark, f"ring concurrent: producer {n_writes} x (10 x 64) beside a 400 x 64 reader",
+        ours=impl == "moveo", target={"lock+copy": ">=2", "lock+np.roll": ">=10"}.get(impl),
+        label=impl)
+    benchmark.pedantic(produce, setup=setup, teardown=teardown, rounds=rounds, iterations=1)
+
+    samples_per_s = float(np.median([n_writes * WRITE / r["seconds"] for r in rounds_seen]))
+    windows_per_s = float(np.median([r["windows"] / r["seconds"] for r in rounds_seen]))
+    _CONCURRENT[impl] = {"samples": samples_per_s, "windows": windows_per_s}
+    group = "ring concurrent: 1 writer (10 x 64) + 1 reader (400 x 64)"
+    figure(group, f"{impl}: producer throughput", samples_per_s, "samples/s")
+    figure(group, f"{impl}: reader windows", windows_per_s, "windows/s")
+    if impl == "moveo":
+        figure(group, "GIL switch interval (sys.getswitchinterval)",
+               sys.getswitchinterval() * 1e3, "ms")
+        for base, target in (("lock+copy", ">=2"), ("lock+np.roll", ">=10")):
+            if base in _CONCURRENT:
+                b = _CONCURRENT[base]
+                figure(group, f"producer speed-up vs {base}", samples_per_s / b["samples"],
+                       "x", target)
+                figure(group, f"reader speed-up vs {base}",
+                       windows_per_s / max(b["windows"], 1e-9), "x")
+    assert len(rounds_seen) == rounds
+    if impl == "moveo":  # nothing lost by the producer: every sample was published
+        assert rounds_seen[-1]["ring"].count == (CAPACITY // WRITE + n_writes) * WRITE
 
 
 # ---------------------------------------------------------------------------- scheduler
