@@ -17,6 +17,7 @@ import operator
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 
 from moveo.emg._catalogue import SPECS, n_columns, resolve
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["FeaturePlan", "extract", "extract_frame", "window_labels", "windows"]
+
+PARALLEL_MIN_SAMPLES = 1 << 21
+"""Batches with fewer window samples than this run on the calling thread."""
 
 FeatureSelection = str | Sequence[str]
 ParamsLike = Mapping[str, Mapping[str, Any]] | None
@@ -363,7 +367,12 @@ class FeaturePlan:
         if out is None:
             out = np.empty((arr.shape[0], self.n_columns))
         if arr.shape[0]:
-            _k.windows_features(arr, *self._args, out)
+            work = arr.shape[0] * arr.shape[1] * arr.shape[2]
+            # a parallel region only pays off on large batches
+            if work >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1:
+                _k.windows_features(arr, *self._args, out)
+            else:
+                _k.windows_features_serial(arr, *self._args, out)
         return out
 
     def window(self, win: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

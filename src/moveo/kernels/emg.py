@@ -56,7 +56,13 @@ from moveo.kernels.emg_spectral import (
 )
 from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters, wavedec_into
 
-__all__ = ["FEATURE_IDS", "window_features", "window_mode", "windows_features"]
+__all__ = [
+    "FEATURE_IDS",
+    "window_features",
+    "window_mode",
+    "windows_features",
+    "windows_features_serial",
+]
 
 # feature ids (numba reads module globals as compile-time constants)
 ID_MAV, ID_IAV, ID_RMS, ID_VAR, ID_MEAN, ID_MPK, ID_LD, ID_TM = 0, 1, 2, 3, 4, 5, 6, 7
@@ -1197,6 +1203,52 @@ def windows_features(
         )
 
 
+@jit
+def windows_features_serial(
+    wins,
+    codes,
+    ipar,
+    fpar,
+    offs,
+    ncol,
+    bands,
+    df,
+    wre,
+    wim,
+    factors,
+    dec_lo,
+    dec_hi,
+    dwt_len,
+    dwt_off,
+    out,
+):
+    """Run :func:`window_features` over every window on the calling thread.
+
+    Same arguments as :func:`windows_features`. Small batches use this: a
+    parallel region costs a thread barrier, which dominates short jobs (and
+    stalls on a busy machine while a worker thread waits for a core).
+    """
+    for w in range(wins.shape[0]):
+        window_features(
+            wins[w],
+            codes,
+            ipar,
+            fpar,
+            offs,
+            ncol,
+            bands,
+            df,
+            wre,
+            wim,
+            factors,
+            dec_lo,
+            dec_hi,
+            dwt_len,
+            dwt_off,
+            out[w],
+        )
+
+
 # --------------------------------------------------------------------------- labels
 
 
@@ -1305,6 +1357,7 @@ def _warmup() -> None:
             dwt_off,
         )
         windows_features(arr, *args, out)
+        windows_features_serial(arr, *args, out)
         window_features(arr[0], *args, out[0])
         # the strided view moveo.emg.windows() produces
         view = np.lib.stride_tricks.as_strided(
@@ -1313,5 +1366,6 @@ def _warmup() -> None:
             strides=(arr.strides[2] * n_ch, arr.strides[2], arr.strides[2] * n_ch),
         )
         windows_features(view, *args, out[:2])
+        windows_features_serial(view, *args, out[:2])
         window_features(view[0], *args, out[0])
     window_mode(np.zeros(8, dtype=np.int64), 2, 4, 2, 3, np.empty(3, dtype=np.int64))

@@ -171,3 +171,19 @@ def test_layouts_agree(layout):
     got = extract(windows(arr, 100, 25), "TDPSD", fs=FS)
     for code in ref:
         np.testing.assert_array_equal(got[code], ref[code])
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_parallel_batch_equals_serial(monkeypatch, layout):
+    import moveo.emg.extraction as extraction
+
+    data = np.random.default_rng(9).standard_normal((3000, 5))
+    data[1000:1010, 2] = np.nan
+    data = np.asfortranarray(data) if layout == "F" else data
+    w = windows(data, 100, 7)
+    codes = [c for c in FEATURES if c not in ENTROPY]
+    serial = extract(w, codes, fs=FS)
+    monkeypatch.setattr(extraction, "PARALLEL_MIN_SAMPLES", 0)
+    parallel = extract(w, codes, fs=FS)
+    for code in codes:
+        np.testing.assert_allclose(parallel[code], serial[code], rtol=1e-12, equal_nan=True)

@@ -1,0 +1,165 @@
+"""EMG benchmarks: ours vs baselines in one run (ratios printed at the end).
+
+Sizes (small / full):
+
+* windows(): 8 ch x 2 kHz x 2 s / 64 ch x 2 kHz x 60 s, vs a copying loop.
+* catalogue vs the loop references (tests/reference/emg.py), per feature,
+  window 200 / increment 25: 4 ch x 0.5 s / 64 ch x 3 s. The loop reference
+  over 64 ch x 60 s would take tens of minutes per feature, so the reference
+  comparison uses 3 s of the same recording; the 60 s run is the roofline
+  group below.
+* one-pass features vs a memcpy of the same window bytes: 8 ch x 2 s /
+  64 ch x 2 kHz x 60 s.
+* SAMPEN / FUZZYEN vs the loop reference: 2 ch x 0.2 s / 8 ch x 1 s.
+* one window 64 ch x 200 samples, HTD and TDPSD, vs numpy per call.
+* StreamingFilter, 64 ch at 2 kHz in 10-sample chunks, vs scipy.signal.sosfilt
+  with zi per chunk: 0.1 s / 2 s of data.
+"""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+import moveo
+from moveo.emg import FEATURES, FeaturePlan, extract, filters, windows
+from reference.emg import reference_extract
+
+FS = 2000.0
+SIZE, INC = 200, 25
+ENTROPY = ("SAMPEN", "FUZZYEN")
+ONE_PASS = ("MAV", "RMS", "WL", "ZC", "SSC", "WAMP", "IAV", "VAR", "DASDV", "M0")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled():
+    moveo.warmup()  # compile time never lands in a timed region
+
+
+def _recording(n_ch, seconds, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((int(FS * seconds), n_ch)).astype(np.float32)
+
+
+def _copying_windows(data, size, inc):
+    n_w = (data.shape[0] - size) // inc + 1
+    out = np.empty((n_w, data.shape[1], size), dtype=data.dtype)
+    for w in range(n_w):
+        out[w] = data[w * inc : w * inc + size].T
+    return out
+
+
+@pytest.mark.parametrize("impl", ["moveo", "copying-loop"])
+def test_windows_view(benchmark, tag, bench_size, impl):
+    data = _recording(*bench_size(small=(8, 2.0), full=(64, 60.0)))
+    fn = {"moveo": windows, "copying-loop": _copying_windows}[impl]
+    tag(benchmark, "emg windows()", ours=impl == "moveo", target=">=100")
+    out = benchmark(fn, data, SIZE, INC)
+    assert out.shape == ((data.shape[0] - SIZE) // INC + 1, data.shape[1], SIZE)
+
+
+@pytest.mark.parametrize("impl", ["moveo", "reference"])
+@pytest.mark.parametrize("code", [c for c in FEATURES if c not in ENTROPY])
+def test_feature_vs_reference(benchmark, tag, bench_size, code, impl):
+    data = _recording(*bench_size(small=(4, 0.5), full=(64, 3.0)))
+    w = windows(np.asfortranarray(data), SIZE, INC)
+    if impl == "moveo":
+        fn = lambda: extract(w, code, fs=FS)  # noqa: E731
+    else:
+        fn = lambda: reference_extract(w, [code], FS)  # noqa: E731
+    tag(benchmark, f"emg {code} vs reference", ours=impl == "moveo", target=">=10")
+    out = benchmark.pedantic(fn, rounds=2 if impl == "reference" else 5, iterations=1)
+    assert out[code].shape[:2] == w.shape[:2]
+
+
+@pytest.mark.parametrize("impl", ["moveo", "memcpy"])
+@pytest.mark.parametrize("code", ONE_PASS)
+def test_one_pass_vs_memcpy(benchmark, tag, bench_size, code, impl):
+    data = _recording(*bench_size(small=(8, 2.0), full=(64, 60.0)))
+    w = windows(data, SIZE, INC)
+    if impl == "moveo":
+        plan = FeaturePlan(code, fs=FS, n_channels=w.shape[1], size=SIZE)
+        out = np.empty((w.shape[0], plan.n_columns))
+        fn = lambda: plan.transform(w, out=out)  # noqa: E731
+    else:
+        dst = np.empty(w.shape, dtype=w.dtype)  # the same window bytes, copied once
+        fn = lambda: np.copyto(dst, w)  # noqa: E731
+    tag(benchmark, f"emg {code} vs memcpy of windows", ours=impl == "moveo", target="ours/base<=3")
+    benchmark(fn)
+
+
+@pytest.mark.parametrize("impl", ["moveo", "reference"])
+@pytest.mark.parametrize("code", ENTROPY)
+def test_entropy_vs_reference(benchmark, tag, bench_size, code, impl):
+    data = _recording(*bench_size(small=(2, 0.2), full=(8, 1.0)))
+    w = windows(np.asfortranarray(data), SIZE, 100)
+    if impl == "moveo":
+        fn = lambda: extract(w, code, fs=FS)  # noqa: E731
+    else:
+        fn = lambda: reference_extract(w, [code], FS)  # noqa: E731
+    tag(benchmark, f"emg {code} vs reference", ours=impl == "moveo", target=">=100")
+    benchmark.pedantic(fn, rounds=2 if impl == "reference" else 5, iterations=1)
+
+
+def _htd_numpy(win):
+    x = win.astype(np.float64)
+    d = np.diff(x, axis=1)
+    return np.concatenate(
+        [
+            np.mean(np.abs(x), axis=1),
+            np.sum(x[:, :-1] * x[:, 1:] < 0, axis=1),  # no exact zeros in this data
+            np.sum(d[:, :-1] * -d[:, 1:] > 0, axis=1),
+            np.sum(np.abs(d), axis=1),
+        ]
+    )
+
+
+def _tdpsd_numpy(win):
+    x = win.astype(np.float64)
+    d1 = np.diff(x, axis=1)
+    d2 = np.diff(d1, axis=1)
+    m0, m2, m4 = (np.sqrt(np.sum(v**2, axis=1)) ** 0.1 / 0.1 for v in (x, d1, d2))
+    return np.concatenate(
+        [
+            np.log(m0),
+            np.log(np.abs(m0 - m2)),
+            np.log(np.abs(m0 - m4)),
+            np.log(m0 / np.sqrt(np.abs(m0 - m2) * np.abs(m0 - m4))),
+            m2 / np.sqrt(m0 * m4),
+            np.log(np.sum(np.abs(d1), axis=1) / np.sum(np.abs(d2), axis=1)),
+        ]
+    )
+
+
+@pytest.mark.parametrize("impl", ["moveo", "numpy"])
+@pytest.mark.parametrize("group", ["HTD", "TDPSD"])
+def test_one_window_realtime(benchmark, tag, group, impl):
+    buffer = _recording(64, 0.1)  # (200, 64): the newest samples of a ring buffer
+    win = buffer.T  # (64, 200) view, channels contiguous
+    plan = FeaturePlan(group, fs=FS, n_channels=64, size=SIZE)
+    out = np.empty(plan.n_columns)
+    ref = {"HTD": _htd_numpy, "TDPSD": _tdpsd_numpy}[group]
+    np.testing.assert_allclose(plan.window(win, out), ref(win), rtol=1e-9)
+    fn = (lambda: plan.window(win, out)) if impl == "moveo" else (lambda: ref(win))
+    tag(benchmark, f"emg one window {group} 64x200", ours=impl == "moveo", target=">=10")
+    benchmark(fn)
+
+
+@pytest.mark.parametrize("impl", ["moveo", "scipy-sosfilt-zi"])
+def test_streaming_filter(benchmark, tag, bench_size, impl):
+    data = _recording(64, bench_size(small=0.1, full=2.0))
+    sos = np.vstack([filters.butter_bandpass(20.0, 450.0, FS), filters.notch(50.0, FS)])
+    chunks = [data[i : i + 10] for i in range(0, data.shape[0], 10)]
+    ours = filters.StreamingFilter(sos, 64)
+    zi = np.zeros((sos.shape[0], 2, 64))
+
+    def run_ours():
+        for chunk in chunks:
+            ours.process(chunk)
+
+    def run_scipy():
+        nonlocal zi
+        for chunk in chunks:
+            _, zi = signal.sosfilt(sos, chunk, axis=0, zi=zi)
+
+    tag(benchmark, "emg StreamingFilter 64ch 10-sample chunks", ours=impl == "moveo", target=">=1")
+    benchmark({"moveo": run_ours, "scipy-sosfilt-zi": run_scipy}[impl])
