@@ -32,109 +32,13 @@ import pyarrow.parquet as pq
 
 from moveo.realtime._util import logger, raise_worker_errors
 
-__all__ = [
-    "Recorder",
-    "RecordingError",
-    "read_label_events",
-    "read_session",
-    "sample_labels",
-]
+__all__ = ["Recorder", "RecordingError"]
 
 _STOP = object()
 
 
 class RecordingError(RuntimeError):
     """A recording could not be completed (recorder overflow, gap or write failure)."""
-
-
-def _events_path(dataset: Any, subject: str, session: str) -> Path:
-    return Path(dataset.labels_root) / "events" / subject / f"{session}.parquet"
-
-
-def _channel_columns(dataset: Any, columns: list[str]) -> list[str]:
-    names = dataset.meta.get("channels")
-    if names:
-        missing = [c for c in names if c not in columns]
-        if missing:
-            raise ValueError(f"entry lacks channel columns {missing} listed in the manifest")
-        return list(names)
-    fixed = {"id", "frame", "time", "group", "sequence"}
-    return [c for c in columns if c not in fixed]
-
-
-def read_session(
-    dataset: Any, subject: str, session: str
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Read a recorded session as arrays.
-
-    Parameters
-    ----------
-    dataset : moveo.Dataset
-        EMG dataset.
-    subject, session : str
-        The entry.
-
-    Returns
-    -------
-    data : ndarray of shape (n_samples, n_channels), float32
-    timestamps : ndarray of shape (n_samples,), float64
-    channel_names : list of str
-    """
-    path = dataset.entry_path(subject, session)
-    if not path.exists():
-        raise KeyError(f"no recorded session {subject}/{session} in {dataset.root}")
-    df = pl.read_parquet(path)
-    channels = _channel_columns(dataset, df.columns)
-    data = np.ascontiguousarray(df.select(channels).to_numpy(), dtype=np.float32)
-    return data, df["time"].to_numpy().astype(np.float64), channels
-
-
-def read_label_events(dataset: Any, subject: str, session: str) -> pl.DataFrame:
-    """Read a session's label events (empty frame if there are none).
-
-    Parameters
-    ----------
-    dataset : moveo.Dataset
-        EMG dataset.
-    subject, session : str
-        The entry.
-
-    Returns
-    -------
-    polars.DataFrame
-        Columns ``frame`` (Int64), ``time`` (Float64), ``label`` (Int64), by frame.
-    """
-    path = _events_path(dataset, subject, session)
-    if not path.exists():
-        return pl.DataFrame(schema={"frame": pl.Int64, "time": pl.Float64, "label": pl.Int64})
-    return pl.read_parquet(path).sort("frame")
-
-
-def sample_labels(n_samples: int, events: pl.DataFrame) -> np.ndarray:
-    """Give every sample the label of the last event at or before it.
-
-    Parameters
-    ----------
-    n_samples : int
-        Number of samples in the session.
-    events : polars.DataFrame
-        ``frame`` and ``label`` columns.
-
-    Returns
-    -------
-    ndarray of shape (n_samples,), int64
-        ``-1`` before the first event.
-    """
-    out = np.full(int(n_samples), -1, dtype=np.int64)
-    if events.height == 0:
-        return out
-    ev = events.sort("frame")
-    frames = ev["frame"].to_numpy()
-    labels = ev["label"].to_numpy()
-    idx = np.searchsorted(frames, np.arange(n_samples), side="right") - 1
-    ok = idx >= 0
-    out[ok] = labels[idx[ok]]
-    return out
 
 
 class Recorder:
@@ -387,20 +291,19 @@ class Recorder:
         self.dataset.refresh_entry_info(self.subject, self.session)
 
     def _write_events(self) -> None:
-        from moveo.dataset import atomic_write_parquet
+        # moveo.emg.recording owns the event layout: it maps cue times to samples,
+        # writes labels/events/... and the entry's per-sample label column
+        from moveo.emg.recording import events_path, write_events
 
-        path = _events_path(self.dataset, self.subject, self.session)
         if not self.events:
-            path.unlink(missing_ok=True)
+            events_path(self.dataset, self.subject, self.session).unlink(missing_ok=True)
             return
         times = pl.read_parquet(self.path, columns=["time"])["time"].to_numpy()
         ev = sorted(self.events)
         t = np.array([e[0] for e in ev], dtype=np.float64)
-        frames = np.searchsorted(times, t, side="left").astype(np.int64)
-        df = pl.DataFrame(
-            {"frame": frames, "time": t, "label": np.array([e[1] for e in ev], np.int64)},
-            schema={"frame": pl.Int64, "time": pl.Float64, "label": pl.Int64},
-        )
+        labels = np.array([e[1] for e in ev], dtype=np.int64)
         # a cue after the last sample labels nothing; keep only those inside the session
-        df = df.filter(pl.col("frame") < len(times))
-        atomic_write_parquet(df, path)
+        inside = np.searchsorted(times, t, side="left") < times.size
+        write_events(
+            self.dataset, self.subject, self.session, {"time": t[inside], "label": labels[inside]}
+        )

@@ -713,9 +713,10 @@ class ReplaySource(Source):
         -------
         ReplaySource
         """
-        from moveo.realtime.recording import read_session
+        from moveo.emg.recording import channel_names, read_recording
 
-        data, ts, names = read_session(dataset, subject, session)
+        data, ts = read_recording(dataset, subject, session)
+        names = channel_names(dataset)
         kwargs.setdefault("channel_names", names)
         return cls(data, ts, fs=dataset.fps, **kwargs)
 

@@ -301,7 +301,7 @@ class TrainingData:
         -------
         TrainingData
         """
-        from moveo.realtime.recording import read_label_events, read_session, sample_labels
+        from moveo.emg.recording import read_events, read_recording, sample_labels
 
         fs = float(dataset.fps)
         size = round(window_ms * fs / 1000.0)
@@ -317,13 +317,14 @@ class TrainingData:
         keys = list(dataset.entries() if sessions is None else sessions)
         all_w, all_y, all_t, all_target, used = [], [], [], [], []
         for subject, session in keys:
-            data, ts, _ = read_session(dataset, subject, session)
+            data, ts = read_recording(dataset, subject, session)
             n = data.shape[0]
             if n < size:
                 continue
             starts = np.arange(0, n - size + 1, step)
             ends = starts + size - 1
-            labels = sample_labels(n, read_label_events(dataset, subject, session))
+            events = read_events(dataset, subject, session)
+            labels = sample_labels(events, n).fill_null(-1).to_numpy()  # -1: unlabelled
             y = labels[ends]
             keep = np.ones(len(starts), dtype=bool)
             if targets is None:
@@ -377,9 +378,9 @@ def _align_targets(
     how: str,
 ) -> np.ndarray:
     """Target values per window, aligned by timestamp (NaN where not covered)."""
-    from moveo.realtime.recording import read_session
+    from moveo.emg.recording import read_recording
 
-    tdata, tts, _ = read_session(targets, subject, session)
+    tdata, tts = read_recording(targets, subject, session)
     tdata = tdata.astype(np.float64)
     out = np.full((len(starts), tdata.shape[1]), math.nan)
     if tdata.shape[0] == 0:

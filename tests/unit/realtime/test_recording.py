@@ -10,14 +10,9 @@ import polars as pl
 import pytest
 
 from moveo import Dataset
+from moveo.emg.recording import channel_names, read_events, read_recording, sample_labels
 from moveo.realtime import App, Pipeline, ReplaySource
-from moveo.realtime.recording import (
-    Recorder,
-    RecordingError,
-    read_label_events,
-    read_session,
-    sample_labels,
-)
+from moveo.realtime.recording import Recorder, RecordingError
 from reference.realtime import GateSource, sequence_data, wait_until
 
 
@@ -36,8 +31,8 @@ def _replay_app(n=60_000, speed=20.0):
 
 
 def _check_exact(ds, data, ts):
-    got, got_ts, names = read_session(ds, "s1", "r1")
-    assert names == ["ch0", "ch1", "ch2"]
+    got, got_ts = read_recording(ds, "s1", "r1")
+    assert channel_names(ds) == ["ch0", "ch1", "ch2"]
     first = int(got[0, 0])
     n = got.shape[0]
     assert n > 1000
@@ -113,22 +108,18 @@ def test_labels_map_to_samples(emg_ds):
         app.label(1, time=newest + 0.1)
         time.sleep(0.3)
         app.stop_recording()
-    _, got_ts, _ = read_session(emg_ds, "s1", "r1")
-    ev = read_label_events(emg_ds, "s1", "r1")
+    _, got_ts = read_recording(emg_ds, "s1", "r1")
+    ev = read_events(emg_ds, "s1", "r1")
     assert ev["label"].to_list() == [2, 1]
     assert ev.schema == pl.Schema({"frame": pl.Int64, "time": pl.Float64, "label": pl.Int64})
     for frame, t in zip(ev["frame"], ev["time"], strict=True):
         assert got_ts[frame] >= t > got_ts[frame - 1]
-    lab = sample_labels(len(got_ts), ev)
+    lab = sample_labels(ev, len(got_ts)).fill_null(-1).to_numpy()
     f1, f2 = ev["frame"].to_list()
     assert (lab[:f1] == -1).all() and (lab[f1:f2] == 2).all() and (lab[f2:] == 1).all()
-
-
-def test_sample_labels_hand_worked():
-    ev = pl.DataFrame({"frame": [2, 5], "time": [0.0, 0.0], "label": [3, 0]})
-    np.testing.assert_array_equal(sample_labels(7, ev), [-1, -1, 3, 3, 3, 0, 0])
-    empty = pl.DataFrame(schema={"frame": pl.Int64, "time": pl.Float64, "label": pl.Int64})
-    np.testing.assert_array_equal(sample_labels(2, empty), [-1, -1])
+    # the entry carries the same per-sample labels, so emg-features sees them
+    stored = emg_ds.read("s1", "r1", columns=["label"])["label"].fill_null(-1).to_numpy()
+    np.testing.assert_array_equal(stored, lab)
 
 
 def test_recording_while_predicting_keeps_state(emg_ds):
@@ -216,7 +207,7 @@ def test_replay_from_dataset_round_trip(emg_ds):
         time.sleep(0.3)
         app.stop_recording()
     src = ReplaySource.from_dataset(emg_ds, "s1", "r1", speed=math.inf, restamp=False)
-    got, got_ts, _ = read_session(emg_ds, "s1", "r1")
+    got, got_ts = read_recording(emg_ds, "s1", "r1")
     np.testing.assert_array_equal(src.data, got)
     np.testing.assert_array_equal(src.timestamps, got_ts)
     assert src.channel_names == ["ch0", "ch1", "ch2"]

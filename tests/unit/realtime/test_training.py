@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 import pytest
 
 from moveo import Dataset
-from moveo.dataset import atomic_write_parquet
+from moveo.emg.recording import add_recording
 from moveo.realtime.training import EMGExtract, TrainingData
 
 
 def _session(ds, subject, session, data, ts, events=None):
-    n = data.shape[0]
-    cols = {"id": np.zeros(n, np.int64), "frame": np.arange(n), "time": ts}
-    cols.update({f"ch{i}": data[:, i] for i in range(data.shape[1])})
-    ds.add_tracks(pl.DataFrame(cols), group=subject, sequence=session)
     if events is not None:
         frames, labels = zip(*events, strict=True)
-        atomic_write_parquet(
-            pl.DataFrame({"frame": list(frames), "time": [float(ts[f]) for f in frames],
-                          "label": list(labels)},
-                         schema={"frame": pl.Int64, "time": pl.Float64, "label": pl.Int64}),
-            ds.labels_root / "events" / subject / f"{session}.parquet")
+        events = {"frame": list(frames), "label": list(labels)}
+    add_recording(ds, subject, session, data, ts, events=events)
 
 
 @pytest.fixture
