@@ -17,10 +17,12 @@ may have been overwritten during the copy, so it is dropped and reported as
 ``lost``. Readers never write shared state, so any number of them can read at
 the same time without affecting each other or the producer.
 
-The counters are Python ints assigned from Python code around the ``nogil``
-copy kernels: the call boundaries keep the compiler from moving the data copy
-across them, and the GIL hand-off between threads orders the counter stores
-after the data stores.
+The counters live in a small int64 array that the compiled kernels of
+:mod:`moveo.kernels.ring` update and read with atomic, ordered accesses, so one
+compiled call per write or read does the copy and the counter traffic (see that
+module for the orderings). The producer's write keeps the GIL (it is a short
+copy); a reader's copy releases it, so the producer keeps writing while readers
+copy.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from moveo.kernels.ring import ring_read, ring_read_channels_first, ring_write
+from moveo.kernels.ring import COUNT, ring_latest, ring_push, ring_since
 
 __all__ = ["RingBuffer", "Window"]
 
-_LATEST_RETRIES = 3
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
+_ndarray = np.ndarray
+_empty = np.empty
 
 
 class Window(NamedTuple):
@@ -101,8 +104,10 @@ class RingBuffer:
         self._n_ch = n_channels
         self._buf = np.zeros((capacity, n_channels), dtype=np.float32)
         self._tbuf = np.full(capacity, np.nan, dtype=np.float64)
-        self._reserved = 0
-        self._count = 0
+        # [reserved, count]: written only by ring_push (see moveo.kernels.ring)
+        self._state = np.zeros(2, dtype=np.int64)
+        # what a read needs, in one attribute lookup
+        self._arrays = (self._buf, self._tbuf, self._state)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -118,10 +123,12 @@ class RingBuffer:
     @property
     def count(self) -> int:
         """Total number of samples ever written (complete ones only)."""
-        return self._count
+        return self._state.item(COUNT)
 
     def __repr__(self) -> str:
-        return f"RingBuffer(capacity={self._cap}, n_channels={self._n_ch}, count={self._count})"
+        return (
+            f"RingBuffer(capacity={self._cap}, n_channels={self._n_ch}, count={self.count})"
+        )
 
     # ------------------------------------------------------------------ producer
     def write(self, data: np.ndarray, timestamps: np.ndarray) -> None:
@@ -130,7 +137,7 @@ class RingBuffer:
         Parameters
         ----------
         data : ndarray of shape (n, n_channels)
-            New samples; converted to C-contiguous float32 if needed.
+            New samples; converted to float32 if needed.
         timestamps : ndarray of shape (n,)
             Their timestamps; converted to float64 if needed.
 
@@ -139,47 +146,46 @@ class RingBuffer:
         ValueError
             If the shapes do not match the buffer.
         """
-        # fast path: arrays of the right dtype go straight to the kernel (numba copes
-        # with any strides); anything else is converted once
-        if type(data) is not np.ndarray or data.dtype is not _F32 or data.ndim != 2:
+        # fast path: float32 / float64 arrays go straight to the kernel (numba copes
+        # with any strides, and checks the lengths); anything else is converted once
+        if type(data) is not _ndarray or data.dtype is not _F32 or data.ndim != 2:
             data = np.asarray(data, dtype=np.float32)
             if data.ndim != 2:
                 raise ValueError(
                     f"data must have shape (n_samples, {self._n_ch}), got shape {data.shape}"
                 )
-        if type(timestamps) is not np.ndarray or timestamps.dtype is not _F64:
+        if type(timestamps) is not _ndarray or timestamps.dtype is not _F64 or (
+            timestamps.ndim != 1
+        ):
             timestamps = np.asarray(timestamps, dtype=np.float64)
-        n = data.shape[0]
-        if data.shape[1] != self._n_ch:
+            if timestamps.ndim != 1:
+                raise ValueError(
+                    f"timestamps must have shape ({data.shape[0]},) to match data, "
+                    f"got {timestamps.shape}"
+                )
+        if ring_push(self._buf, self._tbuf, self._state, data, timestamps):
+            if data.shape[1] != self._n_ch:
+                raise ValueError(
+                    f"data has {data.shape[1]} channels but the ring buffer has "
+                    f"{self._n_ch}; pass an array of shape (n_samples, {self._n_ch})"
+                )
             raise ValueError(
-                f"data has {data.shape[1]} channels but the ring buffer has {self._n_ch}; "
-                f"pass an array of shape (n_samples, {self._n_ch})"
+                f"timestamps must have shape ({data.shape[0]},) to match data, "
+                f"got {timestamps.shape}"
             )
-        if timestamps.shape != (n,):
-            raise ValueError(
-                f"timestamps must have shape ({n},) to match data, got {timestamps.shape}"
-            )
-        if n == 0:
-            return
-        first = self._count
-        if n > self._cap:  # only the newest `capacity` samples can survive
-            skip = n - self._cap
-            data = data[skip:]
-            timestamps = timestamps[skip:]
-            first += skip
-            n = self._cap
-        end = first + n
-        self._reserved = end  # publish: rows of samples < end - capacity are being replaced
-        ring_write(self._buf, self._tbuf, data, timestamps, first)
-        self._count = end  # publish: samples < end are complete
 
     # ------------------------------------------------------------------ readers
-    def _out(self, n: int, out: np.ndarray | None, channels_first: bool) -> np.ndarray:
-        if out is None:
-            shape = (self._n_ch, n) if channels_first else (n, self._n_ch)
-            return np.empty(shape, dtype=np.float32)
-        if type(out) is not np.ndarray or out.dtype is not _F32:
+    def _check_out(self, out: np.ndarray, n: int, channels_first: bool) -> None:
+        if type(out) is not _ndarray or out.dtype is not _F32:
             raise TypeError("out must be a float32 numpy array")
+        shape = out.shape
+        if (
+            len(shape) == 2
+            and shape[not channels_first] == self._n_ch
+            and shape[channels_first] >= n
+            and out.flags.writeable
+        ):
+            return  # the usual case, in a few cheap checks; the messages follow
         if channels_first:
             if out.ndim != 2 or out.shape[0] != self._n_ch or out.shape[1] < n:
                 raise ValueError(
@@ -190,22 +196,6 @@ class RingBuffer:
             raise ValueError(f"out must have shape (>= {n}, {self._n_ch}), got {out.shape}")
         if not out.flags.writeable:
             raise ValueError("out must be writeable")
-        return out
-
-    def _copy(self, first: int, n: int, out: np.ndarray, tout: np.ndarray, cf: bool) -> int:
-        """Copy ``[first, first + n)`` and return how many leading samples were torn."""
-        if n > 0:
-            if cf:
-                ring_read_channels_first(self._buf, self._tbuf, first, n, out, tout)
-            else:
-                ring_read(self._buf, self._tbuf, first, n, out, tout)
-        safe = self._reserved - self._cap  # samples below this may have been overwritten
-        return min(n, max(0, safe - first))
-
-    @staticmethod
-    def _window(out, tout, a, b, count, lost, cf):
-        data = out[:, a:b] if cf else out[a:b]
-        return Window(data, tout[a:b], count, lost)
 
     def latest(
         self, n: int, out: np.ndarray | None = None, *, channels_first: bool = False
@@ -234,26 +224,23 @@ class RingBuffer:
         """
         if type(n) is not int:
             n = int(n)
-        cap = self._cap
-        if n < 0 or n > cap:
-            raise ValueError(f"n must be between 0 and the capacity {cap}, got {n}")
-        out = self._out(n, out, channels_first)
-        tout = np.empty(n, dtype=np.float64)
-        read = ring_read_channels_first if channels_first else ring_read
-        buf, tbuf = self._buf, self._tbuf
-        for _ in range(_LATEST_RETRIES):
-            end = self._count
-            k = n if n <= end else end
-            first = end - k
-            if k:
-                read(buf, tbuf, first, k, out, tout)
-            torn = self._reserved - cap - first  # > 0: rows overwritten during the copy
-            if torn <= 0:
-                if k == n and (out.shape[1] if channels_first else out.shape[0]) == n:
-                    return Window(out, tout, end, 0)  # common case: no slicing
-                return self._window(out, tout, 0, k, end, 0, channels_first)
-        torn = min(torn, k)
-        return self._window(out, tout, torn, k, end, torn, channels_first)
+        if type(channels_first) is not bool:
+            channels_first = bool(channels_first)
+        if n < 0 or n > self._cap:
+            raise ValueError(f"n must be between 0 and the capacity {self._cap}, got {n}")
+        if out is None:
+            out = _empty((self._n_ch, n) if channels_first else (n, self._n_ch), _F32)
+            exact = True
+        else:
+            self._check_out(out, n, channels_first)
+            exact = out.shape[channels_first] == n
+        tout = _empty(n, _F64)
+        buf, tbuf, state = self._arrays
+        end, k, torn = ring_latest(buf, tbuf, state, n, out, tout, channels_first)
+        if k == n and exact and not torn:  # the common case: no slicing
+            return _new_window(Window, (out, tout, end, 0))
+        data = out[:, torn:k] if channels_first else out[torn:k]
+        return _new_window(Window, (data, tout[torn:k], end, torn))
 
     def since(
         self,
@@ -290,7 +277,8 @@ class RingBuffer:
             If ``count`` is negative or ahead of the samples written so far.
         """
         count = int(count)
-        end = self._count
+        channels_first = bool(channels_first)
+        end = self._state.item(COUNT)  # a snapshot: the kernel may see more
         if count < 0 or count > end:
             raise ValueError(
                 f"count must be between 0 and the samples written so far ({end}), got {count}"
@@ -302,15 +290,24 @@ class RingBuffer:
             if int(max_samples) < 0:
                 raise ValueError(f"max_samples must be >= 0, got {max_samples}")
             limit = min(limit, int(max_samples))
-        first = max(count, self._reserved - self._cap)
-        stop = min(end, first + limit)
-        first = min(first, stop)
+        if out is None:
+            # at most what is there now from `count` on: a later count can only
+            # move the window's start forward (overwrite), never widen it past this
+            limit = min(limit, end - count)
+            out = _empty((self._n_ch, limit) if channels_first else (limit, self._n_ch), _F32)
+        else:
+            self._check_out(out, limit, channels_first)
+        tout = _empty(limit, _F64)
+        buf, tbuf, state = self._arrays
+        first, stop, torn = ring_since(
+            buf, tbuf, state, count, limit, out, tout, channels_first
+        )
         n = stop - first
-        out = self._out(n, out, channels_first)
-        tout = np.empty(n, dtype=np.float64)
-        torn = self._copy(first, n, out, tout, channels_first)
-        lost = first - count + torn
-        return self._window(out, tout, torn, n, stop, lost, channels_first)
+        data = out[:, torn:n] if channels_first else out[torn:n]
+        return _new_window(Window, (data, tout[torn:n], stop, first - count + torn))
+
+
+_new_window = tuple.__new__  # Window(...) without the generated __new__'s Python frame
 
 
 def _positive_int(value: int, name: str) -> int:

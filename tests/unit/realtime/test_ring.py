@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from moveo.kernels.ring import ring_read, ring_read_channels_first, ring_write
+from moveo.kernels.ring import (
+    COUNT,
+    RESERVED,
+    ring_latest,
+    ring_push,
+    ring_read,
+    ring_read_channels_first,
+    ring_since,
+    ring_write,
+)
 from moveo.realtime.ring import RingBuffer
 from reference.realtime import LockedRing
 
@@ -171,6 +180,48 @@ def test_kernels_wrap_like_modulo(cap, first, n):
     np.testing.assert_array_equal(out_cf, data.T)
 
 
+def test_push_publishes_counters_and_rejects_bad_shapes():
+    buf = np.zeros((4, 2), np.float32)
+    tbuf = np.zeros(4)
+    state = np.zeros(2, np.int64)
+    assert ring_push(buf, tbuf, state, *_block(0, 3)) == 0
+    assert state.tolist() == [3, 3]
+    assert ring_push(buf, tbuf, state, *_block(3, 6)) == 0  # longer than the ring
+    assert state.tolist() == [9, 9]
+    np.testing.assert_array_equal(tbuf, [0.08, 0.05, 0.06, 0.07])  # row = sample % 4
+    assert ring_push(buf, tbuf, state, np.zeros((2, 3), np.float32), np.zeros(2)) == -1
+    assert ring_push(buf, tbuf, state, np.zeros((2, 2), np.float32), np.zeros(3)) == -2
+    assert ring_push(buf, tbuf, state, np.zeros((0, 2), np.float32), np.zeros(0)) == 0
+    assert state.tolist() == [9, 9]  # rejected and empty writes publish nothing
+    np.testing.assert_array_equal(tbuf, [0.08, 0.05, 0.06, 0.07])
+
+
+def test_write_in_progress_is_reported_as_lost():
+    """A reservation ahead of the count (a write mid-copy) makes its rows unsafe.
+
+    Capacity 4, samples 0..5 written, then the producer reserves samples 6 and 7:
+    their rows hold samples 2 and 3, which may be half overwritten. A read of the
+    newest 4 (samples 2..5) must drop 2 and 3 and say so; ``since(0)`` starts at 4.
+    """
+    rb = RingBuffer(4, 2)
+    rb.write(*_block(0, 6))
+    rb._state[RESERVED] = 8  # what ring_push stores before it copies samples 6, 7
+    w = rb.latest(4)
+    assert (w.start, w.count, w.lost) == (4, 6, 2)
+    np.testing.assert_array_equal(w.data[:, 0], [40, 50])
+    w = rb.latest(4, channels_first=True)
+    np.testing.assert_array_equal(w.data, [[40, 50], [41, 51]])
+    assert w.lost == 2
+    w = rb.since(0)
+    assert (w.start, w.count, w.lost) == (4, 6, 4)
+    np.testing.assert_array_equal(w.timestamps, [0.04, 0.05])
+    # the kernels report the same numbers directly
+    out, tout = np.empty((4, 2), np.float32), np.empty(4)
+    assert ring_latest(rb._buf, rb._tbuf, rb._state, 4, out, tout, False) == (6, 4, 2)
+    assert ring_since(rb._buf, rb._tbuf, rb._state, 0, 4, out, tout, False) == (4, 6, 0)
+    assert rb._state[COUNT] == 6
+
+
 # ------------------------------------------------------------------ real threads
 def _seq_block(first, n, n_ch):
     idx = np.arange(first, first + n)
@@ -191,6 +242,12 @@ def _check_contiguous(w, n_ch, channels_first=False):
 
 def test_concurrent_producer_two_readers_never_torn():
     n_ch, cap, win = 4, 256, 200
+    # compile (or load) the kernels first, as App does before its threads start: a
+    # first call compiling under numba's compiler lock is not what this test measures
+    warm = RingBuffer(8, n_ch)
+    warm.write(*_seq_block(0, 3, n_ch))
+    warm.latest(2, channels_first=True)
+    warm.since(0, max_samples=2)
     rb = RingBuffer(cap, n_ch)
     stop = threading.Event()
     errors: list[BaseException] = []
