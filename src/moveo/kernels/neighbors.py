@@ -6,7 +6,13 @@ per *frame*, so the rows are first put in frame-major order
 the frame numbers are sparse). Within a frame only individuals with finite X and
 Y take part.
 
-Each frame's group is searched either densely (all pairs, for small groups) or
+For ``k = 1`` on the common "panel" layout (a few individuals, each a block of
+rows sorted by frame, sharing most of the frame range) no frame sort is done at
+all: frames are processed in blocks, each individual's rows of a block are found
+by binary search in its own block of rows, and the pair search runs branch-free
+over the frames of a block (:func:`_nearest_panel`). Results are identical.
+
+Otherwise each frame's group is searched either densely (all pairs, for small groups) or
 with a uniform grid (cell size from the group's bounding box and count, about
 two points per cell; rings of cells are visited outwards until no unvisited cell
 can hold a nearer point). Both paths give identical results: the k nearest by
@@ -24,7 +30,7 @@ from moveo._numba import jit, prange, register_warmup
 from moveo.kernels.body import _rotate
 from moveo.kernels.kinematics import _wrap
 
-__all__ = ["DENSE_MAX", "frame_order", "nearest_neighbors", "neighbor_deltas"]
+__all__ = ["DENSE_MAX", "PANEL_MAX_LANES", "frame_order", "nearest_neighbors", "neighbor_deltas"]
 
 DENSE_MAX: int = 40
 """Largest frame group searched with all pairs; bigger groups use the grid."""
@@ -80,6 +86,13 @@ def _run_offsets(sorted_keys: np.ndarray) -> np.ndarray:
     return goff
 
 
+def _as_frames(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.dtype.kind not in "iu" or frames.ndim != 1:
+        raise TypeError(f"frames must be a 1-D integer array, got {frames.dtype} {frames.shape}")
+    return np.ascontiguousarray(frames, dtype=np.int64)
+
+
 def frame_order(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Frame-major permutation of a table sorted by (individual, frame).
 
@@ -97,10 +110,7 @@ def frame_order(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         int64 array of shape (n_frames + 1,): frame group ``g`` is
         ``perm[group_offsets[g]:group_offsets[g + 1]]``.
     """
-    frames = np.asarray(frames)
-    if frames.dtype.kind not in "iu" or frames.ndim != 1:
-        raise TypeError(f"frames must be a 1-D integer array, got {frames.dtype} {frames.shape}")
-    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    frames = _as_frames(frames)
     n = frames.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
@@ -111,6 +121,193 @@ def frame_order(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # sparse frame numbers: the table is a few sorted runs, which timsort merges fast
     perm = np.argsort(frames, kind="stable").astype(np.int64, copy=False)
     return perm, _run_offsets(frames[perm])
+
+
+# ----------------------------------------------------------------------------- panel layout
+
+PANEL_MAX_LANES: int = 32
+"""Most individuals (id blocks) for the panel fast path (``k == 1``)."""
+
+_PANEL_BLOCK = 128  # frames per block: lanes x block scratch stays in L1/L2
+_PANEL_BLOCKS_PER_TASK = 16
+
+
+@jit
+def _panel_lanes(ids: np.ndarray, frames: np.ndarray, max_lanes: int) -> np.ndarray:
+    # lanes = maximal blocks of equal id with strictly increasing frames (the
+    # stored (id, frame) order); an empty result means "not a panel"
+    n = ids.shape[0]
+    starts = np.empty(max_lanes + 1, dtype=np.int64)
+    if n == 0:
+        return starts[:0]
+    starts[0] = 0
+    n_lanes = 1
+    for i in range(1, n):
+        if ids[i] != ids[i - 1]:
+            if n_lanes == max_lanes:
+                return starts[:0]
+            starts[n_lanes] = i
+            n_lanes += 1
+        elif frames[i] <= frames[i - 1]:
+            return starts[:0]
+    starts[n_lanes] = n
+    return starts[: n_lanes + 1]
+
+
+@jit
+def _closer_lane(
+    pxa: np.ndarray,
+    pya: np.ndarray,
+    pxb: np.ndarray,
+    pyb: np.ndarray,
+    prowb: np.ndarray,
+    bd: np.ndarray,
+    brow: np.ndarray,
+    nb: int,
+) -> None:
+    # offer lane b to lane a over the frames of a block. Lanes are offered in
+    # increasing id order, so a strict "<" keeps the smallest id among equal
+    # distances; the second clause lets an infinite (overflowed) distance win
+    # when nothing was found yet, as in the frame-major path. A NaN distance
+    # (absent row, non-finite position) fails both. Branch-free: vectorises.
+    for q in range(nb):
+        dx = pxb[q] - pxa[q]
+        dy = pyb[q] - pya[q]
+        d2 = dx * dx + dy * dy
+        cur = bd[q]
+        best = brow[q]
+        win = (d2 < cur) | ((d2 == cur) & (best < 0))
+        bd[q] = d2 if win else cur
+        brow[q] = prowb[q] if win else best
+
+
+@jit
+def _load_lane(
+    x: np.ndarray, y: np.ndarray, lo: int, nb: int, pxa: np.ndarray, pya: np.ndarray
+) -> None:
+    # a lane with a row for every frame of the block: contiguous copy, NaN
+    # where the position is not finite (so it never finds nor is found)
+    for q in range(nb):
+        xv = x[lo + q]
+        yv = y[lo + q]
+        ok = (abs(xv) < np.inf) & (abs(yv) < np.inf)
+        pxa[q] = xv if ok else np.nan
+        pya[q] = yv
+
+
+@jit
+def _store_lane(
+    bd: np.ndarray, brow: np.ndarray, lo: int, nb: int, out_row: np.ndarray, out_dist: np.ndarray
+) -> None:
+    # results of a lane with a row for every frame of the block (rows lo + q)
+    for q in range(nb):
+        best = brow[q]
+        out_row[lo + q] = best
+        out_dist[lo + q] = math.sqrt(bd[q]) if best >= 0 else np.nan
+
+
+@jit(parallel=True)
+def _nearest_panel(
+    x: np.ndarray,
+    y: np.ndarray,
+    frames: np.ndarray,
+    lanes: np.ndarray,
+    by_id: np.ndarray,
+    fmin: int,
+    span: int,
+    out_row: np.ndarray,
+    out_dist: np.ndarray,
+) -> None:
+    # k = 1 over a table of a few id blocks (lanes), each sorted by frame.
+    # Frames are processed in blocks laid out as (lane, frame-in-block) arrays;
+    # a lane's rows in a block are found by binary search on its frames, absent
+    # rows hold NaN. by_id lists the lanes in increasing id order (tie rule).
+    n_lanes = lanes.shape[0] - 1
+    bsz = _PANEL_BLOCK
+    n_blocks = (span + bsz - 1) // bsz
+    n_tasks = (n_blocks + _PANEL_BLOCKS_PER_TASK - 1) // _PANEL_BLOCKS_PER_TASK
+    for t in prange(n_tasks):
+        px = np.empty((n_lanes, bsz))
+        py = np.empty((n_lanes, bsz))
+        prow = np.empty((n_lanes, bsz), dtype=np.int64)
+        bd = np.empty(bsz)
+        brow = np.empty(bsz, dtype=np.int64)
+        lo_row = np.empty(n_lanes, dtype=np.int64)
+        hi_row = np.empty(n_lanes, dtype=np.int64)
+        for blk in range(
+            t * _PANEL_BLOCKS_PER_TASK, min((t + 1) * _PANEL_BLOCKS_PER_TASK, n_blocks)
+        ):
+            f0 = fmin + blk * bsz
+            nb = min(bsz, fmin + span - f0)
+            for a in range(n_lanes):
+                seg = frames[lanes[a] : lanes[a + 1]]
+                lo = lanes[a] + np.searchsorted(seg, f0)
+                hi = lanes[a] + np.searchsorted(seg, f0 + nb)
+                lo_row[a] = lo
+                hi_row[a] = hi
+                if hi - lo == nb:  # every frame present: q = r - lo
+                    _load_lane(x, y, lo, nb, px[a], py[a])
+                    for q in range(nb):
+                        prow[a, q] = lo + q
+                    continue
+                for q in range(nb):
+                    px[a, q] = np.nan
+                    py[a, q] = np.nan
+                    prow[a, q] = -1
+                for r in range(lo, hi):
+                    q = frames[r] - f0
+                    prow[a, q] = r
+                    if np.isfinite(x[r]) and np.isfinite(y[r]):
+                        px[a, q] = x[r]
+                        py[a, q] = y[r]
+            for a in range(n_lanes):
+                if hi_row[a] == lo_row[a]:
+                    continue
+                for q in range(nb):
+                    bd[q] = np.inf
+                    brow[q] = -1
+                for i in range(n_lanes):
+                    b = by_id[i]
+                    if b != a and hi_row[b] > lo_row[b]:
+                        _closer_lane(px[a], py[a], px[b], py[b], prow[b], bd, brow, nb)
+                if hi_row[a] - lo_row[a] == nb:
+                    _store_lane(bd, brow, lo_row[a], nb, out_row, out_dist)
+                    continue
+                for r in range(lo_row[a], hi_row[a]):
+                    q = frames[r] - f0
+                    out_row[r] = brow[q]
+                    out_dist[r] = math.sqrt(bd[q]) if brow[q] >= 0 else np.nan
+
+
+def _panel_search(
+    x: np.ndarray,
+    y: np.ndarray,
+    ids: np.ndarray,
+    frames: np.ndarray,
+    *,
+    max_lanes: int = PANEL_MAX_LANES,
+    min_fill: float = 0.25,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    # k = 1 without sorting rows by frame, when the table is a few id blocks
+    # sorted by frame that share most of their frame range; None otherwise
+    n = x.shape[0]
+    if n == 0:
+        return None
+    lanes = _panel_lanes(ids, frames, max_lanes)
+    if lanes.shape[0] == 0:
+        return None
+    n_lanes = lanes.shape[0] - 1
+    first = frames[lanes[:-1]]
+    last = frames[lanes[1:] - 1]
+    fmin = int(first.min())
+    span = int(last.max()) - fmin + 1
+    if n_lanes * span > n / min_fill:  # mostly empty (lane, frame) cells
+        return None
+    by_id = np.argsort(ids[lanes[:-1]], kind="stable").astype(np.int64)
+    rows = np.empty(n, dtype=np.int64)
+    dist = np.empty(n)
+    _nearest_panel(x, y, frames, lanes, by_id, fmin, span, rows, dist)
+    return rows.reshape(n, 1), dist.reshape(n, 1)
 
 
 # ----------------------------------------------------------------------------- search
@@ -358,6 +555,8 @@ def nearest_neighbors(
     dense_max : int, default :data:`DENSE_MAX`
         Frames with at most this many valid individuals are searched with all
         pairs; larger frames use a uniform grid. Results do not depend on it.
+        (With ``k == 1`` on a panel layout, at most :data:`PANEL_MAX_LANES` id
+        blocks sorted by frame, the vectorised panel path is used instead.)
 
     Returns
     -------
@@ -388,6 +587,11 @@ def nearest_neighbors(
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     if x.ndim != 1 or y.shape != (n,) or ids.shape != (n,) or np.shape(frames) != (n,):
         raise ValueError("x, y, ids and frames must be 1-D arrays of equal length")
+    if k == 1:
+        frames = _as_frames(frames)
+        found = _panel_search(x, y, ids, frames)
+        if found is not None:
+            return found
     perm, goff = frame_order(frames)
     rows = np.empty((n, int(k)), dtype=np.int64)
     dist = np.empty((n, int(k)))
@@ -450,6 +654,8 @@ def _warmup() -> None:
     frames = np.zeros(4, dtype=np.int64)
     for dense_max in (0, DENSE_MAX):
         rows, _ = nearest_neighbors(x, x, ids, frames, 2, dense_max=dense_max)
+    # k = 1 panel path: two id blocks, one with a gap (scatter) and one full
+    _panel_search(x, x, np.array([0, 0, 1, 1]), np.array([0, 2, 0, 1]), max_lanes=4, min_fill=1e-9)
     frame_order(np.array([0, 10**9], dtype=np.int64))
     neighbor_deltas(x, x, rows[:, 0], x)
     neighbor_deltas(x, x, rows[:, 0])

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from moveo.kernels.neighbors import frame_order, nearest_neighbors, neighbor_deltas
+from moveo.kernels.neighbors import _panel_search, frame_order, nearest_neighbors, neighbor_deltas
 from reference import tracking as ref
 
 
@@ -130,3 +130,76 @@ def test_thousand_individuals_in_a_frame():
     np.testing.assert_array_equal(rows[:, 0], d2.argmin(axis=1))
     np.testing.assert_allclose(dist[:, 0], np.sqrt(d2.min(axis=1)))
     assert math.isfinite(dist.sum())
+
+
+# ------------------------------------------------------------------------- panel path
+
+
+@st.composite
+def panel_tables(draw):
+    # a few id blocks (any id order) sharing most frames, with gaps, NaN/inf
+    # positions, exact ties on a small integer lattice and huge (overflowing) values
+    n_ids = draw(st.integers(1, 6))
+    ids_in_order = draw(st.permutations(list(range(0, 3 * n_ids, 3))))
+    value = st.sampled_from([0.0, 1.0, 2.0, -1.0, 3.5, np.nan, np.inf, 1e200, -1e200])
+    ids, frames, x, y = [], [], [], []
+    for ident in ids_in_order:
+        fr = sorted(draw(st.sets(st.integers(0, 300), min_size=1, max_size=40)))
+        if draw(st.booleans()):  # a full run of frames (the contiguous load path)
+            start = draw(st.integers(0, 200))
+            fr = list(range(start, start + draw(st.integers(1, 140))))
+        ids += [ident] * len(fr)
+        frames += fr
+        x += draw(st.lists(value, min_size=len(fr), max_size=len(fr)))
+        y += draw(st.lists(value, min_size=len(fr), max_size=len(fr)))
+    return (
+        np.array(x, dtype=np.float64),
+        np.array(y, dtype=np.float64),
+        np.array(ids, dtype=np.int64),
+        np.array(frames, dtype=np.int64),
+    )
+
+
+@given(table=panel_tables())
+def test_panel_path_matches_reference_and_frame_path(table):
+    x, y, ids, frames = table
+    with np.errstate(all="ignore"):  # the reference squares 1e200
+        exp_rows, exp_dist = ref.nearest_neighbors(x, y, ids, frames, 1)
+    found = _panel_search(x, y, ids, frames, max_lanes=64, min_fill=1e-9)
+    assert found is not None
+    rows, dist = found
+    assert rows.shape == (x.shape[0], 1) and dist.shape == (x.shape[0], 1)
+    np.testing.assert_array_equal(rows, exp_rows)
+    np.testing.assert_allclose(dist, exp_dist, rtol=1e-12)
+    # the frame-major path (k = 2, first column) gives the same answer
+    rows2, dist2 = nearest_neighbors(x, y, ids, frames, 2)
+    np.testing.assert_array_equal(rows[:, 0], rows2[:, 0])
+    np.testing.assert_array_equal(dist[:, 0], dist2[:, 0])
+
+
+def test_panel_ties_go_to_smallest_id_whatever_the_block_order():
+    # ids 7 and 2 both at distance 1 from id 5, in every one of 300 frames
+    n = 300
+    ids = np.repeat([7, 5, 2], n)
+    frames = np.tile(np.arange(n), 3)
+    x = np.repeat([1.0, 0.0, -1.0], n)
+    y = np.zeros(3 * n)
+    rows, dist = nearest_neighbors(x, y, ids, frames)
+    np.testing.assert_array_equal(rows[n : 2 * n, 0], np.arange(2 * n, 3 * n))
+    np.testing.assert_array_equal(dist[:, 0], np.ones(3 * n))
+    # id 7 (x=1): nearest is id 5 at 1; id 2 (x=-1): nearest is id 5 at 1
+    np.testing.assert_array_equal(rows[:n, 0], np.arange(n, 2 * n))
+    np.testing.assert_array_equal(rows[2 * n :, 0], np.arange(n, 2 * n))
+
+
+def test_panel_path_is_chosen_only_for_panels():
+    x = np.zeros(6)
+    # sorted by (id, frame), shared frames: a panel
+    assert _panel_search(x, x, np.array([0, 0, 0, 1, 1, 1]), np.array([0, 1, 2, 0, 1, 2]))
+    # frames not increasing within an id block: frame-major path instead
+    assert _panel_search(x, x, np.array([0, 0, 0, 1, 1, 1]), np.array([0, 2, 1, 0, 1, 2])) is None
+    # more id blocks than max_lanes, or mostly empty (lane, frame) cells
+    ids, frames = np.arange(6), np.zeros(6, dtype=np.int64)
+    assert _panel_search(x, x, ids, frames, max_lanes=5) is None
+    assert _panel_search(x, x, np.array([0, 1]), np.array([0, 10**6])) is None
+    assert _panel_search(np.empty(0), np.empty(0), np.empty(0, int), np.empty(0, int)) is None
