@@ -82,83 +82,181 @@ def _nearest_centroid(x, ct, labels, dist):
 
 
 @jit
-def _update_min_dist(x, point, slot, dc2, assign, min_d, best_val, best_idx):
-    # min_d[i] = min(min_d[i], ||x[i] - point||^2) for rows still eligible
-    # (min_d >= 0); then a per-chunk argmax (first index wins ties).
-    #
-    # Pruning (exact): row i's nearest selected point so far is slot a = assign[i]
-    # at distance r = sqrt(min_d[i]). If the new point is at distance D >= 2r from
-    # slot a, the triangle inequality gives ||x_i - point|| >= D - r >= r, so the
-    # new point cannot be closer and the row's distance need not be computed.
-    # dc2[a] = D^2, so the test is D^2 > 4 r^2 (with a relative margin for rounding).
-    #
-    # Serial on purpose: one greedy step is ~1 ms of memory-bound work, and a
-    # thread barrier per step (thousands of steps) costs more than it saves on a
-    # shared machine (measured: 2 threads 2.6x slower than 1 under load).
-    n, d = x.shape
-    n_chunks = best_val.shape[0]
-    for c in range(n_chunks):
-        start = c * _CHUNK
-        stop = min(start + _CHUNK, n)
-        bv = -1.0
-        bi = -1
-        for i in range(start, stop):
-            cur = min_d[i]
-            if cur < 0.0:  # missing row or already selected
-                continue
-            a = assign[i]
-            if a < 0 or dc2[a] <= 4.0 * cur * (1.0 + 1e-9):
-                s = 0.0
-                for j in range(d):
-                    diff = np.float64(x[i, j]) - point[j]
-                    s += diff * diff
-                if s < cur:
-                    cur = s
-                    min_d[i] = s
-                    assign[i] = slot
-            if cur > bv:
-                bv = cur
-                bi = i
-        best_val[c] = bv
-        best_idx[c] = bi
+def _compact(gstart, gcount, n_groups, bidx, br, bx, sidx, sr, sx):
+    # copy every group's member segment to the front of the spare buffers, in
+    # group order; returns the new end of the used part
+    pos = 0
+    d = bx.shape[1]
+    for g in range(n_groups):
+        a = gstart[g]
+        for q in range(gcount[g]):
+            sidx[pos + q] = bidx[a + q]
+            sr[pos + q] = br[a + q]
+            for j in range(d):
+                sx[pos + q, j] = bx[a + q, j]
+        gstart[g] = pos
+        pos += gcount[g]
+    return pos
+
+
+@jit
+def _prunable(dc2, r):
+    # exact triangle-inequality test (see _farthest_first): a row at squared
+    # distance r from its centre, whose centre is at squared distance dc2 from
+    # the new centre, cannot get closer to the new centre
+    return dc2 > 4.0 * r * (1.0 + 1e-9)
 
 
 @jit
 def _farthest_first(x, n_select, first, min_d):
     # Greedy farthest-point traversal: start at ``first``; repeatedly add the
-    # row whose distance to the nearest selected row is largest.
+    # row whose squared distance r to its nearest selected row is largest,
+    # lowest row index on ties. Rows with min_d < 0 (NaN rows) never take part.
+    #
+    # Rows are kept in groups, one per selected centre: the rows whose nearest
+    # centre it is, stored contiguously (row index, r, a float64 copy of the row)
+    # and sorted by (r descending, row index ascending), so a group's first
+    # member is its farthest row and the next centre is the best first member.
+    #
+    # When a new centre c is added at squared distance D2 from centre a, a member
+    # of group a at squared distance r with D2 > 4 r (1 + 1e-9) cannot get closer
+    # to c: the triangle inequality gives ||x - c|| >= sqrt(D2) - sqrt(r) >=
+    # sqrt(r), and the relative margin covers rounding. Because members are
+    # sorted by r, the rows that can change are a prefix of each group (found by
+    # binary search; empty for most groups). Only prefixes are scanned; members
+    # that get closer to c move to c's new group, the others keep their order.
+    # The result equals computing every row's distance to every new centre.
     n, d = x.shape
     selected = np.empty(n_select, dtype=np.int64)
-    n_chunks = max(1, (n + _CHUNK - 1) // _CHUNK)
-    best_val = np.empty(n_chunks, dtype=np.float64)
-    best_idx = np.empty(n_chunks, dtype=np.int64)
-    assign = np.full(n, -1, dtype=np.int64)
-    dc2 = np.empty(n_select, dtype=np.float64)
+    selected[0] = first
+    if n_select == 1:
+        return selected
+    min_d[first] = -1.0
+    n_live = 0
+    for i in range(n):
+        if min_d[i] >= 0.0:
+            n_live += 1
+    cap = n_live + n_live // 2 + 1024
+    bidx = np.empty(cap, dtype=np.int64)
+    br = np.empty(cap, dtype=np.float64)
+    bx = np.empty((cap, d), dtype=np.float64)
+    sidx = np.empty(cap, dtype=np.int64)
+    sr = np.empty(cap, dtype=np.float64)
+    sx = np.empty((cap, d), dtype=np.float64)
     points = np.empty((n_select, d), dtype=np.float64)
-    cur = first
-    for s in range(n_select):
-        selected[s] = cur
-        min_d[cur] = -1.0
+    dc2 = np.empty(n_select, dtype=np.float64)
+    plen = np.zeros(n_select, dtype=np.int64)
+    gstart = np.zeros(n_select, dtype=np.int64)
+    gcount = np.zeros(n_select, dtype=np.int64)
+    mv_idx = np.empty(n_live, dtype=np.int64)
+    mv_r = np.empty(n_live, dtype=np.float64)
+    for j in range(d):
+        points[0, j] = x[first, j]
+    # group 0: every eligible row at its distance to the first centre
+    m = 0
+    for i in range(n):
+        if min_d[i] < 0.0:
+            continue
+        s2 = 0.0
         for j in range(d):
-            points[s, j] = x[cur, j]
-        if s == n_select - 1:
-            break
-        # squared distances from every earlier selected point to the new one
+            diff = np.float64(x[i, j]) - points[0, j]
+            s2 += diff * diff
+        mv_idx[m] = i
+        mv_r[m] = s2
+        m += 1
+    tail = _sorted_group(x, mv_idx, mv_r, m, 0, bidx, br, bx)
+    gcount[0] = m
+    for s in range(1, n_select):
+        # next centre: the farthest first member, lowest row index on ties
+        bv = -1.0
+        home = -1
+        for g in range(s):
+            if gcount[g] > 0:
+                q = gstart[g]
+                if br[q] > bv or (br[q] == bv and bidx[q] < bidx[gstart[home]]):
+                    bv = br[q]
+                    home = g
+        c = bidx[gstart[home]]
+        selected[s] = c
+        gstart[home] += 1
+        gcount[home] -= 1
+        for j in range(d):
+            points[s, j] = np.float64(x[c, j])
+        # per group: squared centre distance, and the prefix of rows that can change
+        need = 0
         for a in range(s):
             acc = 0.0
             for j in range(d):
                 diff = points[a, j] - points[s, j]
                 acc += diff * diff
             dc2[a] = acc
-        _update_min_dist(x, points[s], s, dc2, assign, min_d, best_val, best_idx)
-        bv = -1.0
-        bi = -1
-        for c in range(n_chunks):
-            if best_val[c] > bv:
-                bv = best_val[c]
-                bi = best_idx[c]
-        cur = bi
+            lo = gstart[a]
+            hi = lo + gcount[a]
+            if hi == lo or _prunable(acc, br[lo]):
+                plen[a] = 0
+                continue
+            while hi - lo > 1:  # first prunable member (r is non-increasing)
+                mid = (lo + hi) // 2
+                if _prunable(acc, br[mid]):
+                    hi = mid
+                else:
+                    lo = mid
+            plen[a] = hi - gstart[a]
+            need += plen[a]
+        if tail + need > cap:
+            tail = _compact(gstart, gcount, s, bidx, br, bx, sidx, sr, sx)
+            bidx, sidx = sidx, bidx
+            br, sr = sr, br
+            bx, sx = sx, bx
+        moved = 0
+        for a in range(s):
+            p = plen[a]
+            if p == 0:
+                continue
+            start = gstart[a]
+            # walk the prefix backwards, packing the rows that stay against
+            # the unscanned rest of the group (their order is kept)
+            w = start + p - 1
+            for q in range(start + p - 1, start - 1, -1):
+                cur = br[q]
+                s2 = 0.0
+                for j in range(d):
+                    diff = bx[q, j] - points[s, j]
+                    s2 += diff * diff
+                if s2 < cur:
+                    mv_idx[moved] = bidx[q]
+                    mv_r[moved] = s2
+                    moved += 1
+                    continue
+                if w != q:
+                    bidx[w] = bidx[q]
+                    br[w] = cur
+                    for j in range(d):
+                        bx[w, j] = bx[q, j]
+                w -= 1
+            gone = w - start + 1
+            gstart[a] += gone
+            gcount[a] -= gone
+        gstart[s] = tail
+        gcount[s] = moved
+        tail = _sorted_group(x, mv_idx, mv_r, moved, tail, bidx, br, bx)
     return selected
+
+
+@jit
+def _sorted_group(x, idx, r, m, at, bidx, br, bx):
+    # write rows idx[:m] (squared distances r[:m]) at position ``at`` of the
+    # group buffers, sorted by (r descending, row index ascending)
+    by_row = np.argsort(idx[:m])
+    order = by_row[np.argsort(-r[:m][by_row], kind="mergesort")]
+    d = x.shape[1]
+    for q in range(m):
+        i = idx[order[q]]
+        bidx[at + q] = i
+        br[at + q] = r[order[q]]
+        for j in range(d):
+            bx[at + q, j] = np.float64(x[i, j])
+    return at + m
 
 
 @jit(parallel=True)
