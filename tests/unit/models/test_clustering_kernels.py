@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from moveo.kernels.clustering import (
+    _farthest_first,
     farthest_first,
     nan_column_stats,
     nearest_centroid,
@@ -170,11 +171,15 @@ def _greedy_all_rows(x, n_select, first):
     return sel
 
 
-@given(clustered_selection_case())
-def test_farthest_first_pruning_matches_every_row_greedy(case):
+@given(clustered_selection_case(), st.sampled_from([1, 2, 7, 10**6]))
+def test_farthest_first_pruning_matches_every_row_greedy(case, n_stream):
     x, n_select, first = case
     got = farthest_first(x, n_select, first=first)
     assert got.tolist() == _greedy_all_rows(x, n_select, first)
+    # the switch from streaming steps to groups can happen at any step
+    min_d = np.where(np.isnan(x).any(axis=1), -1.0, np.inf)
+    switched = _farthest_first(x, n_select, first, min_d, n_stream)
+    assert switched.tolist() == got.tolist()
     got32 = farthest_first(x.astype(np.float32), n_select, first=first)
     assert got32.tolist() == got.tolist()
     if len(x) <= 60:
