@@ -33,6 +33,9 @@ __all__ = ["FeaturePlan", "extract", "extract_frame", "window_labels", "windows"
 PARALLEL_MIN_SAMPLES = 1 << 21
 """Batches with fewer window samples than this run on the calling thread."""
 
+SLOW_BLOCK_SAMPLES = 1 << 21
+"""Whole-window features copy windows to float64 in blocks of about this many samples."""
+
 FeatureSelection = str | Sequence[str]
 ParamsLike = Mapping[str, Mapping[str, Any]] | None
 
@@ -69,10 +72,10 @@ def windows(data: np.ndarray, size: int, increment: int) -> np.ndarray:
     Parameters
     ----------
     data : ndarray of shape (n_samples, n_channels)
-        Samples x channels. Any dtype and strides; nothing is copied. The
-        kernels are fastest when each channel is contiguous in memory
-        (``np.asfortranarray(data)``, or ``recording.T`` of a channel-major
-        ``(n_channels, n_samples)`` array); C-ordered data works as well.
+        Samples x channels. Any dtype and strides; nothing is copied. One-pass
+        features are fastest on C-ordered data (each sample's channels
+        contiguous: the kernels read the windows in place); other layouts
+        are transposed window by window.
     size : int
         Window length in samples.
     increment : int
@@ -297,22 +300,47 @@ class FeaturePlan:
         if max_level:
             dec_lo, dec_hi = sym8_filters()
             dwt_len, dwt_off = dwt_layout(self.size, dec_lo.shape[0], max_level)
-        self._args = (
-            codes,
-            ipar,
-            fpar,
-            offs,
-            ncol,
-            bands,
-            self.fs / self.size,
-            wre,
-            wim,
-            factors,
-            dec_lo,
-            dec_hi,
-            dwt_len,
-            dwt_off,
-        )
+        # one-pass features: running sums over the input as it is
+        fast = np.array([int(c) in _k.FAST_IDS for c in codes], dtype=bool)
+        thresholds = {"ZC": 0.0, "SSC": 0.0, "WAMP": 0.0}
+        for code in thresholds:
+            if code in self.params:
+                thresholds[code] = float(self.params[code]["threshold"])
+        self._fast: tuple[Any, ...] | None = None
+        if fast.any():
+            self._fast = (
+                np.ascontiguousarray(codes[fast]),
+                np.ascontiguousarray(offs[fast]),
+                _k.sums_kind(codes[fast]),
+                thresholds["ZC"],
+                thresholds["SSC"],
+                thresholds["WAMP"],
+            )
+        # whole-window features: on float64 copies of the windows
+        self._slow: tuple[Any, ...] | None = None
+        if not fast.all():
+            slow = ~fast
+            slow_codes = codes[slow]
+            ar = np.isin(slow_codes, [_k.FEATURE_IDS["AR"], _k.FEATURE_IDS["CC"]])
+            self._slow = (
+                np.ascontiguousarray(slow_codes),
+                np.ascontiguousarray(ipar[slow]),
+                np.ascontiguousarray(fpar[slow]),
+                np.ascontiguousarray(offs[slow]),
+                np.ascontiguousarray(ncol[slow]),
+                bands,
+                self.fs / self.size,
+                wre,
+                wim,
+                factors,
+                dec_lo,
+                dec_hi,
+                dwt_len,
+                dwt_off,
+                bool(wre.shape[0]),
+                bool(max_level),
+                int(max(1, ipar[slow][ar, 0].max(initial=1))),
+            )
 
     def _band_bins(self, bands: Sequence[tuple[float, float]]) -> np.ndarray:
         # bin j (at f_j = j fs / N) is in [lo, hi); a band reaching the Nyquist frequency
@@ -369,10 +397,24 @@ class FeaturePlan:
         if arr.shape[0]:
             work = arr.shape[0] * arr.shape[1] * arr.shape[2]
             # a parallel region only pays off on large batches
-            if work >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1:
-                _k.windows_features(arr, *self._args, out)
-            else:
-                _k.windows_features_serial(arr, *self._args, out)
+            parallel = work >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1
+            if self._fast is not None:
+                flat = _sample_major(arr)
+                if flat is not None:
+                    run = _k.fast_rows_parallel if parallel else _k.fast_rows
+                    run(flat[0], flat[1], arr.shape[0], *self._fast, out)
+                else:
+                    run = _k.fast_windows_parallel if parallel else _k.fast_windows
+                    run(arr, *self._fast, out)
+            if self._slow is not None:
+                run = _k.slow_windows_parallel if parallel else _k.slow_windows
+                # float64 copies in blocks of about SLOW_BLOCK_SAMPLES samples
+                step = max(1, SLOW_BLOCK_SAMPLES // (arr.shape[1] * arr.shape[2]))
+                block = np.empty((min(step, arr.shape[0]), arr.shape[1], arr.shape[2]))
+                for lo in range(0, arr.shape[0], step):
+                    hi = min(lo + step, arr.shape[0])
+                    _k.copy_windows(arr[lo:hi], block)
+                    run(block[: hi - lo], *self._slow, out[lo:hi])
         return out
 
     def window(self, win: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -396,7 +438,20 @@ class FeaturePlan:
             win = self._check(np.asarray(win), (self.n_channels, self.size), "window")
         if out is None:
             out = np.empty(self.n_columns)
-        _k.window_features(win, *self._args, out)
+        rows = out[None]
+        if self._fast is not None:
+            st = win.strides
+            if st[0] == win.itemsize and st[1] == win.itemsize * self.n_channels:
+                # channel-contiguous (buffer[-size:].T): read in place, sample-major
+                flat = win.T
+                flat.flags.writeable = False  # one compiled type, shared with transform()
+                _k.fast_rows(flat, 1, 1, *self._fast, rows)
+            else:
+                _k.fast_windows(win[None], *self._fast, rows)
+        if self._slow is not None:
+            block = np.empty((1, self.n_channels, self.size))
+            _k.copy_windows(win[None], block)
+            _k.slow_windows(block, *self._slow, rows)
         return out
 
     def split(self, matrix: np.ndarray) -> dict[str, np.ndarray]:
@@ -418,6 +473,30 @@ class FeaturePlan:
             block = matrix[:, off : off + k * self.n_channels].reshape(n_rows, self.n_channels, k)
             result[code] = block if SPECS[code].multi else block[:, :, 0]
         return result
+
+
+def _sample_major(arr: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Return ``(flat, increment)`` if ``arr`` is windows over C-ordered sample-major data.
+
+    ``arr[w, c, i] == flat[w * increment + i, c]`` with ``flat`` a read-only
+    C-ordered ``(n_samples, n_channels)`` view (what :func:`windows` makes of
+    C-ordered data), else ``None``.
+    """
+    n_w, n_ch, size = arr.shape
+    item = arr.itemsize
+    s0, s1, s2 = arr.strides
+    if n_w == 0 or s2 != n_ch * item or (n_ch > 1 and s1 != item):
+        return None
+    if n_w == 1:
+        increment = 1
+    elif s0 > 0 and s0 % s2 == 0:
+        increment = s0 // s2
+    else:
+        return None
+    flat = np.lib.stride_tricks.as_strided(
+        arr, shape=((n_w - 1) * increment + size, n_ch), strides=(s2, item), writeable=False
+    )
+    return flat, increment
 
 
 def _as_windows(wins: Any) -> np.ndarray:

@@ -330,8 +330,8 @@ def read_recording(
     Returns
     -------
     data : ndarray of shape (n_samples, n_channels), float32
-        Channel-contiguous (Fortran order): ``windows(data, ...)`` gives the
-        fastest layout for the feature kernels.
+        Channel-contiguous (Fortran order); ``windows(data, ...)`` works as is,
+        ``np.ascontiguousarray(data)`` first makes one-pass features faster.
     timestamps : ndarray of shape (n_samples,), float64
     """
     _require_emg(ds)

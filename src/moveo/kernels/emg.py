@@ -1,10 +1,21 @@
 """EMG feature kernels over windows of shape (n_windows, n_channels, size).
 
-One jitted dispatcher computes any set of catalogue features for one window
-(:func:`window_features`); :func:`windows_features` runs it in parallel over
-windows (``prange``, each iteration writing only its own output row). The
-realtime path calls :func:`window_features` directly on one
-``(n_channels, size)`` window: one jitted call per tick whatever the features.
+Features come in two families, each with its own small entry points so a call
+compiles (and runs) only what its features need:
+
+* *one-pass* features (:data:`FAST_IDS`: MAV, RMS, WL, ZC, SSC, TD-PSD, ...) are
+  running sums over the samples: :func:`fast_windows` /
+  :func:`fast_windows_parallel` read the input windows in place (any dtype and
+  strides), channels innermost so the loop vectorises across channels;
+* *whole-window* features (spectral, wavelet, AR/CC, entropy, sorting, ...) run
+  on float64 copies: :func:`copy_windows` converts a block of windows (compiled
+  per input type, tiny), then :func:`slow_windows` / :func:`slow_windows_parallel`
+  compute them. Those only ever see float64 C-ordered arrays, so the big kernel is
+  compiled exactly once whatever the callers' layouts and dtypes.
+
+The realtime path calls the same kernels on one window with a leading axis
+(``win[None]``). Loops over windows are serial or ``prange`` (each iteration
+writing only its own output row).
 
 The *plan* arrays describe what to compute (built and validated once by
 :mod:`moveo.emg`):
@@ -25,23 +36,24 @@ The *plan* arrays describe what to compute (built and validated once by
 ``dec_lo, dec_hi, dwt_len, dwt_off``
     DWT filters and layout (:mod:`moveo.kernels.emg_wavelet`); level 0 if no wavelet feature.
 
-Conventions (documented per feature): every window is copied once into a
-float64 scratch row per channel (reading the input in its contiguous order), so
+Conventions (documented per feature): every sum is accumulated in float64, so
 float32 and float64 input give float64 output. A channel whose window holds a
 NaN gets NaN for every feature. Ratios ``0 / 0`` are defined as 0, ``log(0)``
 as ``-inf``, ``a / 0`` (``a > 0``) as ``+inf`` — never a floating-point warning.
 Features of a window that is exactly constant are defined explicitly
 (variances, correlations, skewness... are 0).
 
-Fastest layout: channel rows contiguous, i.e. a window view whose last axis
-(samples) has the smallest stride (``windows(np.asfortranarray(data), ...)``);
-the C-ordered ``(n_samples, n_channels)`` layout works too and is copied
-sample-major, still reading memory in order.
+Layouts: one-pass features are fastest on channel-contiguous windows
+(``windows(data)`` of C-ordered ``(n_samples, n_channels)`` data, or
+``buffer[-size:].T``); other windows are transposed into a float64 scratch
+first. Whole-window features copy each window once, reading the input in its
+memory order, so any layout works.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -51,17 +63,24 @@ from moveo.kernels.emg_spectral import (
     fft_plan,
     mean_frequency,
     median_frequency,
-    power_spectrum,
+    power_spectra,
     spectral_moment,
 )
 from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters, wavedec_into
 
 __all__ = [
+    "FAST_IDS",
     "FEATURE_IDS",
-    "window_features",
+    "copy_windows",
+    "fast_rows",
+    "fast_rows_parallel",
+    "fast_windows",
+    "fast_windows_parallel",
+    "sample_major_view",
+    "slow_windows",
+    "slow_windows_parallel",
+    "sums_kind",
     "window_mode",
-    "windows_features",
-    "windows_features_serial",
 ]
 
 # feature ids (numba reads module globals as compile-time constants)
@@ -633,7 +652,7 @@ def _f_wavelet(coefs, dwt_len, dwt_off, level, code, out, base):
         out[base] = went
 
 
-# --------------------------------------------------------------------------- dispatcher
+# --------------------------------------------------------------------------- one-pass features
 
 
 @jit
@@ -647,194 +666,188 @@ def _phasor_chord(amp, n_ch, c):
     return math.sqrt(max(v, 0.0))
 
 
-# Features computed from the fused one-pass sums (see _fast_sums).
+# Features computed from the fused one-pass sums (see _sums_rows).
 S_ABS, S_SQ, S_SUM, S_PEAK, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD, S_ZC, S_SSC, S_WAMP = range(11)
 N_SUMS = 11
-
-
-@jit
-def _is_fast(code):
-    return (
-        code <= ID_MPK
-        or (ID_WL <= code <= ID_MZP)
-        or (ID_WAMP <= code <= ID_ZC)
-        or (ID_M0 <= code <= ID_WLF)
-        or code in (ID_RMSPHASOR, ID_WLPHASOR)
-    )
-
-
-# state rows after the sums in the same array (one array lets LLVM vectorise across channels)
-P_PREV, P_PREV_D, P_PREV_NZ = N_SUMS, N_SUMS + 1, N_SUMS + 2
 # power-normalised TD-PSD moments m̃0, m̃2, m̃4, computed once per channel from the sums
-T_M0, T_M2, T_M4 = N_SUMS + 3, N_SUMS + 4, N_SUMS + 5
-N_STATE = N_SUMS + 6
+T_M0, T_M2, T_M4 = N_SUMS, N_SUMS + 1, N_SUMS + 2
+N_STATE = N_SUMS + 3
+# integer counters (exact), copied to the S_ZC, S_SSC, S_WAMP rows after the pass
+C_ZC, C_SSC, C_WAMP, C_ZEROS = 0, 1, 2, 3
+N_COUNTS = 4
+
+# Loop kinds: each computes a superset of the sums its features read (see sums_kind).
+KIND_FULL, KIND_AMP, KIND_HTD, KIND_TDPSD = 0, 1, 2, 3
+
+FAST_IDS = frozenset(
+    {ID_MAV, ID_IAV, ID_RMS, ID_VAR, ID_MEAN, ID_MPK}
+    | set(range(ID_WL, ID_MZP + 1))
+    | {ID_WAMP, ID_SSC, ID_ZC}
+    | set(range(ID_M0, ID_WLF + 1))
+    | CROSS_CHANNEL_IDS
+)
+"""Features computed from one pass of running sums (no per-window copy)."""
+
+_SUMS_OF: dict[int, tuple[int, ...]] = {
+    ID_MAV: (S_ABS,),
+    ID_IAV: (S_ABS,),
+    ID_RMS: (S_SQ,),
+    ID_VAR: (S_SQ,),
+    ID_RMSPHASOR: (S_SQ,),
+    ID_MEAN: (S_SUM,),
+    ID_MPK: (S_PEAK,),
+    ID_WL: (S_ABS_D,),
+    ID_MAVFD: (S_ABS_D,),
+    ID_WLPHASOR: (S_ABS_D,),
+    ID_MFL: (S_SQ_D,),
+    ID_DASDV: (S_SQ_D,),
+    ID_MZP: (S_SQ_D,),
+    ID_MDIFF: (S_ABS, S_ABS_D),
+    ID_WAMP: (S_WAMP,),
+    ID_SSC: (S_SSC,),
+    ID_ZC: (S_ZC,),
+    ID_WLF: (S_ABS_D, S_ABS_DD),
+    **{code: (S_SQ, S_SQ_D, S_SQ_DD) for code in (ID_M0, ID_M2, ID_M4, ID_SPARSI, ID_IRF)},
+}
+
+_KIND_SUMS = {
+    KIND_AMP: frozenset({S_ABS, S_SQ, S_SUM, S_PEAK}),
+    KIND_HTD: frozenset({S_ABS, S_ABS_D, S_ZC, S_SSC}),
+    KIND_TDPSD: frozenset({S_ABS, S_SQ, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD}),
+}
+
+
+def sums_kind(ids: Iterable[int]) -> int:
+    """Return the leanest loop kind that computes every sum the fast features ``ids`` read.
+
+    Parameters
+    ----------
+    ids : iterable of int
+        Fast feature ids.
+
+    Returns
+    -------
+    int
+        One of ``KIND_AMP``, ``KIND_HTD``, ``KIND_TDPSD`` or ``KIND_FULL``.
+    """
+    need = {S_ABS}  # Σ|x| is NaN exactly when the window holds a NaN
+    for code in ids:
+        need.update(_SUMS_OF[int(code)])
+    for kind in (KIND_AMP, KIND_HTD, KIND_TDPSD):
+        if need <= _KIND_SUMS[kind]:
+            return kind
+    return KIND_FULL
 
 
 @jit
-def _sums_head(win, st, thr_zc, thr_wamp):
-    # samples 0 and 1 of every channel (no second difference, no SSC yet)
-    n_ch = win.shape[0]
-    n = win.shape[1]
+def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt):
+    """One pass over a sample-major window ``xt`` (n, n_channels), channels contiguous.
+
+    ``st[k, c]`` for k in S_*: Σ|x|, Σx², Σx, max|x|, Σ|Δx|, Σ(Δx)², Σ|Δ²x|,
+    Σ(Δ²x)²; ``cnt[k, c]``: ZC, SSC, WAMP counts and the number of exact zeros.
+    Channels are the inner loop (vectorised across channels) and every sum adds
+    sample ``i``'s term in order ``i = 0, 1, ...``, whatever the loop kind, so
+    which kind ran never changes a value. Neighbouring samples are re-read from
+    ``xt`` rather than carried, so the loop keeps no per-channel state.
+
+    ZC here counts sign changes between *consecutive* samples; that equals the
+    zero-skipping definition when a channel has no exact zero (the caller
+    recounts channels with zeros, see :func:`_zc_exact`).
+    """
+    n = xt.shape[0]
+    n_ch = xt.shape[1]
     st[:, :] = 0.0
+    cnt[:, :] = 0
     for c in range(n_ch):
-        v = np.float64(win[c, 0])
+        v = np.float64(xt[0, c])
         st[S_ABS, c] = abs(v)
         st[S_SQ, c] = v * v
         st[S_SUM, c] = v
         st[S_PEAK, c] = abs(v)
-        st[P_PREV, c] = v
-        st[P_PREV_NZ, c] = v
-        if n > 1:
-            w = np.float64(win[c, 1])
-            d = w - v
-            st[S_ABS, c] += abs(w)
-            st[S_SQ, c] += w * w
-            st[S_SUM, c] += w
-            st[S_PEAK, c] = max(st[S_PEAK, c], abs(w))
-            st[S_ABS_D, c] = abs(d)
-            st[S_SQ_D, c] = d * d
-            st[S_WAMP, c] = np.float64(abs(d) > thr_wamp)
-            cross = (w != 0.0) & (v != 0.0) & ((w > 0.0) != (v > 0.0)) & (abs(w - v) > thr_zc)
-            st[S_ZC, c] = np.float64(cross)
-            st[P_PREV_NZ, c] = w if w != 0.0 else v
-            st[P_PREV, c] = w
-            st[P_PREV_D, c] = d
-
-
-@jit
-def _sums_full(win, st, thr_zc, thr_ssc, thr_wamp):
-    # every sum; channels innermost (channel-contiguous windows vectorise across channels)
-    n_ch = win.shape[0]
-    for i in range(2, win.shape[1]):
+        cnt[C_ZEROS, c] = v == 0.0
+    if n > 1:
         for c in range(n_ch):
-            v = np.float64(win[c, i])
-            a = abs(v)
-            d = v - st[P_PREV, c]
-            ad = abs(d)
-            pd = st[P_PREV_D, c]
-            dd = d - pd
-            pz = st[P_PREV_NZ, c]
-            st[S_ABS, c] += a
+            v = np.float64(xt[1, c])
+            p = np.float64(xt[0, c])
+            d = v - p
+            st[S_ABS, c] += abs(v)
             st[S_SQ, c] += v * v
             st[S_SUM, c] += v
-            st[S_PEAK, c] = max(st[S_PEAK, c], a)
-            st[S_ABS_D, c] += ad
-            st[S_SQ_D, c] += d * d
-            st[S_ABS_DD, c] += abs(dd)
-            st[S_SQ_DD, c] += dd * dd
-            st[S_WAMP, c] += np.float64(ad > thr_wamp)
-            # SSC at sample i-1: (x[i-1] - x[i-2]) (x[i-1] - x[i]) = pd · (-d)
-            st[S_SSC, c] += np.float64(pd * (-d) > thr_ssc)
-            # ZC between consecutive non-zero samples (exact zeros are skipped)
-            cross = (v != 0.0) & (pz != 0.0) & ((v > 0.0) != (pz > 0.0)) & (abs(v - pz) > thr_zc)
-            st[S_ZC, c] += np.float64(cross)
-            st[P_PREV_NZ, c] = v if v != 0.0 else pz
-            st[P_PREV_D, c] = d
-            st[P_PREV, c] = v
-
-
-@jit
-def _sums_htd(win, st, thr_zc, thr_ssc, thr_wamp):
-    # Σ|x|, Σ|Δx| and the three counts (HTD, WAMP, MAV/IAV/WL/MAVFD)
-    n_ch = win.shape[0]
-    for i in range(2, win.shape[1]):
-        for c in range(n_ch):
-            v = np.float64(win[c, i])
-            d = v - st[P_PREV, c]
-            ad = abs(d)
-            pd = st[P_PREV_D, c]
-            pz = st[P_PREV_NZ, c]
-            st[S_ABS, c] += abs(v)
-            st[S_ABS_D, c] += ad
-            st[S_WAMP, c] += np.float64(ad > thr_wamp)
-            st[S_SSC, c] += np.float64(pd * (-d) > thr_ssc)
-            cross = (v != 0.0) & (pz != 0.0) & ((v > 0.0) != (pz > 0.0)) & (abs(v - pz) > thr_zc)
-            st[S_ZC, c] += np.float64(cross)
-            st[P_PREV_NZ, c] = v if v != 0.0 else pz
-            st[P_PREV_D, c] = d
-            st[P_PREV, c] = v
-
-
-@jit
-def _sums_tdpsd(win, st, thr_zc, thr_ssc, thr_wamp):
-    # Σ|x|, Σx², Σ|Δx|, Σ(Δx)², Σ|Δ²x|, Σ(Δ²x)² (TD-PSD, RMS, VAR, DASDV, MFL, ...)
-    n_ch = win.shape[0]
-    for i in range(2, win.shape[1]):
-        for c in range(n_ch):
-            v = np.float64(win[c, i])
-            d = v - st[P_PREV, c]
-            dd = d - st[P_PREV_D, c]
-            st[S_ABS, c] += abs(v)
-            st[S_SQ, c] += v * v
-            st[S_ABS_D, c] += abs(d)
-            st[S_SQ_D, c] += d * d
-            st[S_ABS_DD, c] += abs(dd)
-            st[S_SQ_DD, c] += dd * dd
-            st[P_PREV_D, c] = d
-            st[P_PREV, c] = v
-
-
-_HTD_SUMS = (S_ABS, S_ABS_D, S_ZC, S_SSC, S_WAMP)
-_TDPSD_SUMS = (S_ABS, S_SQ, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD)
-
-
-@jit
-def _sums_needed(code, need):
-    # mark the sums fast feature ``code`` reads
-    if code in (ID_MAV, ID_IAV):
-        need[S_ABS] = True
-    elif code in (ID_RMS, ID_VAR, ID_RMSPHASOR):
-        need[S_SQ] = True
-    elif code == ID_MEAN:
-        need[S_SUM] = True
-    elif code == ID_MPK:
-        need[S_PEAK] = True
-    elif code in (ID_WL, ID_MAVFD, ID_WLPHASOR):
-        need[S_ABS_D] = True
-    elif code in (ID_MFL, ID_DASDV, ID_MZP):
-        need[S_SQ_D] = True
-    elif code == ID_MDIFF:
-        need[S_ABS] = True
-        need[S_ABS_D] = True
-    elif code == ID_WAMP:
-        need[S_WAMP] = True
-    elif code == ID_SSC:
-        need[S_SSC] = True
-    elif code == ID_ZC:
-        need[S_ZC] = True
-    elif code == ID_WLF:
-        need[S_ABS_D] = True
-        need[S_ABS_DD] = True
-    else:  # M0, M2, M4, SPARSI, IRF
-        need[S_SQ] = True
-        need[S_SQ_D] = True
-        need[S_SQ_DD] = True
-
-
-@jit
-def _fast_sums(win, need, thr_zc, thr_ssc, thr_wamp, st):
-    """One pass over a window accumulating, per channel, the sums the fast features need.
-
-    ``st[k, c]`` for k in S_*: Σ|x|, Σx², Σx, max|x|, Σ|Δx|, Σ(Δx)², Σ|Δ²x|,
-    Σ(Δ²x)², ZC, SSC and WAMP counts. A lean loop is used when the needed sums
-    are those of HTD or TD-PSD; every loop does the same operations per channel
-    in the same order, so which loop ran never changes a value. Channels are the
-    inner loop, so channel-contiguous windows (``buffer[-size:].T``) vectorise
-    across channels.
-    """
-    _sums_head(win, st, thr_zc, thr_wamp)
-    htd = True
-    tdpsd = True
-    for k in range(N_SUMS):
-        if need[k]:
-            htd = htd and k in _HTD_SUMS
-            tdpsd = tdpsd and k in _TDPSD_SUMS
-    if htd:
-        _sums_htd(win, st, thr_zc, thr_ssc, thr_wamp)
-    elif tdpsd:
-        _sums_tdpsd(win, st, thr_zc, thr_ssc, thr_wamp)
+            st[S_PEAK, c] = max(st[S_PEAK, c], abs(v))
+            st[S_ABS_D, c] = abs(d)
+            st[S_SQ_D, c] = d * d
+            cnt[C_WAMP, c] = abs(d) > thr_wamp
+            cnt[C_ZC, c] = ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
+            cnt[C_ZEROS, c] += v == 0.0
+    if kind == KIND_AMP:
+        for i in range(2, n):
+            for c in range(n_ch):
+                v = np.float64(xt[i, c])
+                st[S_ABS, c] += abs(v)
+                st[S_SQ, c] += v * v
+                st[S_SUM, c] += v
+                st[S_PEAK, c] = max(st[S_PEAK, c], abs(v))
+    elif kind == KIND_HTD:
+        for i in range(2, n):
+            for c in range(n_ch):
+                v = np.float64(xt[i, c])
+                p = np.float64(xt[i - 1, c])
+                d = v - p
+                pd = p - np.float64(xt[i - 2, c])
+                st[S_ABS, c] += abs(v)
+                st[S_ABS_D, c] += abs(d)
+                # SSC at sample i-1: (x[i-1] - x[i-2]) (x[i-1] - x[i]) = pd · (-d)
+                cnt[C_SSC, c] += pd * (-d) > thr_ssc
+                cnt[C_ZC, c] += ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
+                cnt[C_ZEROS, c] += v == 0.0
+    elif kind == KIND_TDPSD:
+        for i in range(2, n):
+            for c in range(n_ch):
+                v = np.float64(xt[i, c])
+                p = np.float64(xt[i - 1, c])
+                d = v - p
+                dd = d - (p - np.float64(xt[i - 2, c]))
+                st[S_ABS, c] += abs(v)
+                st[S_SQ, c] += v * v
+                st[S_ABS_D, c] += abs(d)
+                st[S_SQ_D, c] += d * d
+                st[S_ABS_DD, c] += abs(dd)
+                st[S_SQ_DD, c] += dd * dd
     else:
-        _sums_full(win, st, thr_zc, thr_ssc, thr_wamp)
+        for i in range(2, n):
+            for c in range(n_ch):
+                v = np.float64(xt[i, c])
+                p = np.float64(xt[i - 1, c])
+                d = v - p
+                pd = p - np.float64(xt[i - 2, c])
+                dd = d - pd
+                st[S_ABS, c] += abs(v)
+                st[S_SQ, c] += v * v
+                st[S_SUM, c] += v
+                st[S_PEAK, c] = max(st[S_PEAK, c], abs(v))
+                st[S_ABS_D, c] += abs(d)
+                st[S_SQ_D, c] += d * d
+                st[S_ABS_DD, c] += abs(dd)
+                st[S_SQ_DD, c] += dd * dd
+                cnt[C_WAMP, c] += abs(d) > thr_wamp
+                cnt[C_SSC, c] += pd * (-d) > thr_ssc
+                cnt[C_ZC, c] += ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
+                cnt[C_ZEROS, c] += v == 0.0
+
+
+@jit
+def _zc_exact(xt, c, threshold):
+    """ZC of channel ``c`` of a sample-major window, exact zeros skipped (as :func:`_f_zc`)."""
+    count = 0
+    prev = 0.0
+    for i in range(xt.shape[0]):
+        v = np.float64(xt[i, c])
+        if v == 0.0:
+            continue
+        if prev != 0.0 and (v > 0.0) != (prev > 0.0) and abs(v - prev) > threshold:
+            count += 1
+        prev = v
+    return count
 
 
 @jit
@@ -888,9 +901,185 @@ def _fast_value(code, sums, c, n):
 
 
 @jit
-def _slow_features(
-    win,
-    bad,
+def _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out):
+    """One-pass features of one sample-major window ``xt`` (size, n_channels) into ``out``."""
+    n = xt.shape[0]
+    n_ch = xt.shape[1]
+    _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt)
+    need_zc = False
+    for f in range(codes.shape[0]):
+        need_zc = need_zc or codes[f] == ID_ZC
+    for c in range(n_ch):
+        st[S_ZC, c] = cnt[C_ZC, c]
+        st[S_SSC, c] = cnt[C_SSC, c]
+        st[S_WAMP, c] = cnt[C_WAMP, c]
+        if need_zc and cnt[C_ZEROS, c] > 0:
+            st[S_ZC, c] = _zc_exact(xt, c, thr_zc)
+    if kind in (KIND_TDPSD, KIND_FULL):
+        lam = TDPSD_LAMBDA
+        for c in range(n_ch):
+            st[T_M0, c] = math.sqrt(st[S_SQ, c]) ** lam / lam
+            st[T_M2, c] = math.sqrt(st[S_SQ_D, c]) ** lam / lam
+            st[T_M4, c] = math.sqrt(st[S_SQ_DD, c]) ** lam / lam
+    for f in range(codes.shape[0]):
+        code = codes[f]
+        base = offs[f]
+        if code in (ID_RMSPHASOR, ID_WLPHASOR):
+            continue
+        for c in range(n_ch):
+            if st[S_ABS, c] != st[S_ABS, c]:
+                out[base + c] = np.nan
+            else:
+                out[base + c] = _fast_value(code, st, c, n)
+    for f in range(codes.shape[0]):
+        code = codes[f]
+        if code != ID_RMSPHASOR and code != ID_WLPHASOR:
+            continue
+        amp = np.empty(n_ch)
+        for c in range(n_ch):
+            if st[S_ABS, c] != st[S_ABS, c]:
+                amp[c] = np.nan
+            elif code == ID_RMSPHASOR:
+                amp[c] = _fast_value(ID_RMS, st, c, n)
+            else:
+                amp[c] = st[S_ABS_D, c]
+        for c in range(n_ch):
+            out[offs[f] + c] = _phasor_chord(amp, n_ch, c)
+
+
+@jit
+def fast_rows(flat, increment, n_windows, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, out):
+    """One-pass features of windows over sample-major data, on the calling thread.
+
+    Window ``w`` is ``flat[w * increment : w * increment + size]``: this is what
+    :func:`moveo.emg.windows` views of C-ordered ``(n_samples, n_channels)`` data
+    are, and what one realtime window ``buffer[-size:].T`` is, transposed back.
+    Rows are contiguous, so the channel loop vectorises.
+
+    Parameters
+    ----------
+    flat : ndarray of shape (n_samples, n_channels), float32 or float64, C-ordered
+    increment : int
+        Samples between window starts.
+    n_windows : int
+    codes : ndarray of shape (F,), int64
+        Fast feature ids (all in :data:`FAST_IDS`; one column per channel each).
+    offs : ndarray of shape (F,), int64
+        Feature ``f`` writes channel ``c`` to ``out[w, offs[f] + c]``.
+    kind : int
+        Loop kind from :func:`sums_kind`.
+    thr_zc, thr_ssc, thr_wamp : float
+        ZC / SSC / WAMP thresholds.
+    out : ndarray of shape (n_windows, n_columns), float64
+        Output; only the fast features' columns are written. The window size is
+        ``flat.shape[0] - (n_windows - 1) * increment``.
+    """
+    n_ch = flat.shape[1]
+    size = flat.shape[0] - (n_windows - 1) * increment
+    st = np.empty((N_STATE, n_ch))
+    cnt = np.empty((N_COUNTS, n_ch), dtype=np.int64)
+    for w in range(n_windows):
+        lo = w * increment
+        xt = flat[lo : lo + size]
+        _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
+
+
+@jit(parallel=True)
+def fast_rows_parallel(
+    flat, increment, n_windows, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, out
+):
+    """:func:`fast_rows` in parallel over windows (same arguments)."""
+    n_ch = flat.shape[1]
+    size = flat.shape[0] - (n_windows - 1) * increment
+    for w in prange(n_windows):
+        st = np.empty((N_STATE, n_ch))
+        cnt = np.empty((N_COUNTS, n_ch), dtype=np.int64)
+        lo = w * increment
+        xt = flat[lo : lo + size]
+        _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
+
+
+@jit
+def _transpose_into(win, tscr):
+    # tscr[i, c] = win[c, i], reading the input in its memory order
+    n_ch = win.shape[0]
+    n = win.shape[1]
+    if win.strides[1] <= win.strides[0]:
+        for c in range(n_ch):
+            for i in range(n):
+                tscr[i, c] = win[c, i]
+    else:
+        for i in range(n):
+            for c in range(n_ch):
+                tscr[i, c] = win[c, i]
+
+
+@jit
+def fast_windows(wins, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, out):
+    """One-pass features of windows of any layout, on the calling thread.
+
+    Each window is transposed into a float64 sample-major scratch first (use
+    :func:`fast_rows` when the windows are sample-major already).
+
+    Parameters
+    ----------
+    wins : ndarray of shape (n_windows, n_channels, size), float32 or float64, any strides
+    codes, offs, kind, thr_zc, thr_ssc, thr_wamp
+        As for :func:`fast_rows`.
+    out : ndarray of shape (n_windows, n_columns), float64
+        Output; only the fast features' columns are written.
+    """
+    n_ch = wins.shape[1]
+    st = np.empty((N_STATE, n_ch))
+    cnt = np.empty((N_COUNTS, n_ch), dtype=np.int64)
+    tscr = np.empty((wins.shape[2], n_ch))
+    for w in range(wins.shape[0]):
+        _transpose_into(wins[w], tscr)
+        _fast_one(tscr, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
+
+
+@jit(parallel=True)
+def fast_windows_parallel(wins, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, out):
+    """:func:`fast_windows` in parallel over windows (same arguments)."""
+    n_ch = wins.shape[1]
+    for w in prange(wins.shape[0]):
+        st = np.empty((N_STATE, n_ch))
+        cnt = np.empty((N_COUNTS, n_ch), dtype=np.int64)
+        tscr = np.empty((wins.shape[2], n_ch))
+        _transpose_into(wins[w], tscr)
+        _fast_one(tscr, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
+
+
+# --------------------------------------------------------------------------- whole-window features
+
+
+@jit
+def copy_windows(wins, x):
+    """Copy windows into a float64 C-ordered array, reading the input in memory order.
+
+    Parameters
+    ----------
+    wins : ndarray of shape (n_windows, n_channels, size), float32 or float64, any strides
+    x : ndarray of shape (>= n_windows, n_channels, size), float64, C-ordered
+        Destination; rows ``0 .. n_windows - 1`` are written.
+    """
+    n_ch = wins.shape[1]
+    n = wins.shape[2]
+    for w in range(wins.shape[0]):
+        win = wins[w]
+        if win.strides[1] <= win.strides[0]:
+            for c in range(n_ch):
+                for i in range(n):
+                    x[w, c, i] = win[c, i]
+        else:
+            for i in range(n):
+                for c in range(n_ch):
+                    x[w, c, i] = win[c, i]
+
+
+@jit
+def _slow_window(
+    x,
     codes,
     ipar,
     fpar,
@@ -910,20 +1099,11 @@ def _slow_features(
     max_order,
     out,
 ):
-    """Per-channel features that need the whole window (copied once to float64)."""
-    n_ch = win.shape[0]
-    n = win.shape[1]
+    """Whole-window features of one float64 window ``x`` (n_channels, size)."""
+    n_ch = x.shape[0]
+    n = x.shape[1]
     n_feat = codes.shape[0]
-    x = np.empty((n_ch, n))
-    # copy in the input's contiguous order (samples-fastest or channels-fastest)
-    if win.strides[1] <= win.strides[0]:
-        for c in range(n_ch):
-            for i in range(n):
-                x[c, i] = win[c, i]
-    else:
-        for i in range(n):
-            for c in range(n_ch):
-                x[c, i] = win[c, i]
+    bad = np.zeros(n_ch, dtype=np.bool_)
     for c in range(n_ch):
         for i in range(n):
             if x[c, i] != x[c, i]:
@@ -938,25 +1118,23 @@ def _slow_features(
     a_tmp = np.empty(max_order)
     cc = np.empty(max_order)
     half = n // 2 + 1
-    power = np.empty(half if need_spec else 0)
-    f_re = np.empty(n if need_spec else 0)
-    f_im = np.empty(n if need_spec else 0)
-    f_re2 = np.empty(n if need_spec else 0)
-    f_im2 = np.empty(n if need_spec else 0)
+    power = np.empty((n_ch, half if need_spec else 0))
+    if need_spec:
+        power_spectra(x, bad, wre, wim, factors, power)
     coefs = np.empty(dwt_off[0] if need_dwt else 0)
 
     for c in range(n_ch):
         if bad[c]:
+            for f in range(n_feat):
+                for k in range(ncol[f]):
+                    out[offs[f] + c * ncol[f] + k] = np.nan
             continue
         xc = x[c]
-        if need_spec:
-            power_spectrum(xc, wre, wim, factors, power, f_re, f_im, f_re2, f_im2)
+        pc = power[c]
         if need_dwt:
             wavedec_into(xc, dec_lo, dec_hi, dwt_len, dwt_off, coefs)
         for f in range(n_feat):
             code = codes[f]
-            if _is_fast(code):
-                continue
             base = offs[f] + c * ncol[f]
             if code == ID_TM:
                 out[base] = _f_tm(xc, ipar[f, 0])
@@ -991,26 +1169,26 @@ def _slow_features(
                     for k in range(order):
                         out[base + k] = cc[k]
             elif code == ID_MNF:
-                out[base] = mean_frequency(power, df)
+                out[base] = mean_frequency(pc, df)
             elif code == ID_MDF:
-                out[base] = median_frequency(power, df)
+                out[base] = median_frequency(pc, df)
             elif code == ID_MNP:
                 acc = 0.0
                 for j in range(half):
-                    acc += power[j]
+                    acc += pc[j]
                 out[base] = acc / half
             elif code == ID_SM:
-                out[base] = spectral_moment(power, df, fpar[f, 0])
+                out[base] = spectral_moment(pc, df, fpar[f, 0])
             elif code == ID_PAP:
                 acc = 0.0
                 for j in range(half):
-                    acc = max(acc, power[j])
+                    acc = max(acc, pc[j])
                 out[base] = acc
             elif code == ID_DFTR:
                 for b in range(bands.shape[0]):
                     acc = 0.0
                     for j in range(bands[b, 0], bands[b, 1]):
-                        acc += power[j]
+                        acc += pc[j]
                     out[base + b] = acc
             elif code in (ID_SKEW, ID_KURT):
                 out[base] = _f_skew_kurt(xc, code)
@@ -1023,8 +1201,8 @@ def _slow_features(
 
 
 @jit
-def window_features(
-    win,
+def slow_windows(
+    x,
     codes,
     ipar,
     fpar,
@@ -1039,77 +1217,30 @@ def window_features(
     dec_hi,
     dwt_len,
     dwt_off,
+    need_spec,
+    need_dwt,
+    max_order,
     out,
 ):
-    """Compute the planned features of one window.
+    """Whole-window features of float64 windows, on the calling thread.
 
     Parameters
     ----------
-    win : ndarray of shape (n_channels, size), float32 or float64, any strides
-        One window (channels x samples).
+    x : ndarray of shape (n_windows, n_channels, size), float64, C-ordered
+        Windows copied by :func:`copy_windows` (the only type this kernel is
+        compiled for, whatever the caller's input layout and dtype).
     codes, ipar, fpar, offs, ncol, bands, df, wre, wim, factors, dec_lo, dec_hi, dwt_len, dwt_off
-        The plan (see the module docstring).
-    out : ndarray of shape (n_columns,), float64
-        Output row, written in full.
+        The plan restricted to the whole-window features (see the module docstring).
+    need_spec, need_dwt : bool
+        Whether a spectral / wavelet feature is planned.
+    max_order : int
+        Largest AR / CC order planned (at least 1).
+    out : ndarray of shape (n_windows, n_columns), float64
+        Output; only these features' columns are written.
     """
-    n_ch = win.shape[0]
-    n = win.shape[1]
-    n_feat = codes.shape[0]
-
-    need_spec = False
-    need_dwt = False
-    any_fast = False
-    any_slow = False
-    max_order = 1
-    thr_zc = 0.0
-    thr_ssc = 0.0
-    thr_wamp = 0.0
-    need = np.zeros(N_SUMS, dtype=np.bool_)
-    need[S_ABS] = True  # Σ|x| is NaN exactly when the window holds a NaN
-    for f in range(n_feat):
-        code = codes[f]
-        if _is_fast(code):
-            any_fast = True
-            _sums_needed(code, need)
-            if code == ID_ZC:
-                thr_zc = fpar[f, 0]
-            elif code == ID_SSC:
-                thr_ssc = fpar[f, 0]
-            elif code == ID_WAMP:
-                thr_wamp = fpar[f, 0]
-        else:
-            any_slow = True
-            if code >= ID_MNF and code <= ID_DFTR:
-                need_spec = True
-            elif code >= ID_WENG:
-                need_dwt = True
-            elif code in (ID_AR, ID_CC):
-                max_order = max(max_order, ipar[f, 0])
-
-    sums = np.empty((N_STATE, n_ch))
-    bad = np.zeros(n_ch, dtype=np.bool_)
-    if any_fast:
-        _fast_sums(win, need, thr_zc, thr_ssc, thr_wamp, sums)
-        if need[S_SQ_DD]:
-            lam = TDPSD_LAMBDA
-            for c in range(n_ch):
-                sums[T_M0, c] = math.sqrt(sums[S_SQ, c]) ** lam / lam
-                sums[T_M2, c] = math.sqrt(sums[S_SQ_D, c]) ** lam / lam
-                sums[T_M4, c] = math.sqrt(sums[S_SQ_DD, c]) ** lam / lam
-        for c in range(n_ch):
-            bad[c] = sums[S_ABS, c] != sums[S_ABS, c]
-
-    for c in range(n_ch):
-        if bad[c]:
-            continue
-        for f in range(n_feat):
-            code = codes[f]
-            if _is_fast(code) and code != ID_RMSPHASOR and code != ID_WLPHASOR:
-                out[offs[f] + c * ncol[f]] = _fast_value(code, sums, c, n)
-    if any_slow:
-        _slow_features(
-            win,
-            bad,
+    for w in range(x.shape[0]):
+        _slow_window(
+            x[w],
             codes,
             ipar,
             fpar,
@@ -1127,85 +1258,13 @@ def window_features(
             need_spec,
             need_dwt,
             max_order,
-            out,
-        )
-    for c in range(n_ch):
-        if bad[c]:
-            for f in range(n_feat):
-                if codes[f] == ID_RMSPHASOR or codes[f] == ID_WLPHASOR:
-                    continue
-                base = offs[f] + c * ncol[f]
-                for k in range(ncol[f]):
-                    out[base + k] = np.nan
-
-    amp = np.empty(n_ch)
-    for f in range(n_feat):
-        code = codes[f]
-        if code in (ID_RMSPHASOR, ID_WLPHASOR):
-            for c in range(n_ch):
-                if bad[c]:
-                    amp[c] = np.nan
-                elif code == ID_RMSPHASOR:
-                    amp[c] = _fast_value(ID_RMS, sums, c, n)
-                else:
-                    amp[c] = sums[S_ABS_D, c]
-            for c in range(n_ch):
-                out[offs[f] + c] = _phasor_chord(amp, n_ch, c)
-
-
-@jit(parallel=True)
-def windows_features(
-    wins,
-    codes,
-    ipar,
-    fpar,
-    offs,
-    ncol,
-    bands,
-    df,
-    wre,
-    wim,
-    factors,
-    dec_lo,
-    dec_hi,
-    dwt_len,
-    dwt_off,
-    out,
-):
-    """Run :func:`window_features` over every window in parallel.
-
-    Parameters
-    ----------
-    wins : ndarray of shape (n_windows, n_channels, size), any strides
-    codes, ipar, fpar, offs, ncol, bands, df, wre, wim, factors, dec_lo, dec_hi, dwt_len, dwt_off
-        The plan (see the module docstring).
-    out : ndarray of shape (n_windows, n_columns), float64
-        Output, one row per window.
-    """
-    for w in prange(wins.shape[0]):
-        window_features(
-            wins[w],
-            codes,
-            ipar,
-            fpar,
-            offs,
-            ncol,
-            bands,
-            df,
-            wre,
-            wim,
-            factors,
-            dec_lo,
-            dec_hi,
-            dwt_len,
-            dwt_off,
             out[w],
         )
 
 
-@jit
-def windows_features_serial(
-    wins,
+@jit(parallel=True)
+def slow_windows_parallel(
+    x,
     codes,
     ipar,
     fpar,
@@ -1220,17 +1279,15 @@ def windows_features_serial(
     dec_hi,
     dwt_len,
     dwt_off,
+    need_spec,
+    need_dwt,
+    max_order,
     out,
 ):
-    """Run :func:`window_features` over every window on the calling thread.
-
-    Same arguments as :func:`windows_features`. Small batches use this: a
-    parallel region costs a thread barrier, which dominates short jobs (and
-    stalls on a busy machine while a worker thread waits for a core).
-    """
-    for w in range(wins.shape[0]):
-        window_features(
-            wins[w],
+    """:func:`slow_windows` in parallel over windows (same arguments)."""
+    for w in prange(x.shape[0]):
+        _slow_window(
+            x[w],
             codes,
             ipar,
             fpar,
@@ -1245,6 +1302,9 @@ def windows_features_serial(
             dec_hi,
             dwt_len,
             dwt_off,
+            need_spec,
+            need_dwt,
+            max_order,
             out[w],
         )
 
@@ -1314,58 +1374,75 @@ def empty_plan_parts() -> tuple[np.ndarray, ...]:
     )
 
 
+def _warmup_windows(n_ch: int, n: int) -> list[np.ndarray]:
+    # moveo.emg.windows() views of Fortran-ordered data (channel rows contiguous), as
+    # the generic one-pass path and the whole-window copy see them
+    out = []
+    for dtype in (np.float64, np.float32):
+        data = np.asfortranarray(np.sin(np.arange(4 * n * n_ch, dtype=dtype)).reshape(-1, n_ch))
+        s0, s1 = data.strides
+        out.append(
+            np.lib.stride_tricks.as_strided(
+                data, shape=(3, n_ch, n), strides=(n * s0, s1, s0), writeable=False
+            )
+        )
+    return out
+
+
+def sample_major_view(data: np.ndarray) -> np.ndarray:
+    """Return ``data`` as the read-only C-ordered array :func:`fast_rows` takes.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_samples, n_channels), C-ordered
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_channels)
+        A read-only view (one compiled signature per dtype, whoever calls).
+    """
+    view = data.view()
+    view.flags.writeable = False
+    return view
+
+
 @register_warmup
 def _warmup() -> None:
+    # Compiles each entry point for the signatures moveo uses, and nothing else:
+    # the whole-window kernel only ever sees float64 C-ordered copies (one signature).
     n = 32
-    ids = np.arange(len(FEATURE_IDS), dtype=np.int64)
-    ipar = np.ones((ids.shape[0], 2), dtype=np.int64)
-    fpar = np.zeros((ids.shape[0], 3))
-    ipar[ID_TM, 0] = 3
-    ipar[ID_MAVSLP, 0] = 2
-    ipar[ID_SAMPEN, 0] = 2
-    ipar[ID_FUZZYEN, 0] = 2
-    fpar[ID_SAMPEN, 0] = fpar[ID_FUZZYEN, 0] = 0.2
-    fpar[ID_FUZZYEN, 1] = 2.0
-    fpar[ID_SM, 0] = 2.0
-    ncol = np.ones(ids.shape[0], dtype=np.int64)
-    ncol[[ID_WENG, ID_WV, ID_WWL]] = 2
     n_ch = 2
+    slow = np.array(sorted(set(FEATURE_IDS.values()) - FAST_IDS), dtype=np.int64)
+    fast = np.array(sorted(FAST_IDS), dtype=np.int64)
+    ncol = np.ones(slow.shape[0], dtype=np.int64)
+    ipar = np.ones((slow.shape[0], 2), dtype=np.int64)
+    fpar = np.zeros((slow.shape[0], 3))
+    order = {int(code): f for f, code in enumerate(slow)}
+    for code, value in ((ID_TM, 3), (ID_MAVSLP, 2), (ID_SAMPEN, 2), (ID_FUZZYEN, 2)):
+        ipar[order[code], 0] = value
+    fpar[order[ID_SAMPEN], 0] = fpar[order[ID_FUZZYEN], 0] = 0.2
+    fpar[order[ID_FUZZYEN], 1] = 2.0
+    fpar[order[ID_SM], 0] = 2.0
+    ncol[order[ID_DFTR]] = 2
     offs = np.concatenate([[0], np.cumsum(ncol * n_ch)[:-1]]).astype(np.int64)
+    n_slow_cols = int(offs[-1] + ncol[-1] * n_ch)
     bands = np.array([[0, 4], [4, n // 2 + 1]], dtype=np.int64)
-    ncol[ID_DFTR] = 2
-    offs = np.concatenate([[0], np.cumsum(ncol * n_ch)[:-1]]).astype(np.int64)
     wre, wim, factors = fft_plan(n)
     lo, hi = sym8_filters()
     dwt_len, dwt_off = dwt_layout(n, lo.shape[0], 1)
-    data = np.sin(np.arange(n * n_ch * 3, dtype=np.float64)).reshape(3, n_ch, n)
-    for arr in (data, data.astype(np.float32)):
-        out = np.empty((3, int(offs[-1] + ncol[-1] * n_ch)))
-        args = (
-            ids,
-            ipar,
-            fpar,
-            offs,
-            ncol,
-            bands,
-            1.0,
-            wre,
-            wim,
-            factors,
-            lo,
-            hi,
-            dwt_len,
-            dwt_off,
-        )
-        windows_features(arr, *args, out)
-        windows_features_serial(arr, *args, out)
-        window_features(arr[0], *args, out[0])
-        # the strided view moveo.emg.windows() produces
-        view = np.lib.stride_tricks.as_strided(
-            arr.reshape(-1, n_ch),
-            shape=(2, n_ch, n),
-            strides=(arr.strides[2] * n_ch, arr.strides[2], arr.strides[2] * n_ch),
-        )
-        windows_features(view, *args, out[:2])
-        windows_features_serial(view, *args, out[:2])
-        window_features(view[0], *args, out[0])
+    plan = (slow, ipar, fpar, offs, ncol, bands, 1.0, wre, wim, factors, lo, hi)
+    fast_offs = np.arange(fast.shape[0], dtype=np.int64) * n_ch
+    out = np.empty((3, max(n_slow_cols, fast.shape[0] * n_ch)))
+    fast_args = (fast, fast_offs)
+    for dtype in (np.float64, np.float32):
+        flat = sample_major_view(np.sin(np.arange(4 * n * n_ch, dtype=dtype)).reshape(-1, n_ch))
+        fast_rows(flat, n, 3, *fast_args, KIND_FULL, 0.0, 0.0, 0.0, out)
+        fast_rows_parallel(flat, n, 3, *fast_args, KIND_FULL, 0.0, 0.0, 0.0, out)
+    for wins in _warmup_windows(n_ch, n):
+        fast_windows(wins, *fast_args, KIND_FULL, 0.0, 0.0, 0.0, out)
+        fast_windows_parallel(wins, *fast_args, KIND_FULL, 0.0, 0.0, 0.0, out)
+        x = np.empty((wins.shape[0], n_ch, n))
+        copy_windows(wins, x)
+    for entry in (slow_windows, slow_windows_parallel):
+        entry(x, *plan, dwt_len, dwt_off, True, True, 4, out)
     window_mode(np.zeros(8, dtype=np.int64), 2, 4, 2, 3, np.empty(3, dtype=np.int64))
