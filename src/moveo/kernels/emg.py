@@ -280,7 +280,8 @@ def _f_ls(x, tmp):
     n = x.shape[0]
     for i in range(n):
         tmp[i] = x[i]
-    s = np.sort(tmp[:n])
+    s = tmp[:n]
+    s.sort()  # in place: no allocation per channel
     b0 = 0.0
     b1 = 0.0
     for i in range(n):

@@ -434,6 +434,16 @@ def median_frequency(power, df):
 def spectral_moment(power, df, order):
     """SM: ``Σ_j f_j^order P_j``."""
     acc = 0.0
+    k = int(order)
+    if k == order and 0 <= k <= 8:
+        # small integer orders (SM2 is the usual one): products, not a pow call per bin
+        for j in range(power.shape[0]):
+            f = j * df
+            fk = 1.0
+            for _ in range(k):
+                fk *= f
+            acc += fk * power[j]
+        return acc
     for j in range(power.shape[0]):
         acc += (j * df) ** order * power[j]
     return acc

@@ -5,7 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from moveo.emg import extract, windows
 from moveo.kernels.emg_spectral import fft, fft_plan, power_spectra
+from reference.emg import reference_extract
 
 # every radix path: powers of two (radix 4 + 2), 3, 5, other primes, mixtures
 SIZES = st.one_of(
@@ -77,3 +79,18 @@ def test_power_spectra_match_rfft(n, n_ch, zero, skip, scale, seed):
             assert (power[c] == 0.0).all()  # exactly zero, not its partner's rounding
         else:
             np.testing.assert_allclose(power[c], ref[c], rtol=0, atol=1e-12 * ref[c].max())
+
+
+@given(
+    order=st.sampled_from([0.0, 1.0, 2.0, 3.0, 8.0, 9.0, 0.5, 1.5, 2.5]),
+    size=st.integers(2, 64),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_spectral_moment_integer_and_fractional_orders_match_reference(order, size, seed):
+    # small integer orders take the product path, others the pow path: both match
+    data = np.random.default_rng(seed).standard_normal((3 * size, 2))
+    w = windows(data, size, max(1, size // 2))
+    params = {"SM": {"order": order}}
+    ours = extract(w, "SM", fs=500.0, params=params)["SM"]
+    ref = reference_extract(w, ["SM"], 500.0, params)["SM"]
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
