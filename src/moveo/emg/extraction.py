@@ -512,7 +512,7 @@ def _as_windows(wins: Any) -> np.ndarray:
 
 
 def extract(
-    wins: np.ndarray,
+    windows: np.ndarray,
     features: FeatureSelection,
     *,
     fs: float,
@@ -522,7 +522,7 @@ def extract(
 
     Parameters
     ----------
-    wins : ndarray of shape (n_windows, n_channels, size)
+    windows : ndarray of shape (n_windows, n_channels, size)
         Windows, e.g. from :func:`windows` (float32 or float64, any strides).
     features : str or sequence of str
         A feature code (``"MAV"``), a group name (``"HTD"``) or a list of them.
@@ -557,13 +557,13 @@ def extract(
     >>> round(float(out["RMS"][0, 0]), 4), out["ZC"].shape
     (0.7071, (9, 1))
     """
-    arr = _as_windows(wins)
+    arr = _as_windows(windows)
     plan = FeaturePlan(features, fs=fs, n_channels=arr.shape[1], size=arr.shape[2], params=params)
     return plan.split(plan.transform(arr))
 
 
 def extract_frame(
-    wins: np.ndarray,
+    windows: np.ndarray,
     features: FeatureSelection,
     *,
     fs: float,
@@ -574,7 +574,7 @@ def extract_frame(
 
     Parameters
     ----------
-    wins : ndarray of shape (n_windows, n_channels, size)
+    windows : ndarray of shape (n_windows, n_channels, size)
     features : str or sequence of str
     fs : float
     params : dict, optional
@@ -598,7 +598,7 @@ def extract_frame(
     """
     import polars as pl
 
-    arr = _as_windows(wins)
+    arr = _as_windows(windows)
     plan = FeaturePlan(
         features,
         fs=fs,
