@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -292,6 +293,33 @@ class Pipeline:
         if t is not None:
             t.join(timeout)
             return not t.is_alive()
+        return True
+
+    def wait_for_predictions(self, n: int = 1, timeout: float | None = 10.0) -> bool:
+        """Block until ``n`` more predictions have been stored.
+
+        Useful in scripts and tests: the first tick after start may compile the
+        feature kernels (when they are not in numba's cache yet) and take longer
+        than one period.
+
+        Parameters
+        ----------
+        n : int, default 1
+            Number of new stored (dict) predictions to wait for.
+        timeout : float or None, default 10.0
+            Seconds to wait at most (None: no limit).
+
+        Returns
+        -------
+        bool
+            True if ``n`` new predictions arrived, False on timeout.
+        """
+        target = self.prediction_count + int(n)
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        while self.prediction_count < target:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
         return True
 
     def start_predicting(self) -> None:

@@ -274,3 +274,26 @@ def test_run_returns_after_duration_and_stops_everything():
     with pytest.raises(ValueError, match="mode must be 'headless'"):
         app.run(mode="gui")
     assert math.isnan(p.stats()["rate_hz"])
+
+
+def test_wait_for_predictions_counts_stored_results_only():
+    app, p = _app(predict_hz=100.0)
+    calls = []
+    p.extract(lambda windows: 0.0)
+
+    @p.predict
+    def predict(model, features):
+        calls.append(1)
+        return {"n": len(calls)} if len(calls) % 2 else "not a dict"  # every other one stored
+
+    p.model = 1
+    assert not p.wait_for_predictions(1, timeout=0.05)  # nothing runs yet
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        before = p.prediction_count
+        assert p.wait_for_predictions(5, timeout=10)
+        assert p.prediction_count >= before + 5
+        assert len(calls) >= 9  # the non-dict results were not counted as predictions
+        p.stop_predicting()
+    assert p.stats()["non_dict_results"] >= 4
