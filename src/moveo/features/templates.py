@@ -11,7 +11,7 @@ Global clustering cannot look at every frame of a large dataset, so it fits on
 
    - ``strategy="random"``: uniformly at random;
    - ``strategy="farthest_first"``: greedy farthest-point traversal on the
-     standardised columns (:func:`moveo.kernels.clustering.farthest_first`),
+     standardised columns (:func:`moveo.kernels.farthest.farthest_first`),
      which covers rare regions of feature space that random sampling misses.
 
 The template table (key columns + raw feature values) is saved as the run
@@ -35,7 +35,8 @@ from pydantic import Field, model_validator
 
 from moveo.dataset import atomic_write_parquet
 from moveo.features._global import feature_columns, key_frame, matrix, state_path
-from moveo.kernels.clustering import farthest_first, nan_column_stats, rows_complete, standardize
+from moveo.kernels.clustering import nan_column_stats, rows_complete, standardize
+from moveo.kernels.farthest import farthest_first
 from moveo.pipeline.types import InputItemLike, Inputs, InputStream, Params
 from moveo.schema import COLUMNS, Columns
 

@@ -9,8 +9,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from moveo.kernels.clustering import (
-    _farthest_first,
-    farthest_first,
     nan_column_stats,
     nearest_centroid,
     rows_complete,
@@ -108,116 +106,6 @@ def test_nearest_centroid_bad_input():
         nearest_centroid(np.zeros(4), np.zeros((1, 1)))
     with pytest.raises(TypeError, match="x must hold real numbers"):
         nearest_centroid(np.array([["a"]]), np.zeros((1, 1)))
-
-
-@st.composite
-def selection_case(draw):
-    x = _matrix(draw, n_min=1, integer=True)
-    ok = np.flatnonzero(~np.isnan(x).any(axis=1))
-    if len(ok) == 0:
-        x[0] = 0.0
-        ok = np.array([0])
-    n_select = draw(st.integers(1, len(ok)))
-    first = int(draw(st.sampled_from(list(ok))))
-    return x, n_select, first
-
-
-@given(selection_case())
-def test_farthest_first_matches_reference(case):
-    x, n_select, first = case
-    got = farthest_first(x, n_select, first=first)
-    assert got.dtype == np.int64
-    assert got.tolist() == ref.farthest_first(x, n_select, first)
-    assert len(set(got.tolist())) == n_select
-    assert not np.isnan(x[got]).any()
-
-
-@st.composite
-def clustered_selection_case(draw):
-    # duplicates and exact ties (a few lattice values), tight clusters with
-    # distant outliers, NaN rows; large enough that rows move between groups
-    # many times and the group buffers are compacted
-    n = draw(st.integers(2, 1500))
-    d = draw(st.integers(1, 4))
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    kind = draw(st.sampled_from(["lattice", "clusters", "line"]))
-    if kind == "lattice":
-        x = rng.integers(0, draw(st.integers(1, 6)), size=(n, d)).astype(np.float64)
-    elif kind == "clusters":
-        centres = rng.integers(-1000, 1000, size=(draw(st.integers(1, 8)), d))
-        x = (centres[rng.integers(0, len(centres), n)] + rng.integers(-2, 3, (n, d))) * 1.0
-    else:
-        x = np.zeros((n, d))
-        x[:, 0] = rng.integers(0, 50, n)
-    x[rng.random(n) < draw(st.sampled_from([0.0, 0.1, 0.5]))] = np.nan
-    ok = np.flatnonzero(~np.isnan(x).any(axis=1))
-    if len(ok) == 0:
-        x[0] = 0.0
-        ok = np.array([0])
-    n_select = draw(st.integers(1, min(len(ok), 400)))
-    first = int(ok[draw(st.integers(0, len(ok) - 1))])
-    return x, n_select, first
-
-
-def _greedy_all_rows(x, n_select, first):
-    # every row's distance to every new centre (exact here: integer data)
-    min_d = np.where(np.isnan(x).any(axis=1), -np.inf, np.inf)
-    sel = [first]
-    for _ in range(n_select - 1):
-        min_d[sel[-1]] = -np.inf
-        np.minimum(min_d, ((x - x[sel[-1]]) ** 2).sum(axis=1), out=min_d, where=min_d >= 0)
-        sel.append(int(np.argmax(min_d)))
-    return sel
-
-
-@given(clustered_selection_case(), st.sampled_from([1, 2, 7, 10**6]))
-def test_farthest_first_pruning_matches_every_row_greedy(case, n_stream):
-    x, n_select, first = case
-    got = farthest_first(x, n_select, first=first)
-    assert got.tolist() == _greedy_all_rows(x, n_select, first)
-    # the switch from streaming steps to groups can happen at any step
-    min_d = np.where(np.isnan(x).any(axis=1), -1.0, np.inf)
-    switched = _farthest_first(x, n_select, first, min_d, n_stream)
-    assert switched.tolist() == got.tolist()
-    got32 = farthest_first(x.astype(np.float32), n_select, first=first)
-    assert got32.tolist() == got.tolist()
-    if len(x) <= 60:
-        assert got.tolist() == ref.farthest_first(x, n_select, first)
-
-
-def test_farthest_first_hand_worked():
-    x = np.array([[0.0], [1.0], [10.0], [4.0], [np.nan]])
-    # start at 0; 10 is farthest (100); then 4 (min(16, 36) = 16 beats 1 for row 1); then 1
-    assert farthest_first(x, 4, first=0).tolist() == [0, 2, 3, 1]
-    # default start is the first complete row
-    assert farthest_first(x[[4, 0, 1]], 2).tolist() == [1, 2]
-
-
-def test_farthest_first_large_parallel_matches_reference_on_spread_points(rng):
-    # well-separated integer grid points: no ties beyond what the index rule settles
-    x = rng.integers(-1000, 1000, size=(9000, 3)).astype(np.float64)
-    got = farthest_first(x, 6, first=5)
-    sel = [5]
-    min_d = np.full(len(x), np.inf)
-    for _ in range(5):
-        min_d = np.minimum(min_d, ((x - x[sel[-1]]) ** 2).sum(1))
-        min_d[sel] = -1
-        sel.append(int(np.argmax(min_d)))
-    assert got.tolist() == sel
-
-
-def test_farthest_first_bad_input():
-    x = np.array([[0.0], [np.nan], [1.0]])
-    with pytest.raises(ValueError, match="n_select=3 is larger than the 2 rows without NaN"):
-        farthest_first(x, 3)
-    with pytest.raises(ValueError, match="first=1 is a row with NaN"):
-        farthest_first(x, 1, first=1)
-    with pytest.raises(ValueError, match="first=7 is outside"):
-        farthest_first(x, 1, first=7)
-    with pytest.raises(ValueError, match="n_select must be >= 0"):
-        farthest_first(x, -1)
-    assert farthest_first(x, 0).shape == (0,)
 
 
 @given(st.data())
