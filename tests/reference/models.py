@@ -12,7 +12,13 @@ def row_has_nan(row) -> bool:
 
 
 def nearest_centroid(x, centroids):
-    """Plain loops: (labels, squared distances); -1 / NaN for rows with NaN."""
+    """Plain loops: (labels, squared distances); -1 / NaN for rows with NaN.
+
+    The distance is ``sum_j (x_j - c_j) * (x_j - c_j)`` in float64, summed left
+    to right with every operation rounded: the kernel's contract, bit for bit.
+    The first centroid with the smallest distance wins (so a row whose
+    distances all overflow to infinity gets centroid 0).
+    """
     labels = np.full(len(x), -1, dtype=np.int64)
     dist = np.full(len(x), np.nan)
     for i, row in enumerate(x):
@@ -20,8 +26,11 @@ def nearest_centroid(x, centroids):
             continue
         best, best_d = -1, math.inf
         for m, c in enumerate(centroids):
-            d = sum((float(a) - float(b)) ** 2 for a, b in zip(row, c, strict=True))
-            if d < best_d:
+            d = 0.0
+            for a, b in zip(row, c, strict=True):
+                diff = float(a) - float(b)
+                d = d + diff * diff
+            if best == -1 or d < best_d:
                 best, best_d = m, d
         labels[i] = best
         dist[i] = best_d

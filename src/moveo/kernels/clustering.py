@@ -42,44 +42,207 @@ def _rows_complete(x, out):
         out[i] = ok
 
 
+# --------------------------------------------------------------- nearest centroid
+#
+# Contract: the label of a complete row is the argmin over centroids of its
+# squared Euclidean distance computed in float64 the obvious way,
+# ``sum_j (x[i, j] - c[m, j]) ** 2`` summed left to right with every operation
+# rounded (no fused multiply-add, no reordering), ties to the lowest index; the
+# returned distance is that float64 value. ``tests/reference/models.py`` spells
+# out the same formula and the tests compare labels and distances bit for bit.
+#
+# Evaluating that for every (row, centroid) pair costs two dependent float64
+# operations per element. Instead a *filter* runs first, in float32 and in the
+# GEMM form, after shifting everything by s = the mean of the centroids
+# (distances do not change; the rounding error shrinks for data far from 0):
+#
+#     A[i, m] = ||c_m - s||^2 - 2 (x_i - s) . (c_m - s)     (= D[i, m] - ||x_i - s||^2)
+#
+# one float32 FMA per element, vectorised over a block of rows (the block is
+# transposed to (n_columns, block) float32 so the inner loop runs over
+# contiguous rows). Per row the filter keeps the smallest value b1 (at centroid
+# ``arg``) and the second smallest b2 (equal to b1 on a tie). Given a bound E
+# with |A[i, m] + ||x_i - s||^2 - R[i, m]| <= E for every m, where R is the
+# contract distance, ``b2 - b1 > 2 E`` proves R[i, m] - R[i, arg] >=
+# A[i, m] - A[i, arg] - 2 E >= b2 - b1 - 2 E > 0 for every m != arg: ``arg`` is
+# the contract's label (and the argmin of the real-valued distance too). Rows
+# failing the test (near or exact ties, NaN, huge values) are recomputed with
+# the exact loop over all centroids. The returned distance is always the
+# contract value, computed exactly for the winner.
+#
+# The bound (see _filter_bound). u = 2**-24 (float32 unit roundoff), d columns,
+# x* = x - s and c* = c_m - s exactly, X = ||x*||^2, C = ||c*||^2,
+# P = sum_j |x*_j c*_j| <= (X + C) / 2, gamma_n = n u / (1 - n u).
+# - The filter's inputs fl32(fl64(x_j - s_j)) and fl32(-2 fl64(c_j - s_j)) are
+#   each within a relative u (1 + 2**-28) of x*_j and -2 c*_j, so each product
+#   is within 2.01 u * 2 |x*_j c*_j| of -2 x*_j c*_j; fl32(||c*||^2) is within
+#   1.01 u C.
+# - Summing the d + 1 terms in float32, in any order, fused or not, adds at most
+#   gamma_{d+1} times the sum of their magnitudes, <= 1.01 (C + 2 P) <= 2.02 (X + C).
+# - So |A - (C - 2 x*.c*)| <= u (X + C) (3.02 + 2.05 (d + 1)) for (d + 1) u <= 0.01.
+# - The contract value R is within gamma_{d+2} (float64) of the real distance
+#   D <= 2 (X + C): below 0.01 u (X + C) for d <= 4096.
+# - The kernel only has Xf = fl32(sum_j fl32(x*_j)^2) >= X (1 - 1.1 (d + 2) u).
+# Hence |A + X - R| <= u (Xf + Cmax) (2.06 d + 5.2) for d <= 4096, with
+# Cmax = max_m C; we use E = (4 d + 8) u (Xf + Cmax), a margin of almost two
+# (which also absorbs the float64 rounding of the test itself), plus
+# 2**-140 (d + 1 + Xf + Cmax) for float32 underflow (an underflowing rounding
+# is off by <= 2**-150 absolute, not relatively). Overflow is impossible while
+# Xf <= 2**100 and Cmax <= 2**100 (every partial sum stays below 2**115); rows
+# with a larger, infinite or NaN Xf take the exact path, and calls whose
+# shifted centroids are that large or that have more than 4096 columns run the
+# exact path for every row.
+
+# Rows per filter block: the float32 transposed block (n_columns x 256 x 4
+# bytes, 20 KB for 20 columns) and the per-row accumulators stay in L1.
+_BLOCK = 256
+# Largest squared norm (of a shifted row or centroid) the float32 filter accepts.
+_FILTER_MAX_NORM = 2.0**100
+_FILTER_MAX_COLUMNS = 4096
+
+
+@jit
+def _filter_bound(xf, c_max, d):
+    # E in the derivation above: bound on |A[i, m] + ||x_i - s||^2 - R[i, m]|
+    # given the float32 squared norm xf of the shifted row.
+    u = 2.0**-24
+    return (4.0 * d + 8.0) * u * (xf + c_max) + 2.0**-140 * (d + 1.0 + xf + c_max)
+
+
+@jit(fastmath=False)
+def _exact_sq_dist(x, i, cent, m):
+    # The contract formula, compiled without fast-math so the compiler may not
+    # fuse the multiply-add or reorder the sum: sum_j (x[i, j] - c[m, j]) ** 2.
+    s = 0.0
+    for j in range(x.shape[1]):
+        t = np.float64(x[i, j]) - cent[m, j]
+        s = s + t * t
+    return s
+
+
+@jit(fastmath=False)
+def _exact_row(x, i, cent, labels, dist):
+    # Row i against every centroid by the contract; NaN rows get -1 / NaN.
+    for j in range(x.shape[1]):
+        v = x[i, j]
+        if v != v:
+            labels[i] = -1
+            dist[i] = np.nan
+            return
+    best = 0
+    best_d = _exact_sq_dist(x, i, cent, 0)
+    for m in range(1, cent.shape[0]):
+        s = _exact_sq_dist(x, i, cent, m)
+        if s < best_d:  # strict: ties keep the lower index
+            best_d = s
+            best = m
+    labels[i] = best
+    dist[i] = best_d
+
+
 @jit(parallel=True)
-def _nearest_centroid(x, ct, labels, dist):
-    # x: (n, d); ct: centroids transposed (d, k) so the inner loop runs over
-    # clusters with unit stride and vectorises. Distances are computed exactly
-    # (not via ||x||^2 - 2 x.c + ||c||^2) so near-ties resolve like the formula.
+def _nearest_centroid_exact(x, cent, labels, dist, n_exact):
+    # Exact path for every row (when the float32 filter is not safe to use).
+    n = x.shape[0]
+    for c in prange(n_exact.shape[0]):
+        stop = min(c * _CHUNK + _CHUNK, n)
+        for i in range(c * _CHUNK, stop):
+            _exact_row(x, i, cent, labels, dist)
+        n_exact[c] = max(0, stop - c * _CHUNK)
+
+
+@jit(parallel=True)
+def _nearest_centroid(x, cent, shift, w, cn, c_max, labels, dist, n_exact):
+    # x: (n, d) rows; cent: (k, d) float64 centroids (exact path); shift: (d,);
+    # w: (k, d) float32 = -2 (c - shift); cn: (k,) float32 = ||c - shift||^2;
+    # c_max = max ||c - shift||^2. n_exact[c]: rows of chunk c that took the
+    # exact path (for tests and diagnostics).
     n, d = x.shape
-    k = ct.shape[1]
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
-    for c in prange(n_chunks):
-        acc = np.empty(k, dtype=np.float64)
-        start = c * _CHUNK
-        stop = min(start + _CHUNK, n)
-        for i in range(start, stop):
-            for m in range(k):
-                acc[m] = 0.0
-            missing = False
-            for j in range(d):
-                xv = np.float64(x[i, j])
-                if xv != xv:
-                    missing = True
-                    break
-                for m in range(k):
-                    # squared Euclidean distance, summed column by column:
-                    # acc[m] = sum_j (x[i, j] - c[m, j]) ** 2
-                    diff = xv - ct[j, m]
-                    acc[m] += diff * diff
-            if missing or k == 0:
-                labels[i] = -1
-                dist[i] = np.nan
-                continue
-            best = 0
-            best_d = acc[0]
-            for m in range(1, k):
-                if acc[m] < best_d:
-                    best_d = acc[m]
-                    best = m
-            labels[i] = best
-            dist[i] = best_d
+    k = w.shape[0]
+    for c in prange(n_exact.shape[0]):
+        # per-chunk scratch, reused by every block of the chunk
+        xt = np.empty((d, _BLOCK), dtype=np.float32)
+        xn = np.empty(_BLOCK, dtype=np.float32)
+        acc0 = np.empty(_BLOCK, dtype=np.float32)
+        acc1 = np.empty(_BLOCK, dtype=np.float32)
+        b1 = np.empty(_BLOCK, dtype=np.float32)
+        b2 = np.empty(_BLOCK, dtype=np.float32)
+        arg = np.empty(_BLOCK, dtype=np.int64)
+        exact = 0
+        c_start = c * _CHUNK
+        c_stop = min(c_start + _CHUNK, n)
+        for bs in range(c_start, c_stop, _BLOCK):
+            nb = min(_BLOCK, c_stop - bs)
+            # shift, round to float32 and transpose the block; ||x - s||^2
+            for r in range(nb):
+                sq = np.float32(0.0)
+                for j in range(d):
+                    v = np.float32(np.float64(x[bs + r, j]) - shift[j])
+                    xt[j, r] = v
+                    sq += v * v
+                xn[r] = sq
+                b1[r] = np.inf
+                b2[r] = np.inf
+                arg[r] = 0
+            # two centroids per pass share the loads of xt; an odd last
+            # centroid is paired with itself plus an infinite offset (never wins)
+            for m0 in range(0, k, 2):
+                m1 = min(m0 + 1, k - 1)
+                off0 = cn[m0]
+                off1 = cn[m1] if m0 + 1 < k else np.float32(np.inf)
+                for r in range(nb):
+                    acc0[r] = off0
+                    acc1[r] = off1
+                # acc[r] += sum_j xt[j, r] * (-2 (c[m, j] - s[j])), four columns a sweep
+                j = 0
+                while j + 4 <= d:
+                    p0 = w[m0, j]
+                    p1 = w[m0, j + 1]
+                    p2 = w[m0, j + 2]
+                    p3 = w[m0, j + 3]
+                    q0 = w[m1, j]
+                    q1 = w[m1, j + 1]
+                    q2 = w[m1, j + 2]
+                    q3 = w[m1, j + 3]
+                    for r in range(nb):
+                        x0 = xt[j, r]
+                        x1 = xt[j + 1, r]
+                        x2 = xt[j + 2, r]
+                        x3 = xt[j + 3, r]
+                        acc0[r] += x0 * p0 + x1 * p1 + x2 * p2 + x3 * p3
+                        acc1[r] += x0 * q0 + x1 * q1 + x2 * q2 + x3 * q3
+                    j += 4
+                while j < d:
+                    p0 = w[m0, j]
+                    q0 = w[m1, j]
+                    for r in range(nb):
+                        x0 = xt[j, r]
+                        acc0[r] += x0 * p0
+                        acc1[r] += x0 * q0
+                    j += 1
+                # merge the pair into (smallest, second smallest, argmin)
+                for r in range(nb):
+                    a0 = acc0[r]
+                    a1 = acc1[r]
+                    lo = min(a0, a1)
+                    hi = max(a0, a1)
+                    idx = m1 if a1 < a0 else m0
+                    prev = b1[r]
+                    b2[r] = min(max(prev, lo), min(b2[r], hi))
+                    better = lo < prev
+                    b1[r] = lo if better else prev
+                    arg[r] = idx if better else arg[r]
+            for r in range(nb):
+                i = bs + r
+                xf = np.float64(xn[r])
+                gap = np.float64(b2[r]) - np.float64(b1[r])
+                if xf <= _FILTER_MAX_NORM and gap > 2.0 * _filter_bound(xf, c_max, d):
+                    labels[i] = arg[r]
+                    dist[i] = _exact_sq_dist(x, i, cent, arg[r])
+                else:  # near or exact tie, NaN, or too large for float32
+                    _exact_row(x, i, cent, labels, dist)
+                    exact += 1
+        n_exact[c] = exact
 
 
 @jit(parallel=True)
@@ -154,6 +317,27 @@ def rows_complete(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _assign(x: np.ndarray, cent: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run the nearest-centroid kernels; also return how many rows took the exact path."""
+    n = x.shape[0]
+    labels = np.empty(n, dtype=np.int64)
+    dist = np.empty(n, dtype=np.float64)
+    n_exact = np.zeros((n + _CHUNK - 1) // _CHUNK, dtype=np.int64)
+    # huge centroids may overflow here: c_max is then inf or NaN -> exact path
+    with np.errstate(over="ignore", invalid="ignore"):
+        shift = cent.mean(axis=0)
+        shifted = cent - shift
+        c_norm = np.einsum("ij,ij->i", shifted, shifted)
+    c_max = float(c_norm.max())
+    if c_max <= _FILTER_MAX_NORM and x.shape[1] <= _FILTER_MAX_COLUMNS:
+        w = (-2.0 * shifted).astype(np.float32)
+        cn = c_norm.astype(np.float32)
+        _nearest_centroid(x, cent, shift, w, cn, c_max, labels, dist, n_exact)
+    else:
+        _nearest_centroid_exact(x, cent, labels, dist, n_exact)
+    return labels, dist, int(n_exact.sum())
+
+
 def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Assign every row to its nearest centroid (squared Euclidean distance).
 
@@ -201,10 +385,7 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
         )
     if not np.isfinite(cent).all():
         raise ValueError("centroids contain NaN or infinite values")
-    labels = np.empty(arr.shape[0], dtype=np.int64)
-    dist = np.empty(arr.shape[0], dtype=np.float64)
-    ct = np.ascontiguousarray(cent.T)
-    _nearest_centroid(arr, ct, labels, dist)
+    labels, dist, _ = _assign(arr, cent)
     return labels, dist
 
 
