@@ -1,18 +1,24 @@
 """Ring-buffer copy-in / copy-out primitives.
 
-These kernels move rows between a preallocated circular buffer of shape
-``(capacity, n_channels)`` (plus a ``(capacity,)`` timestamp array) and plain
-arrays. Sample number ``i`` (counted from the first sample ever written) lives in
-row ``i % capacity``. The kernels know nothing about publication order or
-concurrency: :class:`moveo.realtime.RingBuffer` above them decides which sample
-range is safe to copy. Compiled with ``nogil`` (see :mod:`moveo._numba`), so the
-acquisition and predict threads copy in parallel.
+Sample number ``i`` (counted from the first sample ever written) lives in row
+``i % capacity`` of a preallocated circular buffer of shape ``(capacity,
+n_channels)`` plus a ``(capacity,)`` timestamp array.
 
-The fused kernels (:func:`ring_push`, :func:`ring_latest`, :func:`ring_since`) also
-carry the publication protocol of :class:`moveo.realtime.RingBuffer`, so one
-compiled call per write or read does the copy *and* the counter traffic. The two
-counters live in an int64 ``state`` array ``[reserved, count]`` and are accessed
-with LLVM atomic loads/stores plus fences (a seqlock):
+Two layers:
+
+:func:`ring_write`, :func:`ring_read`, :func:`ring_read_channels_first`
+    Plain copies between a ring and ordinary arrays. They know nothing about
+    publication order or concurrency.
+:func:`ring_push`, :func:`ring_latest_exact`, :func:`ring_latest`, :func:`ring_since`
+    The whole producer write or reader read of :class:`moveo.realtime.RingBuffer`,
+    copy *and* counter traffic, in one compiled call. They work on an *arena*: one
+    uint8 array from :func:`ring_alloc` holding a 64-byte header (the counters and
+    the shape), the timestamps and the samples. Passing one array instead of three
+    matters: numba's per-call cost grows with every array argument, and a 10-sample
+    write costs less than that overhead.
+
+The two counters in the header, ``reserved`` and ``count``, are accessed with LLVM
+atomic loads/stores plus fences (a seqlock):
 
 - writer: ``reserved = end`` → release fence → copy rows → ``count = end`` (release
   store), so a reader that sees ``count`` sees the rows below it;
@@ -22,31 +28,130 @@ with LLVM atomic loads/stores plus fences (a seqlock):
 
 On x86-64 these orderings cost nothing at run time (plain moves); they exist so the
 compiler (and weaker CPUs) cannot move the counter accesses across the copy.
+
+Contiguous blocks of rows are moved with ``memcpy`` (what ``numpy.copyto`` uses for
+contiguous arrays too); other layouts fall back to element loops.
+
+The arena kernels are compiled for a fixed set of signatures by
+:func:`compile_ring_kernels` (``RingBuffer`` calls it once), after which numba is
+told not to compile new ones: a call with any other argument types raises
+``TypeError`` at once instead of compiling a specialisation in the middle of a
+realtime loop, and ``RingBuffer`` catches that to convert or explain its input.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+from numba import carray
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from moveo._numba import jit, register_warmup
 
 __all__ = [
-    "RESERVED",
+    "CAPACITY",
+    "CHANNELS",
     "COUNT",
+    "HEADER_BYTES",
+    "RESERVED",
+    "compile_ring_kernels",
+    "ring_alloc",
     "ring_latest",
+    "ring_latest_exact",
     "ring_push",
     "ring_read",
     "ring_read_channels_first",
     "ring_since",
+    "ring_views",
     "ring_write",
 ]
 
 RESERVED = 0
-"""Index in ``state`` of the producer's reservation (published before a copy)."""
+"""Header slot of the producer's reservation (published before a copy)."""
 COUNT = 1
-"""Index in ``state`` of the count of complete samples (published after a copy)."""
+"""Header slot of the count of complete samples (published after a copy)."""
+CAPACITY = 2
+"""Header slot of the capacity (rows), written once by :func:`ring_alloc`."""
+CHANNELS = 3
+"""Header slot of the number of channels, written once by :func:`ring_alloc`."""
+HEADER_BYTES = 64
+"""Bytes before the timestamps: eight int64 slots, one cache line."""
+_ALIGN = 64  # the arena and its sample block start on cache-line boundaries
+
+NOT_ENOUGH = -1
+""":func:`ring_latest_exact`: fewer than ``n`` samples written so far."""
+TORN = -2
+""":func:`ring_latest_exact`: the window's start was overwritten on every attempt."""
+BAD_ARGS = -3
+""":func:`ring_latest_exact`: ``n`` or an output shape does not fit (nothing copied)."""
+
+_LATEST_ATTEMPTS = 3  # copies tried before a read reports a torn window start
+
+
+def _sample_offset(capacity: int) -> int:
+    """Byte offset of the sample block: after the header and timestamps, aligned."""
+    end_ts = HEADER_BYTES + 8 * capacity
+    return -(-end_ts // _ALIGN) * _ALIGN
+
+
+def ring_alloc(capacity: int, n_channels: int) -> np.ndarray:
+    """Allocate a zeroed arena for the arena kernels.
+
+    Parameters
+    ----------
+    capacity : int
+        Rows kept, ``>= 1``.
+    n_channels : int
+        Channels per row, ``>= 1``.
+
+    Returns
+    -------
+    ndarray of shape (nbytes,), uint8
+        Header (counters at 0, the shape filled in), timestamps (NaN) and samples
+        (0), starting on a 64-byte boundary.
+    """
+    nbytes = _sample_offset(capacity) + 4 * capacity * n_channels
+    raw = np.zeros(nbytes + _ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % _ALIGN
+    mem = raw[start : start + nbytes]
+    state, tbuf, _ = ring_views(mem, capacity, n_channels)
+    state[CAPACITY] = capacity
+    state[CHANNELS] = n_channels
+    tbuf[:] = np.nan
+    return mem
+
+
+def ring_views(
+    mem: np.ndarray, capacity: int | None = None, n_channels: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numpy views of an arena's parts (for Python-side reads and tests).
+
+    Parameters
+    ----------
+    mem : ndarray
+        An arena from :func:`ring_alloc`.
+    capacity, n_channels : int, optional
+        The shape (read from the header when omitted).
+
+    Returns
+    -------
+    state : ndarray of shape (8,), int64
+        Header: ``state[RESERVED]``, ``state[COUNT]``, ``state[CAPACITY]``,
+        ``state[CHANNELS]``.
+    tbuf : ndarray of shape (capacity,), float64
+        Timestamps.
+    buf : ndarray of shape (capacity, n_channels), float32
+        Samples.
+    """
+    state = mem[:HEADER_BYTES].view(np.int64)
+    cap = int(state[CAPACITY]) if capacity is None else capacity
+    n_ch = int(state[CHANNELS]) if n_channels is None else n_channels
+    tbuf = mem[HEADER_BYTES : HEADER_BYTES + 8 * cap].view(np.float64)
+    s0 = _sample_offset(cap)
+    buf = mem[s0 : s0 + 4 * cap * n_ch].view(np.float32).reshape(cap, n_ch)
+    return state, tbuf, buf
 
 
 # ------------------------------------------------------------------ ordering primitives
@@ -125,6 +230,89 @@ def _fence_acquire(typingctx):  # pragma: no cover - compiled
     return types.void(), codegen
 
 
+# ------------------------------------------------------------------ raw memory
+@intrinsic
+def _byte_pointer(typingctx, arr, offset):  # pragma: no cover - compiled
+    """``arr``'s data pointer plus ``offset`` bytes, as a ``void*``."""
+    if not isinstance(arr, types.Array) or not isinstance(offset, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        off = context.cast(builder, args[1], sig.args[1], types.intp)
+        return builder.gep(builder.bitcast(ary.data, cgutils.voidptr_t), [off])
+
+    return types.voidptr(arr, offset), codegen
+
+
+@intrinsic
+def _copy(typingctx, dst, dst_index, src, src_index, count):  # pragma: no cover - compiled
+    """``memcpy`` of ``count`` items from flat index ``src_index`` of ``src`` on.
+
+    Only for blocks that are contiguous in both arrays (the caller checks the
+    strides); indices are in items, counted from the arrays' first elements.
+    Makes no alignment assumption.
+    """
+    if not (
+        isinstance(dst, types.Array)
+        and isinstance(src, types.Array)
+        and dst.dtype == src.dtype
+        and all(isinstance(t, types.Integer) for t in (dst_index, src_index, count))
+    ):
+        return None
+
+    def codegen(context, builder, sig, args):
+        dty, dity, sty, sity, nty = sig.args
+        d = context.make_array(dty)(context, builder, args[0])
+        s = context.make_array(sty)(context, builder, args[2])
+        di = context.cast(builder, args[1], dity, types.intp)
+        si = context.cast(builder, args[3], sity, types.intp)
+        n = context.cast(builder, args[4], nty, types.intp)
+        itemsize = context.get_abi_sizeof(context.get_data_type(dty.dtype))
+        cgutils.raw_memcpy(builder, builder.gep(d.data, [di]), builder.gep(s.data, [si]),
+                           n, itemsize)
+        return context.get_dummy_value()
+
+    return types.void(dst, dst_index, src, src_index, count), codegen
+
+
+@jit(inline="always")
+def _rows_contiguous(a):  # pragma: no cover - compiled
+    """Whether the rows of 2-D ``a`` follow each other without gaps."""
+    return a.strides[1] == a.itemsize and (
+        a.shape[0] <= 1 or a.strides[0] == a.itemsize * a.shape[1]
+    )
+
+
+@jit(inline="always")
+def _arena(mem):  # pragma: no cover - compiled
+    """``(state, tbuf, buf, ok)``: views of an arena; ``ok`` False if it is not one.
+
+    Built from raw pointers (no reference counting), so they cost a few
+    instructions instead of the ~100 ns of slicing and viewing ``mem``. When ``mem``
+    is too small for the shape in its header, the views are empty and ``ok`` is
+    False (the kernels then touch nothing).
+    """
+    ok = mem.shape[0] >= HEADER_BYTES
+    state = carray(_byte_pointer(mem, 0), HEADER_BYTES // 8 if ok else 0, np.int64)
+    cap = state[CAPACITY] if ok else 0
+    n_ch = state[CHANNELS] if ok else 0
+    s0 = -(-(HEADER_BYTES + 8 * cap) // _ALIGN) * _ALIGN
+    if not ok or cap < 1 or n_ch < 1 or mem.shape[0] < s0 + 4 * cap * n_ch:
+        ok = False
+        cap = 0
+        n_ch = 0
+    tbuf = carray(_byte_pointer(mem, HEADER_BYTES if ok else 0), cap, np.float64)
+    buf = carray(_byte_pointer(mem, s0 if ok else 0), (cap, n_ch), np.float32)
+    return state, tbuf, buf, ok
+
+
+# ------------------------------------------------------------------ plain copies
+@jit(inline="always")
+def _vector_contiguous(a):  # pragma: no cover - compiled
+    return a.shape[0] <= 1 or a.strides[0] == a.itemsize
+
+
 @jit
 def ring_write(buf, tbuf, data, timestamps, first):  # pragma: no cover - compiled
     """Copy ``data`` rows into the ring starting at sample number ``first``.
@@ -146,18 +334,22 @@ def ring_write(buf, tbuf, data, timestamps, first):  # pragma: no cover - compil
     n = data.shape[0]
     n_ch = data.shape[1]
     pos = first % cap
-    # two contiguous blocks: [pos, cap) then [0, rest)
+    # two contiguous blocks: ring rows [pos, pos + head) then [0, n - head)
     head = min(n, cap - pos)
-    for i in range(head):
-        r = pos + i
-        for c in range(n_ch):
-            buf[r, c] = data[i, c]
-        tbuf[r] = timestamps[i]
-    for i in range(head, n):
-        r = i - head
-        for c in range(n_ch):
-            buf[r, c] = data[i, c]
-        tbuf[r] = timestamps[i]
+    if _rows_contiguous(buf) and _rows_contiguous(data):
+        _copy(buf, pos * n_ch, data, 0, head * n_ch)
+        _copy(buf, 0, data, head * n_ch, (n - head) * n_ch)
+    else:
+        for i in range(n):
+            r = pos + i if i < head else i - head
+            for c in range(n_ch):
+                buf[r, c] = data[i, c]
+    if _vector_contiguous(tbuf) and _vector_contiguous(timestamps):
+        _copy(tbuf, pos, timestamps, 0, head)
+        _copy(tbuf, 0, timestamps, head, n - head)
+    else:
+        for i in range(n):
+            tbuf[pos + i if i < head else i - head] = timestamps[i]
 
 
 @jit
@@ -183,16 +375,21 @@ def ring_read(buf, tbuf, first, n, out, tout):  # pragma: no cover - compiled
     n_ch = buf.shape[1]
     pos = first % cap
     head = min(n, cap - pos)
-    for i in range(head):
-        r = pos + i
-        for c in range(n_ch):
-            out[i, c] = buf[r, c]
-        tout[i] = tbuf[r]
-    for i in range(head, n):
-        r = i - head
-        for c in range(n_ch):
-            out[i, c] = buf[r, c]
-        tout[i] = tbuf[r]
+    if _rows_contiguous(buf) and _rows_contiguous(out):
+        # out[:head] = buf[pos:pos + head]; out[head:n] = buf[:n - head]
+        _copy(out, 0, buf, pos * n_ch, head * n_ch)
+        _copy(out, head * n_ch, buf, 0, (n - head) * n_ch)
+    else:
+        for i in range(n):
+            r = pos + i if i < head else i - head
+            for c in range(n_ch):
+                out[i, c] = buf[r, c]
+    if _vector_contiguous(tbuf) and _vector_contiguous(tout):
+        _copy(tout, 0, tbuf, pos, head)
+        _copy(tout, head, tbuf, 0, n - head)
+    else:
+        for i in range(n):
+            tout[i] = tbuf[pos + i if i < head else i - head]
 
 
 @jit
@@ -222,24 +419,22 @@ def ring_read_channels_first(buf, tbuf, first, n, out, tout):  # pragma: no cove
     n_ch = buf.shape[1]
     pos = first % cap
     head = min(n, cap - pos)
-    for i in range(head):
-        r = pos + i
+    for i in range(n):
+        r = pos + i if i < head else i - head
         for c in range(n_ch):
             out[c, i] = buf[r, c]
-        tout[i] = tbuf[r]
-    for i in range(head, n):
-        r = i - head
-        for c in range(n_ch):
-            out[c, i] = buf[r, c]
-        tout[i] = tbuf[r]
+    if _vector_contiguous(tbuf) and _vector_contiguous(tout):
+        _copy(tout, 0, tbuf, pos, head)
+        _copy(tout, head, tbuf, 0, n - head)
+    else:
+        for i in range(n):
+            tout[i] = tbuf[pos + i if i < head else i - head]
 
 
-_LATEST_ATTEMPTS = 3  # copies tried before ring_latest reports a torn window start
-
-
+# ------------------------------------------------------------------ the protocol
 @jit(nogil=False)
-def ring_push(buf, tbuf, state, data, timestamps):  # pragma: no cover - compiled
-    """Append ``data`` to the ring and publish it (the producer's whole write).
+def ring_push(mem, data, timestamps):  # pragma: no cover - compiled
+    """Append ``data`` to the arena's ring and publish it (a producer's whole write).
 
     Keeps the GIL on purpose: a write of a few rows takes far less time than
     releasing and re-taking it, and a producer that never gives the GIL away in
@@ -247,25 +442,24 @@ def ring_push(buf, tbuf, state, data, timestamps):  # pragma: no cover - compile
 
     Parameters
     ----------
-    buf : ndarray of shape (capacity, n_channels)
-        Ring storage.
-    tbuf : ndarray of shape (capacity,)
-        Ring timestamps.
-    state : ndarray of shape (2,), int64
-        ``[reserved, count]`` (see the module docstring); updated here.
-    data : ndarray of shape (n, n_channels)
+    mem : ndarray of shape (nbytes,), uint8
+        Arena from :func:`ring_alloc`; its counters are updated here.
+    data : ndarray of shape (n, n_channels), float32
         New samples, any ``n``: only the newest ``capacity`` can survive, but all
         ``n`` are counted.
-    timestamps : ndarray of shape (n,)
+    timestamps : ndarray of shape (n,), float64
         Their timestamps.
 
     Returns
     -------
     int
         0 on success, -1 if ``data`` has the wrong number of channels, -2 if
-        ``timestamps`` does not have one entry per row of ``data`` (nothing is
-        written then).
+        ``timestamps`` does not have one entry per row of ``data``, -3 if ``mem``
+        is not an arena (nothing is written then).
     """
+    state, tbuf, buf, ok = _arena(mem)
+    if not ok:
+        return BAD_ARGS
     cap = buf.shape[0]
     n = data.shape[0]
     if data.shape[1] != buf.shape[1]:
@@ -284,37 +478,9 @@ def ring_push(buf, tbuf, state, data, timestamps):  # pragma: no cover - compile
     return 0
 
 
-@jit
-def ring_latest(buf, tbuf, state, n, out, tout, channels_first):  # pragma: no cover - compiled
-    """Copy out the newest ``n`` samples with the torn-read check.
-
-    Parameters
-    ----------
-    buf : ndarray of shape (capacity, n_channels)
-        Ring storage.
-    tbuf : ndarray of shape (capacity,)
-        Ring timestamps.
-    state : ndarray of shape (2,), int64
-        ``[reserved, count]``; only read.
-    n : int
-        Samples wanted, ``0 <= n <= capacity``.
-    out : ndarray of shape (>= n, n_channels) or (n_channels, >= n)
-        Destination (channels-first when ``channels_first``).
-    tout : ndarray of shape (>= n,)
-        Destination timestamps.
-    channels_first : bool
-        Layout of ``out``.
-
-    Returns
-    -------
-    end : int
-        Count at the window's end (one past its newest sample).
-    k : int
-        Samples copied, ``min(n, end)``, into ``out[:k]`` / ``out[:, :k]``.
-    torn : int
-        Leading copied samples that were overwritten during the copy on every one
-        of the attempts (0 almost always); rows ``[torn, k)`` are valid.
-    """
+@jit(inline="always")
+def _read_newest(state, tbuf, buf, n, out, tout, channels_first):  # pragma: no cover
+    """Copy the newest ``min(n, count)`` samples; ``(end, k, torn)`` as in ring_latest."""
     cap = buf.shape[0]
     end = 0
     k = 0
@@ -334,25 +500,104 @@ def ring_latest(buf, tbuf, state, n, out, tout, channels_first):  # pragma: no c
     return end, k, min(torn, k)
 
 
+@jit(inline="always")
+def _fits(buf, n, out, tout, channels_first):  # pragma: no cover - compiled
+    """Whether ``n`` samples fit the ring and the outputs (``-1`` if not, else rows)."""
+    if n < 0 or n > buf.shape[0] or tout.shape[0] < n:
+        return -1
+    rows = out.shape[1] if channels_first else out.shape[0]
+    cols = out.shape[0] if channels_first else out.shape[1]
+    if cols != buf.shape[1] or rows < n:
+        return -1
+    return rows
+
+
 @jit
-def ring_since(buf, tbuf, state, count, limit, out, tout, channels_first):  # pragma: no cover
+def ring_latest_exact(mem, n, out, tout, channels_first):  # pragma: no cover - compiled
+    """Copy out exactly the newest ``n`` samples, or say why not (the fast read).
+
+    Parameters
+    ----------
+    mem : ndarray of shape (nbytes,), uint8
+        Arena from :func:`ring_alloc`; only read.
+    n : int
+        Samples wanted.
+    out : ndarray of shape (n, n_channels) or (n_channels, n), float32
+        Destination, exactly ``n`` samples long (channels-first when
+        ``channels_first``).
+    tout : ndarray of shape (n,), float64
+        Destination timestamps.
+    channels_first : bool
+        Layout of ``out``.
+
+    Returns
+    -------
+    int
+        The count at the window's end (``>= n``) when all ``n`` samples were
+        copied untorn; otherwise :data:`NOT_ENOUGH` (fewer written so far),
+        :data:`TORN` (the window's start was overwritten during every attempt)
+        or :data:`BAD_ARGS` (``n`` or a shape does not fit; nothing copied).
+        :func:`ring_latest` handles every case.
+    """
+    state, tbuf, buf, ok = _arena(mem)
+    if not ok or _fits(buf, n, out, tout, channels_first) != n or tout.shape[0] != n:
+        return BAD_ARGS
+    if _load_acquire(state, COUNT) < n:
+        return NOT_ENOUGH
+    end, k, torn = _read_newest(state, tbuf, buf, n, out, tout, channels_first)
+    return end if torn == 0 else TORN
+
+
+@jit
+def ring_latest(mem, n, out, tout, channels_first):  # pragma: no cover - compiled
+    """Copy out the newest ``n`` samples with the torn-read check.
+
+    Parameters
+    ----------
+    mem : ndarray of shape (nbytes,), uint8
+        Arena from :func:`ring_alloc`; only read.
+    n : int
+        Samples wanted, ``0 <= n <= capacity``.
+    out : ndarray of shape (>= n, n_channels) or (n_channels, >= n), float32
+        Destination (channels-first when ``channels_first``).
+    tout : ndarray of shape (>= n,), float64
+        Destination timestamps.
+    channels_first : bool
+        Layout of ``out``.
+
+    Returns
+    -------
+    end : int
+        Count at the window's end (one past its newest sample); -1 if ``n`` or a
+        shape does not fit (nothing copied).
+    k : int
+        Samples copied, ``min(n, end)``, into ``out[:k]`` / ``out[:, :k]``.
+    torn : int
+        Leading copied samples that were overwritten during the copy on every one
+        of the attempts (0 almost always); rows ``[torn, k)`` are valid.
+    """
+    state, tbuf, buf, ok = _arena(mem)
+    if not ok or _fits(buf, n, out, tout, channels_first) < 0:
+        return -1, 0, 0
+    return _read_newest(state, tbuf, buf, n, out, tout, channels_first)
+
+
+@jit
+def ring_since(mem, count, limit, out, tout, channels_first):  # pragma: no cover - compiled
     """Copy out up to ``limit`` samples from sample number ``count`` on.
 
     Parameters
     ----------
-    buf : ndarray of shape (capacity, n_channels)
-        Ring storage.
-    tbuf : ndarray of shape (capacity,)
-        Ring timestamps.
-    state : ndarray of shape (2,), int64
-        ``[reserved, count]``; only read.
+    mem : ndarray of shape (nbytes,), uint8
+        Arena from :func:`ring_alloc`; only read.
     count : int
         First sample number wanted, ``0 <= count <=`` the published count.
     limit : int
-        Maximum samples to copy; ``out`` and ``tout`` hold at least that many.
-    out : ndarray of shape (>= limit, n_channels) or (n_channels, >= limit)
+        Maximum samples to copy, ``0 <= limit <= capacity``; ``out`` and ``tout``
+        hold at least that many.
+    out : ndarray of shape (>= limit, n_channels) or (n_channels, >= limit), float32
         Destination (channels-first when ``channels_first``).
-    tout : ndarray of shape (>= limit,)
+    tout : ndarray of shape (>= limit,), float64
         Destination timestamps.
     channels_first : bool
         Layout of ``out``.
@@ -361,15 +606,21 @@ def ring_since(buf, tbuf, state, count, limit, out, tout, channels_first):  # pr
     -------
     first : int
         Sample number copied to ``out[0]`` (``> count`` when older samples were
-        already overwritten).
+        already overwritten); -1 if ``count``, ``limit`` or a shape does not fit
+        (nothing copied).
     stop : int
         One past the last sample copied; ``stop - first`` rows were copied.
     torn : int
         Leading copied rows overwritten during the copy; rows ``[torn, stop -
         first)`` are valid.
     """
+    state, tbuf, buf, ok = _arena(mem)
+    if not ok or count < 0 or _fits(buf, limit, out, tout, channels_first) < 0:
+        return -1, 0, 0
     cap = buf.shape[0]
     end = _load_acquire(state, COUNT)
+    if count > end:
+        return -1, 0, 0
     first = max(count, _load_relaxed(state, RESERVED) - cap)
     stop = min(end, first + limit)
     first = min(first, stop)
@@ -381,6 +632,50 @@ def ring_since(buf, tbuf, state, count, limit, out, tout, channels_first):  # pr
     _fence_acquire()
     torn = min(n, max(0, _load_relaxed(state, RESERVED) - cap - first))
     return first, stop, torn
+
+
+# ------------------------------------------------------------------ fixed signatures
+def _array(dtype, ndim, layout, *, readonly=False, aligned=True):
+    return types.Array(dtype, ndim, layout, readonly=readonly, aligned=aligned)
+
+
+_MEM = _array(types.uint8, 1, "C")
+# exactly what RingBuffer's fast paths pass (fresh or caller-owned C arrays) ...
+_F32_C = _array(types.float32, 2, "C")
+_F64_C = _array(types.float64, 1, "C")
+# ... and one signature that any array of the right dtype and dimension converts to
+_F32_ANY_RO = _array(types.float32, 2, "A", readonly=True, aligned=False)
+_F64_ANY_RO = _array(types.float64, 1, "A", readonly=True, aligned=False)
+_F32_ANY = _array(types.float32, 2, "A", aligned=False)
+_F64_ANY = _array(types.float64, 1, "A", aligned=False)
+_SIGNATURES = {
+    ring_push: [(_MEM, _F32_C, _F64_C), (_MEM, _F32_ANY_RO, _F64_ANY_RO)],
+    ring_latest_exact: [(_MEM, types.int64, _F32_C, _F64_C, types.boolean)],
+    ring_latest: [(_MEM, types.int64, _F32_ANY, _F64_ANY, types.boolean)],
+    ring_since: [(_MEM, types.int64, types.int64, _F32_ANY, _F64_ANY, types.boolean)],
+}
+_COMPILE_LOCK = threading.Lock()
+_COMPILED = False
+
+
+def compile_ring_kernels() -> None:
+    """Compile (or load from numba's cache) the arena kernels' signatures, once.
+
+    Afterwards the four arena kernels accept only those signatures (arguments
+    that convert to them included) and raise ``TypeError`` for anything else
+    instead of compiling: a realtime thread never waits for the compiler.
+    """
+    global _COMPILED
+    if _COMPILED:
+        return
+    with _COMPILE_LOCK:
+        if _COMPILED:
+            return
+        for kernel, signatures in _SIGNATURES.items():
+            for sig in signatures:
+                kernel.compile(sig)
+            kernel.disable_compile()
+        _COMPILED = True
 
 
 @register_warmup
@@ -396,12 +691,4 @@ def _warmup() -> None:
         ring_read(buf, tbuf, 2, 3, out, tout)
         out_cf = np.empty((2, 3), dtype=dtype)
         ring_read_channels_first(buf, tbuf, 2, 3, out_cf, tout)
-    # the RingBuffer's own calls: float32 rows, float64 timestamps, int64 state
-    buf = np.zeros((4, 2), dtype=np.float32)
-    tbuf = np.zeros(4)
-    state = np.zeros(2, dtype=np.int64)
-    ring_push(buf, tbuf, state, np.ones((3, 2), dtype=np.float32), np.arange(3.0))
-    for out in (np.empty((3, 2), dtype=np.float32), np.empty((2, 3), dtype=np.float32)):
-        cf = out.shape[0] == 2
-        ring_latest(buf, tbuf, state, 3, out, np.empty(3), cf)
-        ring_since(buf, tbuf, state, 0, 3, out, np.empty(3), cf)
+    compile_ring_kernels()

@@ -17,12 +17,21 @@ may have been overwritten during the copy, so it is dropped and reported as
 ``lost``. Readers never write shared state, so any number of them can read at
 the same time without affecting each other or the producer.
 
-The counters live in a small int64 array that the compiled kernels of
-:mod:`moveo.kernels.ring` update and read with atomic, ordered accesses, so one
-compiled call per write or read does the copy and the counter traffic (see that
-module for the orderings). The producer's write keeps the GIL (it is a short
-copy); a reader's copy releases it, so the producer keeps writing while readers
-copy.
+The counters, the timestamps and the samples live in one byte arena that the
+compiled kernels of :mod:`moveo.kernels.ring` update and read with atomic, ordered
+accesses, so one compiled call per write or read does the copy and the counter
+traffic (see that module for the orderings). The producer's write keeps the GIL
+(it is a short copy); a reader's copy releases it, so the producer keeps writing
+while readers copy.
+
+Cost
+----
+A 10-sample write or a 400 x 64 window read is dominated by fixed per-call costs
+(the Python method call, numba's argument handling) plus, for the read, the copy
+itself. The hot paths therefore do no validation of their own: they hand the
+arguments straight to kernels compiled for exactly the usual types, and only if
+a kernel refuses them (another dtype, layout or shape) does a slower path convert
+or explain the input.
 """
 
 from __future__ import annotations
@@ -31,7 +40,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from moveo.kernels.ring import COUNT, ring_latest, ring_push, ring_since
+from moveo.kernels.ring import (
+    BAD_ARGS,
+    COUNT,
+    compile_ring_kernels,
+    ring_alloc,
+    ring_latest,
+    ring_latest_exact,
+    ring_push,
+    ring_since,
+    ring_views,
+)
 
 __all__ = ["RingBuffer", "Window"]
 
@@ -48,9 +67,10 @@ class Window(NamedTuple):
     ----------
     data : ndarray
         Samples, shape ``(n, n_channels)`` (or ``(n_channels, n)`` when read with
-        ``channels_first=True``), float32. Owned by the caller.
+        ``channels_first=True``), float32. Owned by the caller (``out`` itself, or
+        a view of it, when ``out`` was given).
     timestamps : ndarray of shape (n,)
-        Sample timestamps (float64).
+        Sample timestamps (float64; ``ts_out`` or a view of it when given).
     count : int
         Total samples written up to the end of this window (the sample number one
         past the window's last sample). Pass it to :meth:`RingBuffer.since` to
@@ -74,6 +94,9 @@ class Window(NamedTuple):
         return len(self.timestamps)
 
 
+_new_window = tuple.__new__  # Window(...) without the generated __new__'s Python frame
+
+
 class RingBuffer:
     """Circular buffer of float32 samples with float64 timestamps.
 
@@ -86,6 +109,14 @@ class RingBuffer:
         Number of samples kept (older ones are overwritten).
     n_channels : int
         Number of channels per sample.
+
+    Notes
+    -----
+    The fastest calls are ``write`` with a C-contiguous float32 ``data`` and
+    float64 ``timestamps``, and ``latest(n, out=out)`` with a C-contiguous float32
+    ``out`` of exactly ``n`` samples (plus, optionally, a float64 ``ts_out`` of
+    length ``n``, which saves allocating the timestamps). Other inputs work too,
+    converted or sliced on a slower path.
 
     Examples
     --------
@@ -100,14 +131,13 @@ class RingBuffer:
     def __init__(self, capacity: int, n_channels: int):
         capacity = _positive_int(capacity, "capacity")
         n_channels = _positive_int(n_channels, "n_channels")
+        compile_ring_kernels()  # once per process (numba's cache makes it quick)
         self._cap = capacity
         self._n_ch = n_channels
-        self._buf = np.zeros((capacity, n_channels), dtype=np.float32)
-        self._tbuf = np.full(capacity, np.nan, dtype=np.float64)
-        # [reserved, count]: written only by ring_push (see moveo.kernels.ring)
-        self._state = np.zeros(2, dtype=np.int64)
-        # what a read needs, in one attribute lookup
-        self._arrays = (self._buf, self._tbuf, self._state)
+        # header (counters) + timestamps + samples in one array: one kernel argument
+        self._mem = ring_alloc(capacity, n_channels)
+        # numpy views of the arena; the counters are written only by ring_push
+        self._state, self._tbuf, self._buf = ring_views(self._mem, capacity, n_channels)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -146,59 +176,60 @@ class RingBuffer:
         ValueError
             If the shapes do not match the buffer.
         """
-        # fast path: float32 / float64 arrays go straight to the kernel (numba copes
-        # with any strides, and checks the lengths); anything else is converted once
-        if type(data) is not _ndarray or data.dtype is not _F32 or data.ndim != 2:
-            data = np.asarray(data, dtype=np.float32)
-            if data.ndim != 2:
-                raise ValueError(
-                    f"data must have shape (n_samples, {self._n_ch}), got shape {data.shape}"
-                )
-        if type(timestamps) is not _ndarray or timestamps.dtype is not _F64 or (
-            timestamps.ndim != 1
-        ):
-            timestamps = np.asarray(timestamps, dtype=np.float64)
-            if timestamps.ndim != 1:
-                raise ValueError(
-                    f"timestamps must have shape ({data.shape[0]},) to match data, "
-                    f"got {timestamps.shape}"
-                )
-        if ring_push(self._buf, self._tbuf, self._state, data, timestamps):
-            if data.shape[1] != self._n_ch:
-                raise ValueError(
-                    f"data has {data.shape[1]} channels but the ring buffer has "
-                    f"{self._n_ch}; pass an array of shape (n_samples, {self._n_ch})"
-                )
+        # float32 (n, ch) + float64 (n,) arrays of any layout go straight in. The
+        # dtype checks are not redundant with numba's own argument typing: numba
+        # cannot tell a byte-swapped array from a native one in some cases
+        try:
+            fast = data.dtype is _F32 and timestamps.dtype is _F64
+        except AttributeError:  # not arrays
+            fast = False
+        if fast:
+            try:
+                status = ring_push(self._mem, data, timestamps)
+            except TypeError:  # not 2-D / 1-D, or a type numba does not take
+                status = self._push_converted(data, timestamps)
+            if status:
+                self._raise_write_error(data, timestamps)
+        else:
+            self._push_converted(data, timestamps)
+
+    def _push_converted(self, data: object, timestamps: object) -> int:
+        """Convert to behaved float32 / float64 arrays, check and write."""
+        data = _behaved(np.asarray(data, dtype=_F32))
+        if data.ndim != 2:
+            raise ValueError(
+                f"data must have shape (n_samples, {self._n_ch}), got shape {data.shape}"
+            )
+        timestamps = _behaved(np.asarray(timestamps, dtype=_F64))
+        if timestamps.ndim != 1:
             raise ValueError(
                 f"timestamps must have shape ({data.shape[0]},) to match data, "
                 f"got {timestamps.shape}"
             )
+        status = ring_push(self._mem, data, timestamps)
+        if status:
+            self._raise_write_error(data, timestamps)
+        return status
+
+    def _raise_write_error(self, data: np.ndarray, timestamps: np.ndarray) -> None:
+        if data.shape[1] != self._n_ch:
+            raise ValueError(
+                f"data has {data.shape[1]} channels but the ring buffer has "
+                f"{self._n_ch}; pass an array of shape (n_samples, {self._n_ch})"
+            )
+        raise ValueError(
+            f"timestamps must have shape ({data.shape[0]},) to match data, "
+            f"got {timestamps.shape}"
+        )
 
     # ------------------------------------------------------------------ readers
-    def _check_out(self, out: np.ndarray, n: int, channels_first: bool) -> None:
-        if type(out) is not _ndarray or out.dtype is not _F32:
-            raise TypeError("out must be a float32 numpy array")
-        shape = out.shape
-        if (
-            len(shape) == 2
-            and shape[not channels_first] == self._n_ch
-            and shape[channels_first] >= n
-            and out.flags.writeable
-        ):
-            return  # the usual case, in a few cheap checks; the messages follow
-        if channels_first:
-            if out.ndim != 2 or out.shape[0] != self._n_ch or out.shape[1] < n:
-                raise ValueError(
-                    f"out must have shape ({self._n_ch}, >= {n}) for channels_first reads, "
-                    f"got {out.shape}"
-                )
-        elif out.ndim != 2 or out.shape[1] != self._n_ch or out.shape[0] < n:
-            raise ValueError(f"out must have shape (>= {n}, {self._n_ch}), got {out.shape}")
-        if not out.flags.writeable:
-            raise ValueError("out must be writeable")
-
     def latest(
-        self, n: int, out: np.ndarray | None = None, *, channels_first: bool = False
+        self,
+        n: int,
+        out: np.ndarray | None = None,
+        *,
+        channels_first: bool = False,
+        ts_out: np.ndarray | None = None,
     ) -> Window:
         """Copy out the newest ``n`` samples.
 
@@ -215,6 +246,9 @@ class RingBuffer:
             ``(n_channels, >= n)`` with ``channels_first``); allocated if omitted.
         channels_first : bool, default False
             Return data as ``(n_channels, n)`` instead of ``(n, n_channels)``.
+        ts_out : ndarray, optional
+            float64 destination for the timestamps, shape ``(>= n,)``; allocated if
+            omitted.
 
         Returns
         -------
@@ -222,25 +256,36 @@ class RingBuffer:
             ``data`` of shape (n, n_channels) (or (n_channels, n)), ``timestamps``
             of shape (n,), ``count`` and ``lost``.
         """
-        if type(n) is not int:
-            n = int(n)
-        if type(channels_first) is not bool:
-            channels_first = bool(channels_first)
+        try:  # the usual case: exact-size C arrays, a full window, no overwrite
+            if out is None:
+                out_ = _empty((self._n_ch, n) if channels_first else (n, self._n_ch), _F32)
+            else:
+                out_ = out
+            tout = _empty(n, _F64) if ts_out is None else ts_out
+            # the dtype checks guard against byte-swapped arrays (see write)
+            if out_.dtype is _F32 and tout.dtype is _F64:
+                end = ring_latest_exact(self._mem, n, out_, tout, channels_first)
+            else:
+                end = BAD_ARGS
+        except Exception:  # noqa: BLE001 - any refusal goes to the checked path below
+            end = BAD_ARGS
+        if end >= 0:
+            return _new_window(Window, (out_, tout, end, 0))
+        return self._latest_checked(n, out, channels_first, ts_out)
+
+    def _latest_checked(
+        self, n: int, out: np.ndarray | None, channels_first: bool, ts_out: np.ndarray | None
+    ) -> Window:
+        n = _index(n, "n")
+        channels_first = bool(channels_first)
         if n < 0 or n > self._cap:
             raise ValueError(f"n must be between 0 and the capacity {self._cap}, got {n}")
-        if out is None:
-            out = _empty((self._n_ch, n) if channels_first else (n, self._n_ch), _F32)
-            exact = True
-        else:
-            self._check_out(out, n, channels_first)
-            exact = out.shape[channels_first] == n
-        tout = _empty(n, _F64)
-        buf, tbuf, state = self._arrays
-        end, k, torn = ring_latest(buf, tbuf, state, n, out, tout, channels_first)
-        if k == n and exact and not torn:  # the common case: no slicing
-            return _new_window(Window, (out, tout, end, 0))
+        out, dest = self._destination(out, n, channels_first)
+        ts_out, tdest = _ts_destination(ts_out, n)
+        end, k, torn = ring_latest(self._mem, n, dest, tdest, channels_first)
+        _finish(out, dest, ts_out, tdest, k, channels_first)
         data = out[:, torn:k] if channels_first else out[torn:k]
-        return _new_window(Window, (data, tout[torn:k], end, torn))
+        return _new_window(Window, (data, ts_out[torn:k], end, torn))
 
     def since(
         self,
@@ -249,6 +294,7 @@ class RingBuffer:
         *,
         max_samples: int | None = None,
         channels_first: bool = False,
+        ts_out: np.ndarray | None = None,
     ) -> Window:
         """Copy out the samples written since sample number ``count``.
 
@@ -263,6 +309,9 @@ class RingBuffer:
             Upper bound on the samples returned (default: the capacity).
         channels_first : bool, default False
             Return data as ``(n_channels, n)`` instead of ``(n, n_channels)``.
+        ts_out : ndarray, optional
+            float64 destination for the timestamps; like ``out``, at most
+            ``len(ts_out)`` samples are returned.
 
         Returns
         -------
@@ -276,7 +325,7 @@ class RingBuffer:
         ValueError
             If ``count`` is negative or ahead of the samples written so far.
         """
-        count = int(count)
+        count = _index(count, "count")
         channels_first = bool(channels_first)
         end = self._state.item(COUNT)  # a snapshot: the kernel may see more
         if count < 0 or count > end:
@@ -285,29 +334,95 @@ class RingBuffer:
             )
         limit = self._cap
         if out is not None:
+            _check_type(out, _F32, 2, "out", "float32")
             limit = min(limit, out.shape[1] if channels_first else out.shape[0])
+        if ts_out is not None:
+            _check_type(ts_out, _F64, 1, "ts_out", "float64")
+            limit = min(limit, ts_out.shape[0])
         if max_samples is not None:
-            if int(max_samples) < 0:
+            max_samples = _index(max_samples, "max_samples")
+            if max_samples < 0:
                 raise ValueError(f"max_samples must be >= 0, got {max_samples}")
-            limit = min(limit, int(max_samples))
+            limit = min(limit, max_samples)
         if out is None:
             # at most what is there now from `count` on: a later count can only
             # move the window's start forward (overwrite), never widen it past this
             limit = min(limit, end - count)
-            out = _empty((self._n_ch, limit) if channels_first else (limit, self._n_ch), _F32)
-        else:
-            self._check_out(out, limit, channels_first)
-        tout = _empty(limit, _F64)
-        buf, tbuf, state = self._arrays
-        first, stop, torn = ring_since(
-            buf, tbuf, state, count, limit, out, tout, channels_first
-        )
+        out, dest = self._destination(out, limit, channels_first)
+        ts_out, tdest = _ts_destination(ts_out, limit)
+        first, stop, torn = ring_since(self._mem, count, limit, dest, tdest, channels_first)
         n = stop - first
+        _finish(out, dest, ts_out, tdest, n, channels_first)
         data = out[:, torn:n] if channels_first else out[torn:n]
-        return _new_window(Window, (data, tout[torn:n], stop, first - count + torn))
+        return _new_window(Window, (data, ts_out[torn:n], stop, first - count + torn))
+
+    def _destination(
+        self, out: np.ndarray | None, n: int, channels_first: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(out, dest)``: the caller's (checked) or a new array, and where to copy.
+
+        ``dest`` is ``out`` unless ``out`` is misaligned (numba copies only into
+        aligned float32 arrays): then a temporary that :func:`_finish` copies back.
+        """
+        shape = (self._n_ch, n) if channels_first else (n, self._n_ch)
+        if out is None:
+            out = _empty(shape, _F32)
+            return out, out
+        _check_type(out, _F32, 2, "out", "float32")
+        if channels_first:
+            if out.shape[0] != self._n_ch or out.shape[1] < n:
+                raise ValueError(
+                    f"out must have shape ({self._n_ch}, >= {n}) for channels_first reads, "
+                    f"got {out.shape}"
+                )
+        elif out.shape[1] != self._n_ch or out.shape[0] < n:
+            raise ValueError(f"out must have shape (>= {n}, {self._n_ch}), got {out.shape}")
+        return out, (out if out.flags.aligned else _empty(out.shape, _F32))
 
 
-_new_window = tuple.__new__  # Window(...) without the generated __new__'s Python frame
+def _ts_destination(ts_out: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if ts_out is None:
+        ts_out = _empty(n, _F64)
+        return ts_out, ts_out
+    _check_type(ts_out, _F64, 1, "ts_out", "float64")
+    if ts_out.shape[0] < n:
+        raise ValueError(f"ts_out must have shape (>= {n},), got {ts_out.shape}")
+    return ts_out, (ts_out if ts_out.flags.aligned else _empty(ts_out.shape, _F64))
+
+
+def _finish(
+    out: np.ndarray, dest: np.ndarray, ts_out: np.ndarray, tdest: np.ndarray, k: int,
+    channels_first: bool,
+) -> None:
+    """Copy a misaligned destination's temporary back (nothing to do otherwise)."""
+    if dest is not out:
+        if channels_first:
+            out[:, :k] = dest[:, :k]
+        else:
+            out[:k] = dest[:k]
+    if tdest is not ts_out:
+        ts_out[:k] = tdest[:k]
+
+
+def _check_type(arr: object, dtype: np.dtype, ndim: int, name: str, dname: str) -> None:
+    if not isinstance(arr, _ndarray) or arr.dtype != dtype:
+        raise TypeError(f"{name} must be a {dname} numpy array")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if not arr.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+
+
+def _behaved(arr: np.ndarray) -> np.ndarray:
+    """``arr``, or an aligned, writeable copy of it (what numba types reliably)."""
+    return arr if arr.flags.behaved else arr.copy()
+
+
+def _index(value: object, name: str) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
 
 
 def _positive_int(value: int, name: str) -> int:

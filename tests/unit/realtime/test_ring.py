@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,13 +14,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from moveo.kernels.ring import (
+    BAD_ARGS,
+    CAPACITY,
+    CHANNELS,
     COUNT,
+    NOT_ENOUGH,
     RESERVED,
+    TORN,
+    ring_alloc,
     ring_latest,
+    ring_latest_exact,
     ring_push,
     ring_read,
     ring_read_channels_first,
     ring_since,
+    ring_views,
     ring_write,
 )
 from moveo.realtime.ring import RingBuffer
@@ -94,6 +105,136 @@ def test_dtype_conversion_on_write():
     assert rb.latest(2).data.dtype == np.float32
 
 
+def _unaligned(shape, dtype):
+    """A C-contiguous array whose data pointer is not a multiple of its itemsize."""
+    dtype = np.dtype(dtype)
+    raw = np.zeros(int(np.prod(shape)) * dtype.itemsize + 1, np.uint8)
+    arr = raw[1:].view(dtype).reshape(shape)
+    assert not arr.flags.aligned
+    return arr
+
+
+def _layouts(arr):
+    """The same values as C, Fortran, strided, read-only, unaligned, byte-swapped arrays.
+
+    Plus the other float width and a nested list: everything ``write`` converts.
+    """
+    strided = np.zeros((*arr.shape[:-1], 2 * arr.shape[-1]), arr.dtype)[..., ::2]
+    strided[:] = arr
+    readonly = arr.copy()
+    readonly.flags.writeable = False
+    unaligned = _unaligned(arr.shape, arr.dtype)
+    unaligned[:] = arr
+    other = np.float64 if arr.dtype == np.float32 else np.float32
+    return {
+        "C": arr.copy(),
+        "F": np.asfortranarray(arr),
+        "strided": strided,
+        "readonly": readonly,
+        "unaligned": unaligned,
+        "byte-swapped": arr.astype(arr.dtype.newbyteorder()),
+        "other-float": arr.astype(other),
+        "list": arr.tolist(),
+    }
+
+
+@pytest.mark.parametrize("layout", list(_layouts(np.zeros((1, 1), np.float32))))
+def test_write_accepts_any_layout(layout):
+    data, ts = _block(0, 5, 3)
+    data[2, 1] = np.nan
+    ts[1:] += 1e-9  # not a float32 value: timestamps must stay float64
+    rb = RingBuffer(8, 3)
+    rb.write(_layouts(data)[layout], _layouts(ts)[layout] if layout != "other-float" else ts)
+    w = rb.latest(5)
+    np.testing.assert_array_equal(w.data, data)
+    np.testing.assert_array_equal(w.timestamps, ts)
+    rb.write(data, _layouts(ts)[layout])
+    np.testing.assert_array_equal(rb.latest(5).timestamps,
+                                  ts.astype(np.float32) if layout == "other-float" else ts)
+
+
+@pytest.mark.parametrize("channels_first", [False, True])
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "unaligned", "bigger"])
+def test_latest_into_any_out_layout(layout, channels_first):
+    data, ts = _block(0, 7, 3)
+    rb = RingBuffer(8, 3)
+    rb.write(data, ts)
+    expected = data[2:].T if channels_first else data[2:]
+    if layout == "bigger":
+        out = np.full((3, 9) if channels_first else (9, 3), -1, np.float32)
+    else:
+        out = _layouts(np.zeros_like(expected))[layout]
+    ts_out = np.zeros(9) if layout == "bigger" else _layouts(np.zeros(5))[layout]
+    w = rb.latest(5, out=out, channels_first=channels_first, ts_out=ts_out)
+    np.testing.assert_array_equal(w.data, expected)
+    np.testing.assert_array_equal(w.timestamps, ts[2:])
+    assert (w.count, w.lost) == (7, 0)
+    assert np.shares_memory(w.data, out)
+    assert np.shares_memory(w.timestamps, ts_out)
+    np.testing.assert_array_equal(out[:, :5] if channels_first else out[:5], expected)
+    np.testing.assert_array_equal(ts_out[:5], ts[2:])
+    w = rb.since(3, out=out, channels_first=channels_first, ts_out=ts_out)
+    np.testing.assert_array_equal(w.data, expected[:, 1:] if channels_first else expected[1:])
+    np.testing.assert_array_equal(w.timestamps, ts[3:])
+
+
+def test_fast_read_returns_the_callers_arrays():
+    rb = RingBuffer(16, 3)
+    rb.write(*_block(0, 10, 3))
+    out, ts_out = np.empty((4, 3), np.float32), np.empty(4)
+    w = rb.latest(4, out=out, ts_out=ts_out)
+    assert w.data is out
+    assert w.timestamps is ts_out
+    assert (w.count, w.lost, w.start) == (10, 0, 6)
+    np.testing.assert_array_equal(ts_out, np.arange(6, 10) / 100.0)
+    w = rb.latest(np.int64(4), out=out)  # numpy integers take the same path
+    assert w.data is out
+    assert len(w) == 4
+    w = rb.latest(2.0)  # a float count works as before (int(n))
+    np.testing.assert_array_equal(w.timestamps, [0.08, 0.09])
+
+
+def test_byte_swapped_after_unaligned_is_converted():
+    """numba types an unaligned and a byte-swapped float32 array alike (one fingerprint):
+    once it saw the former, the latter must still not be copied as native floats."""
+    data, ts = _block(0, 4)
+    rb = RingBuffer(4, 2)
+    rb.write(_layouts(data)["unaligned"], _layouts(ts)["unaligned"])
+    rb.write(_layouts(data)["byte-swapped"], _layouts(ts)["byte-swapped"])
+    w = rb.latest(4)
+    np.testing.assert_array_equal(w.data, data)
+    np.testing.assert_array_equal(w.timestamps, ts)
+    out = _unaligned((4, 2), np.float32)
+    rb.latest(4, out=out, ts_out=_unaligned((4,), np.float64))
+    np.testing.assert_array_equal(out, data)
+    with pytest.raises(TypeError, match="float32"):
+        rb.latest(4, out=np.zeros((4, 2), ">f4"))
+    with pytest.raises(TypeError, match="float64"):
+        rb.latest(4, ts_out=np.zeros(4, ">f8"))
+
+
+def test_unaligned_after_big_endian_still_reads():
+    """numba types a big-endian and an unaligned array alike once it saw the former."""
+    data, ts = _block(0, 4)
+    rb = RingBuffer(4, 2)
+    rb.write(data.astype(">f4"), ts)
+    with pytest.raises(TypeError, match="float32"):
+        rb.latest(2, out=np.zeros((2, 2), ">f4"))
+    with pytest.raises(TypeError, match="float64"):
+        rb.latest(2, ts_out=np.zeros(2, ">f8"))
+    out = _unaligned((2, 2), np.float32)
+    rb.write(_layouts(data)["unaligned"], ts)
+    w = rb.latest(2, out=out)
+    np.testing.assert_array_equal(out, data[2:])
+    assert np.shares_memory(w.data, out)
+
+
+def _readonly(shape, dtype):
+    arr = np.zeros(shape, dtype)
+    arr.flags.writeable = False
+    return arr
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -106,6 +247,20 @@ def test_dtype_conversion_on_write():
         (lambda rb: rb.latest(2, out=np.zeros((1, 2), np.float32)), r"out must have shape"),
         (lambda rb: rb.latest(2, out=np.zeros((2, 2), np.float64)), "float32"),
         (lambda rb: rb.since(0, max_samples=-1), "max_samples"),
+        (lambda rb: rb.latest(-1), "between 0 and the capacity"),
+        (lambda rb: rb.latest(None), "n must be an integer"),
+        (lambda rb: rb.since(None), "count must be an integer"),
+        (lambda rb: rb.latest(2, out=np.zeros((2, 2, 1), np.float32)), "2 dimension"),
+        (lambda rb: rb.latest(3, out=np.zeros((2, 2), np.float32), channels_first=True),
+         r"out must have shape \(2, >= 3\) for channels_first"),
+        (lambda rb: rb.latest(2, out=_readonly((2, 2), np.float32)), "out must be writeable"),
+        (lambda rb: rb.latest(2, ts_out=np.zeros(2, np.float32)), "ts_out must be a float64"),
+        (lambda rb: rb.latest(2, ts_out=np.zeros(1)), r"ts_out must have shape \(>= 2,\)"),
+        (lambda rb: rb.latest(2, ts_out=_readonly((2,), np.float64)), "ts_out must be writ"),
+        (lambda rb: rb.since(0, ts_out=np.zeros((2, 1))), "ts_out must have 1 dimension"),
+        (lambda rb: rb.write(np.zeros((2, 2), np.float32), np.zeros((2, 1))), "timestamps"),
+        (lambda rb: rb.write(np.zeros((2, 2), np.float64), np.zeros(3)), "timestamps must"),
+        (lambda rb: rb.write(np.zeros((2, 5), np.float64), np.zeros(2)), "5 channels"),
     ],
 )
 def test_bad_input_messages(call, match):
@@ -126,7 +281,8 @@ def test_bad_capacity(bad):
     cap=st.integers(1, 9),
     n_ch=st.integers(1, 3),
     ops=st.lists(
-        st.tuples(st.sampled_from(["write", "latest", "since", "since_cf"]),
+        st.tuples(st.sampled_from(["write", "latest", "latest_out", "latest_cf", "since",
+                                   "since_cf"]),
                   st.integers(0, 20), st.integers(0, 20)),
         max_size=25,
     ),
@@ -143,11 +299,17 @@ def test_matches_locked_reference(cap, n_ch, ops):
             rb.write(data, ts)
             ref.write(data, ts)
             written += a
-        elif op == "latest":
+        elif op.startswith("latest"):
             n = min(a, cap)
-            w = rb.latest(n)
+            cf = op == "latest_cf"
+            if op == "latest_out":  # the fast path: exact-size out and ts_out
+                out, ts_out = np.full((n, n_ch), -1, np.float32), np.full(n, -1.0)
+                w = rb.latest(n, out=out, ts_out=ts_out)
+                assert np.shares_memory(w.data, out) or w.data.size == 0
+            else:
+                w = rb.latest(n, channels_first=cf)
             d, t, c = ref.latest(n)
-            np.testing.assert_array_equal(w.data, d)
+            np.testing.assert_array_equal(w.data.T if cf else w.data, d)
             np.testing.assert_array_equal(w.timestamps, t)
             assert (w.count, w.lost) == (c, 0)
         else:
@@ -180,20 +342,128 @@ def test_kernels_wrap_like_modulo(cap, first, n):
     np.testing.assert_array_equal(out_cf, data.T)
 
 
+@given(
+    cap=st.integers(1, 7),
+    n_ch=st.integers(1, 4),
+    first=st.integers(0, 30),
+    n=st.integers(0, 7),
+    step=st.sampled_from([1, 2]),
+    fortran=st.booleans(),
+)
+def test_copy_paths_agree(cap, n_ch, first, n, step, fortran):
+    """memcpy (contiguous rows) and element loops (any other layout) copy the same."""
+    n = min(n, cap)
+    data, ts = _block(first, n, n_ch)
+    src = np.zeros((n, n_ch * step), np.float32)[:, ::step]
+    src[:] = data
+    tsrc = np.zeros(n * step)[::step]
+    tsrc[:] = ts
+    if fortran:
+        src = np.asfortranarray(src)
+    buf, tbuf = np.full((cap, n_ch), -1, np.float32), np.full(cap, -1.0)
+    ring_write(buf, tbuf, src, tsrc, first)
+    expected, texpected = np.full((cap, n_ch), -1, np.float32), np.full(cap, -1.0)
+    for i in range(n):  # the obvious version
+        expected[(first + i) % cap] = data[i]
+        texpected[(first + i) % cap] = ts[i]
+    np.testing.assert_array_equal(buf, expected)
+    np.testing.assert_array_equal(tbuf, texpected)
+    out = np.full((n, n_ch * step), -1, np.float32)[:, ::step]
+    if fortran:
+        out = np.asfortranarray(out)
+    tout = np.full(n * step, -1.0)[::step]
+    ring_read(buf, tbuf, first, n, out, tout)
+    np.testing.assert_array_equal(out, data)
+    np.testing.assert_array_equal(tout, ts)
+    out_cf = np.full((n_ch, n * step), -1, np.float32)[:, ::step]
+    ring_read_channels_first(buf, tbuf, first, n, out_cf, tout)
+    np.testing.assert_array_equal(out_cf, data.T)
+
+
 def test_push_publishes_counters_and_rejects_bad_shapes():
-    buf = np.zeros((4, 2), np.float32)
-    tbuf = np.zeros(4)
-    state = np.zeros(2, np.int64)
-    assert ring_push(buf, tbuf, state, *_block(0, 3)) == 0
-    assert state.tolist() == [3, 3]
-    assert ring_push(buf, tbuf, state, *_block(3, 6)) == 0  # longer than the ring
-    assert state.tolist() == [9, 9]
+    mem = ring_alloc(4, 2)
+    state, tbuf, buf = ring_views(mem)
+    assert state[:4].tolist() == [0, 0, 4, 2]
+    assert buf.shape == (4, 2)
+    assert np.isnan(tbuf).all()
+    assert ring_push(mem, *_block(0, 3)) == 0
+    assert state[:2].tolist() == [3, 3]
+    assert ring_push(mem, *_block(3, 6)) == 0  # longer than the ring
+    assert state[:2].tolist() == [9, 9]
     np.testing.assert_array_equal(tbuf, [0.08, 0.05, 0.06, 0.07])  # row = sample % 4
-    assert ring_push(buf, tbuf, state, np.zeros((2, 3), np.float32), np.zeros(2)) == -1
-    assert ring_push(buf, tbuf, state, np.zeros((2, 2), np.float32), np.zeros(3)) == -2
-    assert ring_push(buf, tbuf, state, np.zeros((0, 2), np.float32), np.zeros(0)) == 0
-    assert state.tolist() == [9, 9]  # rejected and empty writes publish nothing
+    np.testing.assert_array_equal(buf[:, 0], [80, 50, 60, 70])
+    assert ring_push(mem, np.zeros((2, 3), np.float32), np.zeros(2)) == -1
+    assert ring_push(mem, np.zeros((2, 2), np.float32), np.zeros(3)) == -2
+    assert ring_push(mem, np.zeros((0, 2), np.float32), np.zeros(0)) == 0
+    assert state[:2].tolist() == [9, 9]  # rejected and empty writes publish nothing
     np.testing.assert_array_equal(tbuf, [0.08, 0.05, 0.06, 0.07])
+
+
+def test_arena_layout_is_aligned_and_checked():
+    for cap, n_ch in [(1, 1), (3, 5), (4096, 64)]:
+        mem = ring_alloc(cap, n_ch)
+        state, tbuf, buf = ring_views(mem)
+        assert mem.ctypes.data % 64 == 0
+        assert buf.ctypes.data % 64 == 0
+        assert (state[CAPACITY], state[CHANNELS]) == (cap, n_ch)
+        assert buf.shape == (cap, n_ch)
+        assert tbuf.shape == (cap,)
+        assert not np.shares_memory(buf, tbuf)
+        assert not np.shares_memory(state, tbuf)
+    # a byte array that is not an arena (too short for the shape in its header, or
+    # no shape at all) is never written to or read from
+    mem = ring_alloc(4, 2)
+    short = mem[:-1].copy()
+    for bad in (short, np.zeros(8, np.uint8), np.zeros(64, np.uint8)):
+        before = bad.copy()
+        assert ring_push(bad, *_block(0, 2)) == BAD_ARGS
+        out, tout = np.zeros((2, 2), np.float32), np.zeros(2)
+        assert ring_latest_exact(bad, 2, out, tout, False) == BAD_ARGS
+        assert ring_latest(bad, 2, out, tout, False) == (-1, 0, 0)
+        assert ring_since(bad, 0, 2, out, tout, False) == (-1, 0, 0)
+        np.testing.assert_array_equal(bad, before)
+        assert not out.any()
+
+
+def test_exact_read_reports_why_it_did_not_copy():
+    mem = ring_alloc(4, 2)
+    out, tout = np.zeros((3, 2), np.float32), np.zeros(3)
+    ring_push(mem, *_block(0, 2))
+    assert ring_latest_exact(mem, 3, out, tout, False) == NOT_ENOUGH
+    ring_push(mem, *_block(2, 3))  # samples 0..4 written
+    assert ring_latest_exact(mem, 3, out, tout, False) == 5
+    np.testing.assert_array_equal(out[:, 0], [20, 30, 40])
+    np.testing.assert_array_equal(tout, [0.02, 0.03, 0.04])
+    out_cf = np.zeros((2, 3), np.float32)
+    assert ring_latest_exact(mem, 3, out_cf, tout, True) == 5
+    np.testing.assert_array_equal(out_cf, out.T)
+    # shapes that are not exactly n samples go to the general kernel instead
+    assert ring_latest_exact(mem, 2, out, tout, False) == BAD_ARGS
+    assert ring_latest_exact(mem, 3, out, np.zeros(4), False) == BAD_ARGS
+    assert ring_latest_exact(mem, 3, out_cf, tout, False) == BAD_ARGS
+    assert ring_latest_exact(mem, 5, np.zeros((5, 2), np.float32), np.zeros(5), False) == (
+        BAD_ARGS
+    )  # more than the capacity
+    assert ring_latest_exact(mem, -1, out[:0], tout[:0], False) == BAD_ARGS
+    assert ring_latest(mem, 3, np.zeros((3, 3), np.float32), tout, False) == (-1, 0, 0)
+    assert ring_since(mem, 6, 2, out, tout, False) == (-1, 0, 0)  # ahead of the count
+    assert ring_since(mem, -1, 2, out, tout, False) == (-1, 0, 0)
+
+
+def test_arena_kernels_never_compile_at_call_time():
+    """Other argument types raise TypeError at once (RingBuffer converts them)."""
+    mem = ring_alloc(4, 2)
+    data, ts = _block(0, 2)
+    with pytest.raises(TypeError, match="No matching definition"):
+        ring_push(mem, data.astype(np.float64), ts)
+    with pytest.raises(TypeError, match="No matching definition"):
+        ring_latest_exact(mem, 2, np.zeros((2, 2), np.float64), np.zeros(2), False)
+    readonly = np.zeros((2, 2), np.float32)
+    readonly.flags.writeable = False
+    with pytest.raises(TypeError, match="No matching definition"):
+        ring_latest(mem, 2, readonly, np.zeros(2), False)
+    for kernel in (ring_push, ring_latest_exact, ring_latest, ring_since):
+        assert not kernel._can_compile
 
 
 def test_write_in_progress_is_reported_as_lost():
@@ -206,6 +476,11 @@ def test_write_in_progress_is_reported_as_lost():
     rb = RingBuffer(4, 2)
     rb.write(*_block(0, 6))
     rb._state[RESERVED] = 8  # what ring_push stores before it copies samples 6, 7
+    out = np.empty((4, 2), np.float32)
+    w = rb.latest(4, out=out, ts_out=np.empty(4))  # the fast path falls back
+    assert (w.start, w.count, w.lost) == (4, 6, 2)
+    np.testing.assert_array_equal(w.data[:, 0], [40, 50])
+    assert np.shares_memory(w.data, out)
     w = rb.latest(4)
     assert (w.start, w.count, w.lost) == (4, 6, 2)
     np.testing.assert_array_equal(w.data[:, 0], [40, 50])
@@ -217,8 +492,9 @@ def test_write_in_progress_is_reported_as_lost():
     np.testing.assert_array_equal(w.timestamps, [0.04, 0.05])
     # the kernels report the same numbers directly
     out, tout = np.empty((4, 2), np.float32), np.empty(4)
-    assert ring_latest(rb._buf, rb._tbuf, rb._state, 4, out, tout, False) == (6, 4, 2)
-    assert ring_since(rb._buf, rb._tbuf, rb._state, 0, 4, out, tout, False) == (4, 6, 0)
+    assert ring_latest(rb._mem, 4, out, tout, False) == (6, 4, 2)
+    assert ring_latest_exact(rb._mem, 4, out, tout, False) == TORN
+    assert ring_since(rb._mem, 0, 4, out, tout, False) == (4, 6, 0)
     assert rb._state[COUNT] == 6
 
 
@@ -240,7 +516,7 @@ def _check_contiguous(w, n_ch, channels_first=False):
         np.testing.assert_array_equal(data[:, c], (idx // 1_000_000).astype(np.float32))
 
 
-def test_concurrent_producer_two_readers_never_torn():
+def test_concurrent_producer_and_readers_never_torn():
     n_ch, cap, win = 4, 256, 200
     # compile (or load) the kernels first, as App does before its threads start: a
     # first call compiling under numba's compiler lock is not what this test measures
@@ -254,7 +530,7 @@ def test_concurrent_producer_two_readers_never_torn():
     rb = RingBuffer(cap, n_ch)
     stop = threading.Event()
     errors: list[BaseException] = []
-    stats = {"latest": 0, "since": 0, "lost": 0, "short": 0}
+    stats = {"latest": 0, "rows": 0, "since": 0, "lost": 0, "short": 0}
 
     def producer():
         first = 0
@@ -281,6 +557,17 @@ def test_concurrent_producer_two_readers_never_torn():
         except BaseException as exc:
             errors.append(exc)
 
+    def reader_latest_rows():  # the exact-size fast path, rows layout, own ts_out
+        out, ts_out = np.empty((win, n_ch), np.float32), np.empty(win)
+        try:
+            while not stop.is_set():
+                w = rb.latest(win, out=out, ts_out=ts_out)
+                _check_contiguous(w, n_ch)
+                stats["rows"] += 1
+                stats["short"] += len(w) < win and w.count >= win
+        except BaseException as exc:
+            errors.append(exc)
+
     def reader_since():
         count = 0
         try:
@@ -295,15 +582,16 @@ def test_concurrent_producer_two_readers_never_torn():
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=f) for f in (producer, reader_latest, reader_since)]
+    threads = [threading.Thread(target=f)
+               for f in (producer, reader_latest, reader_latest_rows, reader_since)]
     for t in threads:
         t.start()
     # run until the producer has lapped the ring many times and both readers have
     # read often (correctness under overwrite is what is tested, not speed: on a
     # loaded machine this may take longer than the usual ~1 s)
     enough = wait_until(
-        lambda: rb.count > 10 * cap and stats["latest"] > 10 and stats["since"] > 10
-        and stats["lost"] > 0,
+        lambda: rb.count > 10 * cap and stats["latest"] > 10 and stats["rows"] > 10
+        and stats["since"] > 10 and stats["lost"] > 0,
         timeout=30.0,
     )
     time.sleep(0.2)
@@ -314,5 +602,46 @@ def test_concurrent_producer_two_readers_never_torn():
     assert enough, (rb.count, stats)
     assert rb.count > 10 * cap
     assert stats["latest"] > 10
+    assert stats["rows"] > 10
     assert stats["since"] > 10
     assert stats["lost"] > 0  # the slow reader was told about overwritten samples
+
+
+_CACHE_SCRIPT = """
+import numpy as np
+from moveo.kernels.ring import ring_latest, ring_latest_exact, ring_push, ring_since
+from moveo.realtime.ring import RingBuffer
+
+rb = RingBuffer(16, 3)
+data = np.arange(30, dtype=np.float32).reshape(10, 3)
+rb.write(data, np.arange(10.0))
+out = np.empty((4, 3), np.float32)
+w = rb.latest(4, out=out)
+assert w.data is out and (w.count, w.lost) == (10, 0), w
+assert (out == data[6:]).all()
+assert (rb.latest(4, channels_first=True).data == data[6:].T).all()
+assert (rb.since(8).timestamps == [8.0, 9.0]).all()
+try:
+    ring_push(rb._mem, data.astype(np.float64), np.arange(10.0))
+except TypeError:
+    pass
+else:
+    raise AssertionError("compiled a new signature")
+kernels = (ring_push, ring_latest_exact, ring_latest, ring_since)
+print(sum(sum(k.stats.cache_hits.values()) for k in kernels),
+      sum(sum(k.stats.cache_misses.values()) for k in kernels))
+"""
+
+
+def test_fixed_signatures_work_from_numba_cache(tmp_path):
+    """The compile-then-disable scheme also holds when the kernels come from the cache."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "MOVEO_NUMBA_CACHE": "1"}
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], env=env,
+                              capture_output=True, text=True, timeout=240)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(tuple(int(x) for x in proc.stdout.split()))
+    n_signatures = 5
+    assert runs[0] == (0, n_signatures)  # compiled and saved ...
+    assert runs[1] == (n_signatures, 0)  # ... then loaded, and it works the same
