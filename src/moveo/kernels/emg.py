@@ -71,6 +71,7 @@ from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters, wavedec_into
 __all__ = [
     "FAST_IDS",
     "FEATURE_IDS",
+    "STEP",
     "copy_windows",
     "fast_rows",
     "fast_rows_parallel",
@@ -80,6 +81,8 @@ __all__ = [
     "slow_windows",
     "slow_windows_parallel",
     "sums_kind",
+    "vexp",
+    "vlog",
     "window_mode",
 ]
 
@@ -667,18 +670,161 @@ def _phasor_chord(amp, n_ch, c):
     return math.sqrt(max(v, 0.0))
 
 
-# Features computed from the fused one-pass sums (see _sums_rows).
-S_ABS, S_SQ, S_SUM, S_PEAK, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD, S_ZC, S_SSC, S_WAMP = range(11)
+# --------------------------------------------------------------------------- vectorisable log / exp
+# numba has no SVML here, so math.log / math.exp are scalar libm calls. The TD-PSD
+# features need about ten of them per channel; these array versions (plain
+# arithmetic on the IEEE bit patterns, read through integer views) vectorise across
+# channels. Both are within 2 ulp of numpy over the whole double range (tested with
+# hypothesis in tests/unit/emg/test_vmath.py), including subnormals, 0, inf and NaN.
+# They are compiled without ``reassoc`` (the hi/lo splits of ln 2 must not be
+# re-associated) and with numpy's error model (a division never raises).
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 with its low 32 bits cleared: k * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
+_INV_LN2 = 1.44269504088896338700e00
+_SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # bit pattern of sqrt(1/2)
+_MANTISSA = (1 << 52) - 1
+_TWO54 = 18014398509481984.0
+_MIN_NORMAL = 2.2250738585072014e-308
+# log(1 + f) = 2 atanh(s) = 2 s (1 + z/3 + z²/5 + ...), s = f / (2 + f), z = s²;
+# |s| <= 0.1716 on the reduced range, so eleven terms reach 2^-60.
+_LOG_C = tuple(1.0 / (2 * j + 1) for j in range(1, 12))
+# exp(r) = Σ r^j / j!, |r| <= ln(2) / 2: fourteen terms reach 2^-60.
+_EXP_C = tuple(1.0 / math.factorial(j) for j in range(14))
+
+_VMATH = {"fastmath": {"contract"}, "error_model": "numpy"}
+
+
+@jit(**_VMATH)
+def vlog(x, out, scratch):
+    """Natural logarithm of every element: ``out[i] = log(x[i])`` (as ``numpy.log``).
+
+    ``log(0) = -inf``, ``log(x < 0) = nan``, ``log(inf) = inf``, NaN stays NaN;
+    subnormal inputs are exact to 2 ulp like every other input.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n,), float64, contiguous
+    out : ndarray of shape (n,), float64, contiguous
+        Must not overlap ``x`` (overlap is correct but not vectorised).
+    scratch : ndarray of shape (>= 2 n,), int64
+    """
+    n = x.shape[0]
+    bits = scratch[:n]
+    expo = scratch[n : 2 * n]
+    mant = bits.view(np.float64)
+    # x = 2^k m with m in [sqrt(1/2), sqrt(2)); subnormals are scaled by 2^54 first
+    for i in range(n):
+        v = x[i]
+        mant[i] = v * (_TWO54 if v < _MIN_NORMAL else 1.0)
+    for i in range(n):
+        b = bits[i] - _SQRT_HALF_BITS
+        expo[i] = (b >> 52) - (54 if x[i] < _MIN_NORMAL else 0)
+        bits[i] = (b & _MANTISSA) + _SQRT_HALF_BITS
+    for i in range(n):
+        v = x[i]
+        f = mant[i] - 1.0
+        s = f / (2.0 + f)
+        z = s * s
+        p = _LOG_C[10]
+        p = p * z + _LOG_C[9]
+        p = p * z + _LOG_C[8]
+        p = p * z + _LOG_C[7]
+        p = p * z + _LOG_C[6]
+        p = p * z + _LOG_C[5]
+        p = p * z + _LOG_C[4]
+        p = p * z + _LOG_C[3]
+        p = p * z + _LOG_C[2]
+        p = p * z + _LOG_C[1]
+        p = p * z + _LOG_C[0]
+        two_s = 2.0 * s
+        k = np.float64(expo[i])
+        # log x = k ln2 + 2s + 2s·z·p, ln 2 split so k·ln2 carries no rounding error
+        r = k * _LN2_HI + (two_s + (two_s * (z * p) + k * _LN2_LO))
+        r = r if v > 0.0 else np.nan
+        r = -np.inf if v == 0.0 else r
+        out[i] = v if v == np.inf else r
+
+
+@jit(**_VMATH)
+def vexp(y, out, scratch):
+    """Exponential of every element: ``out[i] = exp(y[i])`` (as ``numpy.exp``).
+
+    Overflows to ``inf`` above ~709.78, gives subnormals and then 0 below ~-708.4,
+    ``exp(-inf) = 0``, NaN stays NaN.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n,), float64, contiguous
+    out : ndarray of shape (n,), float64, contiguous
+        May be ``y`` itself (then not vectorised).
+    scratch : ndarray of shape (>= 2 n,), int64
+    """
+    n = y.shape[0]
+    lo = scratch[:n]
+    hi = scratch[n : 2 * n]
+    lo_f = lo.view(np.float64)
+    hi_f = hi.view(np.float64)
+    for i in range(n):
+        v = y[i]
+        v = 710.0 if v > 710.0 else v  # exp(710) overflows, exp(-746) underflows to 0
+        v = -746.0 if v < -746.0 else v
+        # y = k ln2 + r, |r| <= ln2 / 2
+        k = math.floor(v * _INV_LN2 + 0.5)
+        r = (v - k * _LN2_HI) - k * _LN2_LO
+        p = _EXP_C[13]
+        p = p * r + _EXP_C[12]
+        p = p * r + _EXP_C[11]
+        p = p * r + _EXP_C[10]
+        p = p * r + _EXP_C[9]
+        p = p * r + _EXP_C[8]
+        p = p * r + _EXP_C[7]
+        p = p * r + _EXP_C[6]
+        p = p * r + _EXP_C[5]
+        p = p * r + _EXP_C[4]
+        p = p * r + _EXP_C[3]
+        p = p * r + _EXP_C[2]
+        p = p * r + _EXP_C[1]
+        p = p * r + _EXP_C[0]
+        out[i] = p
+        lo[i] = np.int64(k) if k == k else 0  # NaN: p is NaN already
+    # 2^k as 2^(k//2) · 2^(k - k//2): both factors normal for every k in [-1076, 1024]
+    for i in range(n):
+        k = lo[i]
+        half = k >> 1
+        lo[i] = (half + 1023) << 52
+        hi[i] = (k - half + 1023) << 52
+    for i in range(n):
+        out[i] = (out[i] * lo_f[i]) * hi_f[i]
+
+
+# --------------------------------------------------------------------------- one-pass features
+
+# Rows of the per-window state ``st`` (float64, (N_STATE, n_channels)): the fused
+# one-pass sums (see _sums_rows), then derived rows. S_SQ, S_SQ_D, S_SQ_DD are
+# adjacent and so are T_M0, T_M2, T_M4, so the TD-PSD moments are one vlog + one
+# vexp call over 3 n_channels values.
+S_ABS, S_SUM, S_PEAK, S_ABS_D, S_ABS_DD, S_SQ, S_SQ_D, S_SQ_DD = range(8)
+S_ZC, S_SSC, S_WAMP = 8, 9, 10
 N_SUMS = 11
-# power-normalised TD-PSD moments m̃0, m̃2, m̃4, computed once per channel from the sums
+# power-normalised TD-PSD moments m̃0, m̃2, m̃4 (computed once per window from the sums)
 T_M0, T_M2, T_M4 = N_SUMS, N_SUMS + 1, N_SUMS + 2
-N_STATE = N_SUMS + 3
-# integer counters (exact), copied to the S_ZC, S_SSC, S_WAMP rows after the pass
+# scratch rows: logs of the squared sums, then |m̃0 - m̃2|, |m̃0 - m̃4| and ratios
+T_TMP = N_SUMS + 3
+N_TMP = 3
+N_STATE = T_TMP + N_TMP
+# integer rows of ``cnt`` (int64, (N_COUNTS + N_SCRATCH, n_channels)): exact counters,
+# copied to the S_ZC, S_SSC, S_WAMP rows after the pass, then vlog/vexp scratch
 C_ZC, C_SSC, C_WAMP, C_ZEROS = 0, 1, 2, 3
 N_COUNTS = 4
+N_SCRATCH = 2 * N_TMP
 
 # Loop kinds: each computes a superset of the sums its features read (see sums_kind).
 KIND_FULL, KIND_AMP, KIND_HTD, KIND_TDPSD = 0, 1, 2, 3
+
+STEP = 4
+"""Samples per step of the one-pass loops: each channel's running sums stay in
+registers for ``STEP`` samples (one load/store of the state per step, not per sample)."""
 
 FAST_IDS = frozenset(
     {ID_MAV, ID_IAV, ID_RMS, ID_VAR, ID_MEAN, ID_MPK}
@@ -714,7 +860,7 @@ _SUMS_OF: dict[int, tuple[int, ...]] = {
 _KIND_SUMS = {
     KIND_AMP: frozenset({S_ABS, S_SQ, S_SUM, S_PEAK}),
     KIND_HTD: frozenset({S_ABS, S_ABS_D, S_ZC, S_SSC}),
-    KIND_TDPSD: frozenset({S_ABS, S_SQ, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD}),
+    KIND_TDPSD: frozenset({S_SQ, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD}),
 }
 
 
@@ -731,7 +877,7 @@ def sums_kind(ids: Iterable[int]) -> int:
     int
         One of ``KIND_AMP``, ``KIND_HTD``, ``KIND_TDPSD`` or ``KIND_FULL``.
     """
-    need = {S_ABS}  # Σ|x| is NaN exactly when the window holds a NaN
+    need: set[int] = set()
     for code in ids:
         need.update(_SUMS_OF[int(code)])
     for kind in (KIND_AMP, KIND_HTD, KIND_TDPSD):
@@ -741,15 +887,147 @@ def sums_kind(ids: Iterable[int]) -> int:
 
 
 @jit
+def _nan_row(kind):
+    # a sum every kind computes that is NaN exactly when the window holds a NaN
+    # (Σx² and Σ|x| never turn NaN from finite or infinite samples)
+    return S_SQ if kind == KIND_TDPSD else S_ABS
+
+
+@jit(inline="always")
+def _steps_amp(xt, i0, steps, st):
+    for c in range(xt.shape[1]):
+        s_abs = st[S_ABS, c]
+        s_sq = st[S_SQ, c]
+        s_sum = st[S_SUM, c]
+        peak = st[S_PEAK, c]
+        for j in range(steps):
+            v = np.float64(xt[i0 + j, c])
+            s_abs += abs(v)
+            s_sq += v * v
+            s_sum += v
+            peak = max(peak, abs(v))
+        st[S_ABS, c] = s_abs
+        st[S_SQ, c] = s_sq
+        st[S_SUM, c] = s_sum
+        st[S_PEAK, c] = peak
+
+
+@jit(inline="always")
+def _steps_htd(xt, i0, steps, thr_zc, thr_ssc, st, cnt):
+    for c in range(xt.shape[1]):
+        s_abs = st[S_ABS, c]
+        s_abs_d = st[S_ABS_D, c]
+        n_ssc = 0
+        n_zc = 0
+        n_zero = 0
+        pp = np.float64(xt[i0 - 2, c])
+        p = np.float64(xt[i0 - 1, c])
+        for j in range(steps):
+            v = np.float64(xt[i0 + j, c])
+            d = v - p
+            s_abs += abs(v)
+            s_abs_d += abs(d)
+            # SSC at sample i-1: (x[i-1] - x[i-2]) (x[i-1] - x[i]) = Δ_{i-1} · (-Δ_i)
+            n_ssc += (p - pp) * (-d) > thr_ssc
+            n_zc += ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
+            n_zero += v == 0.0
+            pp = p
+            p = v
+        st[S_ABS, c] = s_abs
+        st[S_ABS_D, c] = s_abs_d
+        cnt[C_SSC, c] += n_ssc
+        cnt[C_ZC, c] += n_zc
+        cnt[C_ZEROS, c] += n_zero
+
+
+@jit(inline="always")
+def _steps_tdpsd(xt, i0, steps, st):
+    for c in range(xt.shape[1]):
+        s_sq = st[S_SQ, c]
+        s_abs_d = st[S_ABS_D, c]
+        s_sq_d = st[S_SQ_D, c]
+        s_abs_dd = st[S_ABS_DD, c]
+        s_sq_dd = st[S_SQ_DD, c]
+        pp = np.float64(xt[i0 - 2, c])
+        p = np.float64(xt[i0 - 1, c])
+        for j in range(steps):
+            v = np.float64(xt[i0 + j, c])
+            d = v - p
+            dd = d - (p - pp)
+            s_sq += v * v
+            s_abs_d += abs(d)
+            s_sq_d += d * d
+            s_abs_dd += abs(dd)
+            s_sq_dd += dd * dd
+            pp = p
+            p = v
+        st[S_SQ, c] = s_sq
+        st[S_ABS_D, c] = s_abs_d
+        st[S_SQ_D, c] = s_sq_d
+        st[S_ABS_DD, c] = s_abs_dd
+        st[S_SQ_DD, c] = s_sq_dd
+
+
+@jit(inline="always")
+def _steps_full(xt, i0, steps, thr_zc, thr_ssc, thr_wamp, st, cnt):
+    for c in range(xt.shape[1]):
+        s_abs = st[S_ABS, c]
+        s_sq = st[S_SQ, c]
+        s_sum = st[S_SUM, c]
+        peak = st[S_PEAK, c]
+        s_abs_d = st[S_ABS_D, c]
+        s_sq_d = st[S_SQ_D, c]
+        s_abs_dd = st[S_ABS_DD, c]
+        s_sq_dd = st[S_SQ_DD, c]
+        n_wamp = 0
+        n_ssc = 0
+        n_zc = 0
+        n_zero = 0
+        pp = np.float64(xt[i0 - 2, c])
+        p = np.float64(xt[i0 - 1, c])
+        for j in range(steps):
+            v = np.float64(xt[i0 + j, c])
+            d = v - p
+            pd = p - pp
+            dd = d - pd
+            s_abs += abs(v)
+            s_sq += v * v
+            s_sum += v
+            peak = max(peak, abs(v))
+            s_abs_d += abs(d)
+            s_sq_d += d * d
+            s_abs_dd += abs(dd)
+            s_sq_dd += dd * dd
+            n_wamp += abs(d) > thr_wamp
+            n_ssc += pd * (-d) > thr_ssc
+            n_zc += ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
+            n_zero += v == 0.0
+            pp = p
+            p = v
+        st[S_ABS, c] = s_abs
+        st[S_SQ, c] = s_sq
+        st[S_SUM, c] = s_sum
+        st[S_PEAK, c] = peak
+        st[S_ABS_D, c] = s_abs_d
+        st[S_SQ_D, c] = s_sq_d
+        st[S_ABS_DD, c] = s_abs_dd
+        st[S_SQ_DD, c] = s_sq_dd
+        cnt[C_WAMP, c] += n_wamp
+        cnt[C_SSC, c] += n_ssc
+        cnt[C_ZC, c] += n_zc
+        cnt[C_ZEROS, c] += n_zero
+
+
+@jit
 def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt):
     """One pass over a sample-major window ``xt`` (n, n_channels), channels contiguous.
 
-    ``st[k, c]`` for k in S_*: Σ|x|, Σx², Σx, max|x|, Σ|Δx|, Σ(Δx)², Σ|Δ²x|,
+    ``st[k, c]`` for k in S_*: Σ|x|, Σx, max|x|, Σ|Δx|, Σ|Δ²x|, Σx², Σ(Δx)²,
     Σ(Δ²x)²; ``cnt[k, c]``: ZC, SSC, WAMP counts and the number of exact zeros.
-    Channels are the inner loop (vectorised across channels) and every sum adds
-    sample ``i``'s term in order ``i = 0, 1, ...``, whatever the loop kind, so
-    which kind ran never changes a value. Neighbouring samples are re-read from
-    ``xt`` rather than carried, so the loop keeps no per-channel state.
+    Channels are the inner loop (vectorised across channels); samples go
+    :data:`STEP` at a time with the running sums in registers. Every sum adds
+    sample ``i``'s term in order ``i = 0, 1, ...``, whatever the loop kind and
+    step, so which kind ran never changes a value.
 
     ZC here counts sign changes between *consecutive* samples; that equals the
     zero-skipping definition when a channel has no exact zero (the caller
@@ -757,8 +1035,8 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt):
     """
     n = xt.shape[0]
     n_ch = xt.shape[1]
-    st[:, :] = 0.0
-    cnt[:, :] = 0
+    st[:N_SUMS, :] = 0.0
+    cnt[:N_COUNTS, :] = 0
     for c in range(n_ch):
         v = np.float64(xt[0, c])
         st[S_ABS, c] = abs(v)
@@ -780,60 +1058,28 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt):
             cnt[C_WAMP, c] = abs(d) > thr_wamp
             cnt[C_ZC, c] = ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
             cnt[C_ZEROS, c] += v == 0.0
+    # samples 2 .. n-1: whole steps (constant trip count: unrolled, sums in
+    # registers), then the remainder
+    if n <= 2:
+        return
+    n_full = (n - 2) // STEP
+    tail = 2 + n_full * STEP
     if kind == KIND_AMP:
-        for i in range(2, n):
-            for c in range(n_ch):
-                v = np.float64(xt[i, c])
-                st[S_ABS, c] += abs(v)
-                st[S_SQ, c] += v * v
-                st[S_SUM, c] += v
-                st[S_PEAK, c] = max(st[S_PEAK, c], abs(v))
+        for b in range(n_full):
+            _steps_amp(xt, 2 + b * STEP, STEP, st)
+        _steps_amp(xt, tail, n - tail, st)
     elif kind == KIND_HTD:
-        for i in range(2, n):
-            for c in range(n_ch):
-                v = np.float64(xt[i, c])
-                p = np.float64(xt[i - 1, c])
-                d = v - p
-                pd = p - np.float64(xt[i - 2, c])
-                st[S_ABS, c] += abs(v)
-                st[S_ABS_D, c] += abs(d)
-                # SSC at sample i-1: (x[i-1] - x[i-2]) (x[i-1] - x[i]) = pd · (-d)
-                cnt[C_SSC, c] += pd * (-d) > thr_ssc
-                cnt[C_ZC, c] += ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
-                cnt[C_ZEROS, c] += v == 0.0
+        for b in range(n_full):
+            _steps_htd(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, st, cnt)
+        _steps_htd(xt, tail, n - tail, thr_zc, thr_ssc, st, cnt)
     elif kind == KIND_TDPSD:
-        for i in range(2, n):
-            for c in range(n_ch):
-                v = np.float64(xt[i, c])
-                p = np.float64(xt[i - 1, c])
-                d = v - p
-                dd = d - (p - np.float64(xt[i - 2, c]))
-                st[S_ABS, c] += abs(v)
-                st[S_SQ, c] += v * v
-                st[S_ABS_D, c] += abs(d)
-                st[S_SQ_D, c] += d * d
-                st[S_ABS_DD, c] += abs(dd)
-                st[S_SQ_DD, c] += dd * dd
+        for b in range(n_full):
+            _steps_tdpsd(xt, 2 + b * STEP, STEP, st)
+        _steps_tdpsd(xt, tail, n - tail, st)
     else:
-        for i in range(2, n):
-            for c in range(n_ch):
-                v = np.float64(xt[i, c])
-                p = np.float64(xt[i - 1, c])
-                d = v - p
-                pd = p - np.float64(xt[i - 2, c])
-                dd = d - pd
-                st[S_ABS, c] += abs(v)
-                st[S_SQ, c] += v * v
-                st[S_SUM, c] += v
-                st[S_PEAK, c] = max(st[S_PEAK, c], abs(v))
-                st[S_ABS_D, c] += abs(d)
-                st[S_SQ_D, c] += d * d
-                st[S_ABS_DD, c] += abs(dd)
-                st[S_SQ_DD, c] += dd * dd
-                cnt[C_WAMP, c] += abs(d) > thr_wamp
-                cnt[C_SSC, c] += pd * (-d) > thr_ssc
-                cnt[C_ZC, c] += ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
-                cnt[C_ZEROS, c] += v == 0.0
+        for b in range(n_full):
+            _steps_full(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, thr_wamp, st, cnt)
+        _steps_full(xt, tail, n - tail, thr_zc, thr_ssc, thr_wamp, st, cnt)
 
 
 @jit
@@ -851,54 +1097,121 @@ def _zc_exact(xt, c, threshold):
     return count
 
 
-@jit
-def _fast_value(code, sums, c, n):
-    """Return fast feature ``code`` of channel ``c`` from the fused sums (as the ``_f_*``)."""
+@jit(error_model="numpy")
+def _ratio_into(num, den, out):
+    # out = num / den elementwise with 0 / 0 = 0 and a / 0 = ±inf (as _ratio), branch-free
+    for c in range(out.shape[0]):
+        a = num[c]
+        b = den[c]
+        q = a / b
+        q = (np.inf if a > 0.0 else -np.inf) if b == 0.0 else q
+        out[c] = 0.0 if (b == 0.0 and a == 0.0) else q
+
+
+@jit(error_model="numpy")
+def _tdpsd_moments_rows(st, scratch):
+    """``st[T_M0 + k] = sqrt(S_k)^λ / λ = exp(λ/2 · log S_k) / λ`` for S_k = Σx², Σ(Δx)², Σ(Δ²x)².
+
+    One :func:`vlog` and one :func:`vexp` over the three adjacent rows (3 n_channels
+    values) instead of 3 n_channels scalar ``pow`` calls.
+    """
+    n_ch = st.shape[1]
+    sums = st[S_SQ : S_SQ + 3].reshape(3 * n_ch)
+    logs = st[T_TMP : T_TMP + 3].reshape(3 * n_ch)
+    moments = st[T_M0 : T_M0 + 3].reshape(3 * n_ch)
+    vlog(sums, logs, scratch)
+    half_lam = 0.5 * TDPSD_LAMBDA
+    for i in range(3 * n_ch):
+        logs[i] = half_lam * logs[i]
+    vexp(logs, moments, scratch)
+    inv_lam = 1.0 / TDPSD_LAMBDA
+    for i in range(3 * n_ch):
+        moments[i] = moments[i] * inv_lam
+
+
+@jit(error_model="numpy")
+def _fast_column(code, st, n, col, scratch):
+    """Write fast feature ``code`` of every channel into ``col`` (n_channels,) from the sums.
+
+    One loop over channels per feature (vectorised), the formulas of the ``_f_*``
+    functions; the TD-PSD logarithms go through :func:`vlog`.
+    """
+    n_ch = col.shape[0]
+    tmp = st[T_TMP]
+    tmp2 = st[T_TMP + 1]
     if code == ID_MAV:
-        return sums[S_ABS, c] / n
-    if code == ID_IAV:
-        return sums[S_ABS, c]
-    if code == ID_RMS:
-        return math.sqrt(sums[S_SQ, c] / n)
-    if code == ID_VAR:
-        return sums[S_SQ, c] / (n - 1)
-    if code == ID_MEAN:
-        return sums[S_SUM, c] / n
-    if code == ID_MPK:
-        return sums[S_PEAK, c]
-    if code == ID_WL:
-        return sums[S_ABS_D, c]
-    if code == ID_MFL:
-        sq = sums[S_SQ_D, c]
-        return -np.inf if sq == 0.0 else math.log10(math.sqrt(sq))
-    if code == ID_MAVFD:
-        return sums[S_ABS_D, c] / (n - 1)
-    if code == ID_DASDV:
-        return math.sqrt(sums[S_SQ_D, c] / (n - 1))
-    if code == ID_MDIFF:
-        return _ratio(sums[S_ABS_D, c] / (n - 1), sums[S_ABS, c] / n)
-    if code == ID_MZP:
-        return sums[S_SQ_D, c] / (n - 1)
-    if code == ID_WAMP:
-        return sums[S_WAMP, c]
-    if code == ID_SSC:
-        return sums[S_SSC, c]
-    if code == ID_ZC:
-        return sums[S_ZC, c]
-    if code == ID_WLF:
-        return _log(_ratio(sums[S_ABS_D, c], sums[S_ABS_DD, c]))
-    m0 = sums[T_M0, c]
-    m2 = sums[T_M2, c]
-    m4 = sums[T_M4, c]
-    if code == ID_M0:
-        return _log(m0)
-    if code == ID_M2:
-        return _log(abs(m0 - m2))
-    if code == ID_M4:
-        return _log(abs(m0 - m4))
-    if code == ID_SPARSI:
-        return _log(_ratio(m0, math.sqrt(abs(m0 - m2) * abs(m0 - m4))))
-    return _ratio(m2, math.sqrt(m0 * m4))  # IRF
+        for c in range(n_ch):
+            col[c] = st[S_ABS, c] / n
+    elif code == ID_IAV:
+        for c in range(n_ch):
+            col[c] = st[S_ABS, c]
+    elif code == ID_RMS:
+        for c in range(n_ch):
+            col[c] = math.sqrt(st[S_SQ, c] / n)
+    elif code == ID_VAR:
+        for c in range(n_ch):
+            col[c] = st[S_SQ, c] / (n - 1)
+    elif code == ID_MEAN:
+        for c in range(n_ch):
+            col[c] = st[S_SUM, c] / n
+    elif code == ID_MPK:
+        for c in range(n_ch):
+            col[c] = st[S_PEAK, c]
+    elif code == ID_WL:
+        for c in range(n_ch):
+            col[c] = st[S_ABS_D, c]
+    elif code == ID_MFL:
+        for c in range(n_ch):
+            sq = st[S_SQ_D, c]
+            col[c] = -np.inf if sq == 0.0 else math.log10(math.sqrt(sq))
+    elif code == ID_MAVFD:
+        for c in range(n_ch):
+            col[c] = st[S_ABS_D, c] / (n - 1)
+    elif code == ID_DASDV:
+        for c in range(n_ch):
+            col[c] = math.sqrt(st[S_SQ_D, c] / (n - 1))
+    elif code == ID_MDIFF:
+        for c in range(n_ch):
+            tmp[c] = st[S_ABS_D, c] / (n - 1)
+            tmp2[c] = st[S_ABS, c] / n
+        _ratio_into(tmp, tmp2, col)
+    elif code == ID_MZP:
+        for c in range(n_ch):
+            col[c] = st[S_SQ_D, c] / (n - 1)
+    elif code == ID_WAMP:
+        for c in range(n_ch):
+            col[c] = st[S_WAMP, c]
+    elif code == ID_SSC:
+        for c in range(n_ch):
+            col[c] = st[S_SSC, c]
+    elif code == ID_ZC:
+        for c in range(n_ch):
+            col[c] = st[S_ZC, c]
+    elif code == ID_WLF:
+        # ln(Σ|Δx| / Σ|Δ²x|)
+        _ratio_into(st[S_ABS_D], st[S_ABS_DD], tmp)
+        vlog(tmp, col, scratch)
+    elif code == ID_M0:
+        # ln m̃0
+        vlog(st[T_M0], col, scratch)
+    elif code in (ID_M2, ID_M4):
+        # ln |m̃0 - m̃2|, ln |m̃0 - m̃4|
+        other = st[T_M2] if code == ID_M2 else st[T_M4]
+        for c in range(n_ch):
+            tmp[c] = abs(st[T_M0, c] - other[c])
+        vlog(tmp, col, scratch)
+    elif code == ID_SPARSI:
+        # ln(m̃0 / sqrt(|m̃0 - m̃2| |m̃0 - m̃4|))
+        for c in range(n_ch):
+            m0 = st[T_M0, c]
+            tmp2[c] = math.sqrt(abs(m0 - st[T_M2, c]) * abs(m0 - st[T_M4, c]))
+        _ratio_into(st[T_M0], tmp2, tmp)
+        vlog(tmp, col, scratch)
+    elif code == ID_IRF:
+        # m̃2 / sqrt(m̃0 m̃4)
+        for c in range(n_ch):
+            tmp[c] = math.sqrt(st[T_M0, c] * st[T_M4, c])
+        _ratio_into(st[T_M2], tmp, col)
 
 
 @jit
@@ -907,43 +1220,43 @@ def _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out):
     n = xt.shape[0]
     n_ch = xt.shape[1]
     _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt)
+    scratch = cnt[N_COUNTS:].reshape(N_SCRATCH * n_ch)
     need_zc = False
+    need_moments = False
     for f in range(codes.shape[0]):
         need_zc = need_zc or codes[f] == ID_ZC
+        need_moments = need_moments or ID_M0 <= codes[f] <= ID_IRF
     for c in range(n_ch):
         st[S_ZC, c] = cnt[C_ZC, c]
         st[S_SSC, c] = cnt[C_SSC, c]
         st[S_WAMP, c] = cnt[C_WAMP, c]
-        if need_zc and cnt[C_ZEROS, c] > 0:
-            st[S_ZC, c] = _zc_exact(xt, c, thr_zc)
-    if kind in (KIND_TDPSD, KIND_FULL):
-        lam = TDPSD_LAMBDA
+    if need_zc:
         for c in range(n_ch):
-            st[T_M0, c] = math.sqrt(st[S_SQ, c]) ** lam / lam
-            st[T_M2, c] = math.sqrt(st[S_SQ_D, c]) ** lam / lam
-            st[T_M4, c] = math.sqrt(st[S_SQ_DD, c]) ** lam / lam
+            if cnt[C_ZEROS, c] > 0:
+                st[S_ZC, c] = _zc_exact(xt, c, thr_zc)
+    if need_moments:
+        _tdpsd_moments_rows(st, scratch)
+    nan_row = st[_nan_row(kind)]
     for f in range(codes.shape[0]):
         code = codes[f]
-        base = offs[f]
         if code in (ID_RMSPHASOR, ID_WLPHASOR):
             continue
+        col = out[offs[f] : offs[f] + n_ch]
+        _fast_column(code, st, n, col, scratch)
         for c in range(n_ch):
-            if st[S_ABS, c] != st[S_ABS, c]:
-                out[base + c] = np.nan
-            else:
-                out[base + c] = _fast_value(code, st, c, n)
+            # a channel window holding a NaN gives NaN
+            col[c] = np.nan if nan_row[c] != nan_row[c] else col[c]
     for f in range(codes.shape[0]):
         code = codes[f]
         if code != ID_RMSPHASOR and code != ID_WLPHASOR:
             continue
-        amp = np.empty(n_ch)
+        amp = st[T_TMP]
+        if code == ID_RMSPHASOR:
+            _fast_column(ID_RMS, st, n, amp, scratch)
+        else:
+            _fast_column(ID_WL, st, n, amp, scratch)
         for c in range(n_ch):
-            if st[S_ABS, c] != st[S_ABS, c]:
-                amp[c] = np.nan
-            elif code == ID_RMSPHASOR:
-                amp[c] = _fast_value(ID_RMS, st, c, n)
-            else:
-                amp[c] = st[S_ABS_D, c]
+            amp[c] = np.nan if nan_row[c] != nan_row[c] else amp[c]
         for c in range(n_ch):
             out[offs[f] + c] = _phasor_chord(amp, n_ch, c)
 
@@ -978,7 +1291,7 @@ def fast_rows(flat, increment, n_windows, codes, offs, kind, thr_zc, thr_ssc, th
     n_ch = flat.shape[1]
     size = flat.shape[0] - (n_windows - 1) * increment
     st = np.empty((N_STATE, n_ch))
-    cnt = np.empty((N_COUNTS, n_ch), dtype=np.int64)
+    cnt = np.empty((N_COUNTS + N_SCRATCH, n_ch), dtype=np.int64)
     for w in range(n_windows):
         lo = w * increment
         xt = flat[lo : lo + size]
@@ -994,7 +1307,7 @@ def fast_rows_parallel(
     size = flat.shape[0] - (n_windows - 1) * increment
     for w in prange(n_windows):
         st = np.empty((N_STATE, n_ch))
-        cnt = np.empty((N_COUNTS, n_ch), dtype=np.int64)
+        cnt = np.empty((N_COUNTS + N_SCRATCH, n_ch), dtype=np.int64)
         lo = w * increment
         xt = flat[lo : lo + size]
         _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
@@ -1032,7 +1345,7 @@ def fast_windows(wins, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, out):
     """
     n_ch = wins.shape[1]
     st = np.empty((N_STATE, n_ch))
-    cnt = np.empty((N_COUNTS, n_ch), dtype=np.int64)
+    cnt = np.empty((N_COUNTS + N_SCRATCH, n_ch), dtype=np.int64)
     tscr = np.empty((wins.shape[2], n_ch))
     for w in range(wins.shape[0]):
         _transpose_into(wins[w], tscr)
@@ -1045,7 +1358,7 @@ def fast_windows_parallel(wins, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, ou
     n_ch = wins.shape[1]
     for w in prange(wins.shape[0]):
         st = np.empty((N_STATE, n_ch))
-        cnt = np.empty((N_COUNTS, n_ch), dtype=np.int64)
+        cnt = np.empty((N_COUNTS + N_SCRATCH, n_ch), dtype=np.int64)
         tscr = np.empty((wins.shape[2], n_ch))
         _transpose_into(wins[w], tscr)
         _fast_one(tscr, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
