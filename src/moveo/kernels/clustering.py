@@ -343,7 +343,12 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
 
     Rows with a NaN in any column get label ``-1`` and distance NaN: they are
     never given a cluster they might not belong to. Ties go to the lowest
-    centroid index.
+    centroid index (a row whose distances all overflow to infinity, e.g. one
+    holding ``inf``, therefore gets centroid 0).
+
+    The result is exact: labels and distances are those of the float64 formula
+    ``sum_j (x[i, j] - c[m, j]) ** 2`` evaluated left to right with every
+    operation rounded, bit for bit.
 
     Parameters
     ----------
@@ -365,6 +370,20 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
     ValueError
         If the column counts differ, there are no centroids, or a centroid is
         not finite.
+
+    Notes
+    -----
+    A float32 filter does most of the work: after shifting rows and centroids
+    by the centroids' mean, it computes ``||c||^2 - 2 x.c`` for blocks of 256
+    rows (one vectorised FMA per row, centroid and column, two threads over
+    row chunks) and keeps each row's best and second-best value. A proven
+    bound on the filter's rounding error, ``(4 d + 8) 2**-24 (||x - s||^2 +
+    max_m ||c_m - s||^2)`` for ``d`` columns, decides: when the best value
+    beats the second by more than twice the bound, the best centroid is the
+    exact answer and only its distance is computed in float64; otherwise
+    (near or exact ties, NaN, values too large for float32) the row is
+    recomputed exactly against every centroid (about 2 rows in 10,000 in the
+    benchmarks). The derivation of the bound is in the module source.
 
     Examples
     --------
