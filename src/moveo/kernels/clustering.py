@@ -121,39 +121,52 @@ def _exact_sq_dist(x, i, cent, m):
 
 
 @jit(fastmath=False)
-def _exact_row(x, i, cent, labels, dist):
+def _exact_row(x, i, ct, acc, labels, dist):
     # Row i against every centroid by the contract; NaN rows get -1 / NaN.
-    for j in range(x.shape[1]):
+    # ct: (d, k) centroids transposed, acc: (k,) scratch. Each centroid's sum
+    # still runs left to right over the columns; the loop over centroids is
+    # the inner one only so that it vectorises (no reordering within a sum).
+    d = x.shape[1]
+    k = ct.shape[1]
+    for j in range(d):
         v = x[i, j]
         if v != v:
             labels[i] = -1
             dist[i] = np.nan
             return
+    for m in range(k):
+        acc[m] = 0.0
+    for j in range(d):
+        v = np.float64(x[i, j])
+        for m in range(k):
+            t = v - ct[j, m]
+            acc[m] = acc[m] + t * t
     best = 0
-    best_d = _exact_sq_dist(x, i, cent, 0)
-    for m in range(1, cent.shape[0]):
-        s = _exact_sq_dist(x, i, cent, m)
-        if s < best_d:  # strict: ties keep the lower index
-            best_d = s
+    best_d = acc[0]
+    for m in range(1, k):
+        if acc[m] < best_d:  # strict: ties keep the lower index
+            best_d = acc[m]
             best = m
     labels[i] = best
     dist[i] = best_d
 
 
 @jit(parallel=True)
-def _nearest_centroid_exact(x, cent, labels, dist, n_exact):
+def _nearest_centroid_exact(x, ct, labels, dist, n_exact):
     # Exact path for every row (when the float32 filter is not safe to use).
     n = x.shape[0]
     for c in prange(n_exact.shape[0]):
+        acc = np.empty(ct.shape[1], dtype=np.float64)
         stop = min(c * _CHUNK + _CHUNK, n)
         for i in range(c * _CHUNK, stop):
-            _exact_row(x, i, cent, labels, dist)
+            _exact_row(x, i, ct, acc, labels, dist)
         n_exact[c] = max(0, stop - c * _CHUNK)
 
 
 @jit(parallel=True)
-def _nearest_centroid(x, cent, shift, w, cn, c_max, labels, dist, n_exact):
-    # x: (n, d) rows; cent: (k, d) float64 centroids (exact path); shift: (d,);
+def _nearest_centroid(x, cent, ct, shift, w, cn, c_max, labels, dist, n_exact):
+    # x: (n, d) rows; cent: (k, d) float64 centroids and ct = cent.T (exact
+    # path); shift: (d,);
     # w: (k, d) float32 = -2 (c - shift); cn: (k,) float32 = ||c - shift||^2;
     # c_max = max ||c - shift||^2. n_exact[c]: rows of chunk c that took the
     # exact path (for tests and diagnostics).
@@ -168,6 +181,7 @@ def _nearest_centroid(x, cent, shift, w, cn, c_max, labels, dist, n_exact):
         b1 = np.empty(_BLOCK, dtype=np.float32)
         b2 = np.empty(_BLOCK, dtype=np.float32)
         arg = np.empty(_BLOCK, dtype=np.int64)
+        scratch = np.empty(k, dtype=np.float64)
         exact = 0
         c_start = c * _CHUNK
         c_stop = min(c_start + _CHUNK, n)
@@ -240,7 +254,7 @@ def _nearest_centroid(x, cent, shift, w, cn, c_max, labels, dist, n_exact):
                     labels[i] = arg[r]
                     dist[i] = _exact_sq_dist(x, i, cent, arg[r])
                 else:  # near or exact tie, NaN, or too large for float32
-                    _exact_row(x, i, cent, labels, dist)
+                    _exact_row(x, i, ct, scratch, labels, dist)
                     exact += 1
         n_exact[c] = exact
 
@@ -323,6 +337,7 @@ def _assign(x: np.ndarray, cent: np.ndarray) -> tuple[np.ndarray, np.ndarray, in
     labels = np.empty(n, dtype=np.int64)
     dist = np.empty(n, dtype=np.float64)
     n_exact = np.zeros((n + _CHUNK - 1) // _CHUNK, dtype=np.int64)
+    ct = np.ascontiguousarray(cent.T)
     # huge centroids may overflow here: c_max is then inf or NaN -> exact path
     with np.errstate(over="ignore", invalid="ignore"):
         shift = cent.mean(axis=0)
@@ -332,9 +347,9 @@ def _assign(x: np.ndarray, cent: np.ndarray) -> tuple[np.ndarray, np.ndarray, in
     if c_max <= _FILTER_MAX_NORM and x.shape[1] <= _FILTER_MAX_COLUMNS:
         w = (-2.0 * shifted).astype(np.float32)
         cn = c_norm.astype(np.float32)
-        _nearest_centroid(x, cent, shift, w, cn, c_max, labels, dist, n_exact)
+        _nearest_centroid(x, cent, ct, shift, w, cn, c_max, labels, dist, n_exact)
     else:
-        _nearest_centroid_exact(x, cent, labels, dist, n_exact)
+        _nearest_centroid_exact(x, ct, labels, dist, n_exact)
     return labels, dist, int(n_exact.sum())
 
 
