@@ -204,12 +204,48 @@ def _nearest_centroid(x, cent, ct, shift, w, cn, c_max, labels, dist, n_exact):
                 m1 = min(m0 + 1, k - 1)
                 off0 = cn[m0]
                 off1 = cn[m1] if m0 + 1 < k else np.float32(np.inf)
-                for r in range(nb):
-                    acc0[r] = off0
-                    acc1[r] = off1
-                # acc[r] += sum_j xt[j, r] * (-2 (c[m, j] - s[j])), four columns a sweep
-                j = 0
-                while j + 4 <= d:
+                # acc[r] = ||c - s||^2 + sum_j xt[j, r] * (-2 (c[m, j] - s[j])):
+                # the first d % 4 columns with the initialisation, then four
+                # columns a sweep; the last sweep merges the pair into each
+                # row's (smallest, second smallest, argmin) without storing acc
+                rem = d % 4
+                n4 = d // 4
+                if rem == 0:
+                    for r in range(nb):
+                        acc0[r] = off0
+                        acc1[r] = off1
+                elif rem == 1:
+                    p0 = w[m0, 0]
+                    q0 = w[m1, 0]
+                    for r in range(nb):
+                        x0 = xt[0, r]
+                        acc0[r] = off0 + x0 * p0
+                        acc1[r] = off1 + x0 * q0
+                elif rem == 2:
+                    p0 = w[m0, 0]
+                    p1 = w[m0, 1]
+                    q0 = w[m1, 0]
+                    q1 = w[m1, 1]
+                    for r in range(nb):
+                        x0 = xt[0, r]
+                        x1 = xt[1, r]
+                        acc0[r] = off0 + x0 * p0 + x1 * p1
+                        acc1[r] = off1 + x0 * q0 + x1 * q1
+                else:
+                    p0 = w[m0, 0]
+                    p1 = w[m0, 1]
+                    p2 = w[m0, 2]
+                    q0 = w[m1, 0]
+                    q1 = w[m1, 1]
+                    q2 = w[m1, 2]
+                    for r in range(nb):
+                        x0 = xt[0, r]
+                        x1 = xt[1, r]
+                        x2 = xt[2, r]
+                        acc0[r] = off0 + x0 * p0 + x1 * p1 + x2 * p2
+                        acc1[r] = off1 + x0 * q0 + x1 * q1 + x2 * q2
+                j = rem
+                for _ in range(n4 - 1):
                     p0 = w[m0, j]
                     p1 = w[m0, j + 1]
                     p2 = w[m0, j + 2]
@@ -226,26 +262,42 @@ def _nearest_centroid(x, cent, ct, shift, w, cn, c_max, labels, dist, n_exact):
                         acc0[r] += x0 * p0 + x1 * p1 + x2 * p2 + x3 * p3
                         acc1[r] += x0 * q0 + x1 * q1 + x2 * q2 + x3 * q3
                     j += 4
-                while j < d:
+                if n4 > 0:  # last sweep + merge
                     p0 = w[m0, j]
+                    p1 = w[m0, j + 1]
+                    p2 = w[m0, j + 2]
+                    p3 = w[m0, j + 3]
                     q0 = w[m1, j]
+                    q1 = w[m1, j + 1]
+                    q2 = w[m1, j + 2]
+                    q3 = w[m1, j + 3]
                     for r in range(nb):
                         x0 = xt[j, r]
-                        acc0[r] += x0 * p0
-                        acc1[r] += x0 * q0
-                    j += 1
-                # merge the pair into (smallest, second smallest, argmin)
-                for r in range(nb):
-                    a0 = acc0[r]
-                    a1 = acc1[r]
-                    lo = min(a0, a1)
-                    hi = max(a0, a1)
-                    idx = m1 if a1 < a0 else m0
-                    prev = b1[r]
-                    b2[r] = min(max(prev, lo), min(b2[r], hi))
-                    better = lo < prev
-                    b1[r] = lo if better else prev
-                    arg[r] = idx if better else arg[r]
+                        x1 = xt[j + 1, r]
+                        x2 = xt[j + 2, r]
+                        x3 = xt[j + 3, r]
+                        a0 = acc0[r] + (x0 * p0 + x1 * p1 + x2 * p2 + x3 * p3)
+                        a1 = acc1[r] + (x0 * q0 + x1 * q1 + x2 * q2 + x3 * q3)
+                        lo = min(a0, a1)
+                        hi = max(a0, a1)
+                        idx = m1 if a1 < a0 else m0
+                        prev = b1[r]
+                        b2[r] = min(max(prev, lo), min(b2[r], hi))
+                        better = lo < prev
+                        b1[r] = lo if better else prev
+                        arg[r] = idx if better else arg[r]
+                else:  # fewer than 4 columns: merge only
+                    for r in range(nb):
+                        a0 = acc0[r]
+                        a1 = acc1[r]
+                        lo = min(a0, a1)
+                        hi = max(a0, a1)
+                        idx = m1 if a1 < a0 else m0
+                        prev = b1[r]
+                        b2[r] = min(max(prev, lo), min(b2[r], hi))
+                        better = lo < prev
+                        b1[r] = lo if better else prev
+                        arg[r] = idx if better else arg[r]
             for r in range(nb):
                 i = bs + r
                 xf = np.float64(xn[r])

@@ -281,6 +281,21 @@ def test_nearest_centroid_fast_path_used_and_exact_across_blocks():
         assert (~ok).sum() <= n_exact < (~ok).sum() + 50
 
 
+@pytest.mark.parametrize("d", range(1, 10))
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_nearest_centroid_every_column_and_centroid_count(d, k):
+    # each column count takes a different route through the kernel's sweeps
+    # (d % 4 columns with the initialisation, then four at a time, the last
+    # sweep merged); k = 1 and odd k pair the last centroid with a dummy
+    rng = np.random.default_rng(100 * d + k)
+    x = rng.normal(size=(600, d))
+    cent = rng.normal(size=(k, d))
+    labels, dist, _ = _assign(x, cent)
+    d_all = _contract_dists(x, cent)
+    np.testing.assert_array_equal(labels, d_all.argmin(axis=1))
+    np.testing.assert_array_equal(dist, d_all.min(axis=1))
+
+
 def test_nearest_centroid_large_offset_keeps_fast_path():
     # 1e6 added to everything: ||c||^2 - 2 x.c would cancel away every digit in
     # float32; shifting by the centroid mean keeps the filter useful and exact
