@@ -10,6 +10,14 @@ import uuid
 import numpy as np
 import pytest
 
+from moveo._numba import jit
+from moveo.kernels.ring import (
+    ring_latest_exact,
+    ring_push,
+    ring_read,
+    ring_views,
+    ring_write,
+)
 from moveo.realtime import App, LSLSource, Pipeline, RingBuffer, start_outlet_process
 from moveo.realtime._util import clock
 from moveo.realtime.scheduler import Scheduler
@@ -58,6 +66,132 @@ def test_ring_write_read_throughput(benchmark, tag, bench_size, impl):
     tag(benchmark, f"ring: {n} x (write 10 + read 400), 64 ch", ours=impl == "moveo",
         target=target, label=impl)
     benchmark(run)
+
+
+@pytest.mark.parametrize("impl", ["moveo", "lock+copy", "lock+np.roll"])
+def test_ring_write_read_into_caller_buffers(benchmark, tag, bench_size, impl):
+    """As above, but our reads also reuse the caller's timestamp buffer (``ts_out``).
+
+    The baselines cannot write into caller buffers, so they run exactly as above;
+    this shows what a reader that keeps both destination arrays gets.
+    """
+    n = bench_size(small=100, full=2000)
+    data, ts = _chunks(n)
+    ring = _make(impl)
+    for i in range(CAPACITY // WRITE):
+        ring.write(data[i % n], ts[i % n])
+    out = np.empty((WINDOW, N_CH), np.float32)
+    ts_out = np.empty(WINDOW)
+    if impl == "moveo":
+        def run():
+            for i in range(n):
+                ring.write(data[i], ts[i])
+                ring.latest(WINDOW, out=out, ts_out=ts_out)
+    else:
+        def run():
+            for i in range(n):
+                ring.write(data[i], ts[i])
+                ring.latest(WINDOW)
+
+    target = {"lock+copy": ">=2", "lock+np.roll": ">=10"}.get(impl)
+    tag(benchmark, f"ring: {n} x (write 10 + read 400 into out, ts_out), 64 ch",
+        ours=impl == "moveo", target=target, label=impl)
+    benchmark(run)
+
+
+@jit
+def _floor_window_copies(mem, n, out, tout):  # pragma: no cover - compiled
+    """n window reads with no per-call cost at all: the copy alone."""
+    state, tbuf, buf = mem
+    for _ in range(n):
+        ring_read(buf, tbuf, state[1] - out.shape[0], out.shape[0], out, tout)
+    return 0
+
+
+@jit
+def _floor_write_read(mem, data, ts, out, tout):  # pragma: no cover - compiled
+    """All writes and window reads of the throughput loop in one compiled call."""
+    state, tbuf, buf = mem
+    count = state[1]
+    for i in range(data.shape[0]):
+        ring_write(buf, tbuf, data[i], ts[i], count)
+        count += data.shape[1]
+        ring_read(buf, tbuf, count - out.shape[0], out.shape[0], out, tout)
+    return count
+
+
+def test_ring_single_thread_floor(benchmark, bench_size, figure):
+    """Where the time of 'write 10 + read 400' goes, and what bounds the speed-up.
+
+    Each figure is nanoseconds per iteration of the throughput loop above (same data):
+    the window copy alone and all the data movement in one compiled loop (no Python,
+    no per-call cost: no implementation can go below these), the two ring kernels
+    called directly from Python (numba's per-call cost, no RingBuffer layer), our
+    RingBuffer, and the lock + copy ring. 'lock+copy / floor' is the largest speed-up
+    any implementation could reach at that floor.
+    """
+    n = bench_size(small=100, full=2000)
+    data, ts = _chunks(n)
+    out = np.empty((WINDOW, N_CH), np.float32)
+    ts_out = np.empty(WINDOW)
+    rings = {}
+    for impl in ("moveo", "lock+copy"):
+        rings[impl] = _make(impl)
+        for i in range(CAPACITY // WRITE):
+            rings[impl].write(data[i % n], ts[i % n])
+    ours, base = rings["moveo"], rings["lock+copy"]
+    arena = ring_views(ours._mem)
+    mem = ours._mem
+    scratch = RingBuffer(CAPACITY, N_CH)  # the floors write here, not into `ours`
+    for i in range(CAPACITY // WRITE):
+        scratch.write(data[i % n], ts[i % n])
+    scratch_views = ring_views(scratch._mem)
+
+    def kernels_direct():
+        for i in range(n):
+            ring_push(mem, data[i], ts[i])
+            ring_latest_exact(mem, WINDOW, out, ts_out)
+
+    def ring_ours():
+        for i in range(n):
+            ours.write(data[i], ts[i])
+            ours.latest(WINDOW, out=out)
+
+    def ring_base():
+        for i in range(n):
+            base.write(data[i], ts[i])
+            base.latest(WINDOW)
+
+    loops = {
+        "floor: window copies only (one compiled loop)":
+            lambda: _floor_window_copies(arena, n, out, ts_out),
+        "floor: all writes + reads (one compiled loop)":
+            lambda: _floor_write_read(scratch_views, data, ts, out, ts_out),
+        "ring_push + ring_latest_exact called from Python": kernels_direct,
+        "moveo RingBuffer write + latest(out)": ring_ours,
+        "lock+copy write + latest": ring_base,
+    }
+    for f in loops.values():  # compile and warm
+        f()
+    best = {}
+
+    def measure():
+        for name, f in loops.items():
+            t0 = time.perf_counter()
+            f()
+            dt = (time.perf_counter() - t0) / n * 1e9
+            best[name] = min(best.get(name, np.inf), dt)
+
+    benchmark.pedantic(measure, rounds=bench_size(small=3, full=15), iterations=1)
+    group = "ring single-thread floor: ns per (write 10 + read 400), 64 ch"
+    copy_ring = best["lock+copy write + latest"]
+    for name, ns in best.items():
+        figure(group, name, ns, "ns")
+    for name in list(best)[:3]:
+        figure(group, f"lock+copy / ({name})", copy_ring / best[name], "x max speed-up")
+    ours_ns = best["moveo RingBuffer write + latest(out)"]
+    figure(group, "moveo speed-up vs lock+copy", copy_ring / ours_ns, "x", ">=2")
+    assert all(np.isfinite(v) and v > 0 for v in best.values())
 
 
 @pytest.mark.parametrize("impl", ["moveo", "lock+copy", "lock+np.roll"])

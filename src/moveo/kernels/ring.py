@@ -9,7 +9,8 @@ Two layers:
 :func:`ring_write`, :func:`ring_read`, :func:`ring_read_channels_first`
     Plain copies between a ring and ordinary arrays. They know nothing about
     publication order or concurrency.
-:func:`ring_push`, :func:`ring_latest_exact`, :func:`ring_latest`, :func:`ring_since`
+:func:`ring_push`, :func:`ring_latest_exact` (and ``_cf``), :func:`ring_latest`,
+:func:`ring_since`
     The whole producer write or reader read of :class:`moveo.realtime.RingBuffer`,
     copy *and* counter traffic, in one compiled call. They work on an *arena*: one
     uint8 array from :func:`ring_alloc` holding a 64-byte header (the counters and
@@ -60,6 +61,7 @@ __all__ = [
     "ring_alloc",
     "ring_latest",
     "ring_latest_exact",
+    "ring_latest_exact_cf",
     "ring_push",
     "ring_read",
     "ring_read_channels_first",
@@ -512,8 +514,19 @@ def _fits(buf, n, out, tout, channels_first):  # pragma: no cover - compiled
     return rows
 
 
+@jit(inline="always")
+def _latest_exact(mem, n, out, tout, channels_first):  # pragma: no cover - compiled
+    state, tbuf, buf, ok = _arena(mem)
+    if not ok or _fits(buf, n, out, tout, channels_first) != n or tout.shape[0] != n:
+        return BAD_ARGS
+    if _load_acquire(state, COUNT) < n:
+        return NOT_ENOUGH
+    end, k, torn = _read_newest(state, tbuf, buf, n, out, tout, channels_first)
+    return end if torn == 0 else TORN
+
+
 @jit
-def ring_latest_exact(mem, n, out, tout, channels_first):  # pragma: no cover - compiled
+def ring_latest_exact(mem, n, out, tout):  # pragma: no cover - compiled
     """Copy out exactly the newest ``n`` samples, or say why not (the fast read).
 
     Parameters
@@ -522,13 +535,10 @@ def ring_latest_exact(mem, n, out, tout, channels_first):  # pragma: no cover - 
         Arena from :func:`ring_alloc`; only read.
     n : int
         Samples wanted.
-    out : ndarray of shape (n, n_channels) or (n_channels, n), float32
-        Destination, exactly ``n`` samples long (channels-first when
-        ``channels_first``).
+    out : ndarray of shape (n, n_channels), float32
+        Destination, exactly ``n`` rows.
     tout : ndarray of shape (n,), float64
         Destination timestamps.
-    channels_first : bool
-        Layout of ``out``.
 
     Returns
     -------
@@ -539,13 +549,33 @@ def ring_latest_exact(mem, n, out, tout, channels_first):  # pragma: no cover - 
         or :data:`BAD_ARGS` (``n`` or a shape does not fit; nothing copied).
         :func:`ring_latest` handles every case.
     """
-    state, tbuf, buf, ok = _arena(mem)
-    if not ok or _fits(buf, n, out, tout, channels_first) != n or tout.shape[0] != n:
-        return BAD_ARGS
-    if _load_acquire(state, COUNT) < n:
-        return NOT_ENOUGH
-    end, k, torn = _read_newest(state, tbuf, buf, n, out, tout, channels_first)
-    return end if torn == 0 else TORN
+    return _latest_exact(mem, n, out, tout, False)
+
+
+@jit
+def ring_latest_exact_cf(mem, n, out, tout):  # pragma: no cover - compiled
+    """:func:`ring_latest_exact` into a channels-first ``out`` of shape (n_channels, n).
+
+    (A separate kernel rather than a flag: a bool argument costs numba ~60 ns per
+    call to type, a fifth of the whole call.)
+
+    Parameters
+    ----------
+    mem : ndarray of shape (nbytes,), uint8
+        Arena from :func:`ring_alloc`; only read.
+    n : int
+        Samples wanted.
+    out : ndarray of shape (n_channels, n), float32
+        Destination, exactly ``n`` columns.
+    tout : ndarray of shape (n,), float64
+        Destination timestamps.
+
+    Returns
+    -------
+    int
+        As :func:`ring_latest_exact`.
+    """
+    return _latest_exact(mem, n, out, tout, True)
 
 
 @jit
@@ -650,7 +680,8 @@ _F32_ANY = _array(types.float32, 2, "A", aligned=False)
 _F64_ANY = _array(types.float64, 1, "A", aligned=False)
 _SIGNATURES = {
     ring_push: [(_MEM, _F32_C, _F64_C), (_MEM, _F32_ANY_RO, _F64_ANY_RO)],
-    ring_latest_exact: [(_MEM, types.int64, _F32_C, _F64_C, types.boolean)],
+    ring_latest_exact: [(_MEM, types.int64, _F32_C, _F64_C)],
+    ring_latest_exact_cf: [(_MEM, types.int64, _F32_C, _F64_C)],
     ring_latest: [(_MEM, types.int64, _F32_ANY, _F64_ANY, types.boolean)],
     ring_since: [(_MEM, types.int64, types.int64, _F32_ANY, _F64_ANY, types.boolean)],
 }
@@ -661,7 +692,7 @@ _COMPILED = False
 def compile_ring_kernels() -> None:
     """Compile (or load from numba's cache) the arena kernels' signatures, once.
 
-    Afterwards the four arena kernels accept only those signatures (arguments
+    Afterwards the arena kernels accept only those signatures (arguments
     that convert to them included) and raise ``TypeError`` for anything else
     instead of compiling: a realtime thread never waits for the compiler.
     """

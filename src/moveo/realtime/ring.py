@@ -47,6 +47,7 @@ from moveo.kernels.ring import (
     ring_alloc,
     ring_latest,
     ring_latest_exact,
+    ring_latest_exact_cf,
     ring_push,
     ring_since,
     ring_views,
@@ -180,20 +181,17 @@ class RingBuffer:
         # dtype checks are not redundant with numba's own argument typing: numba
         # cannot tell a byte-swapped array from a native one in some cases
         try:
-            fast = data.dtype is _F32 and timestamps.dtype is _F64
-        except AttributeError:  # not arrays
-            fast = False
-        if fast:
-            try:
-                status = ring_push(self._mem, data, timestamps)
-            except TypeError:  # not 2-D / 1-D, or a type numba does not take
-                status = self._push_converted(data, timestamps)
-            if status:
-                self._raise_write_error(data, timestamps)
-        else:
-            self._push_converted(data, timestamps)
+            if (
+                data.dtype is _F32
+                and timestamps.dtype is _F64
+                and not ring_push(self._mem, data, timestamps)
+            ):
+                return
+        except (AttributeError, TypeError):  # not arrays, not 2-D / 1-D, ...
+            pass
+        self._push_converted(data, timestamps)  # converts, or explains the problem
 
-    def _push_converted(self, data: object, timestamps: object) -> int:
+    def _push_converted(self, data: object, timestamps: object) -> None:
         """Convert to behaved float32 / float64 arrays, check and write."""
         data = _behaved(np.asarray(data, dtype=_F32))
         if data.ndim != 2:
@@ -206,10 +204,8 @@ class RingBuffer:
                 f"timestamps must have shape ({data.shape[0]},) to match data, "
                 f"got {timestamps.shape}"
             )
-        status = ring_push(self._mem, data, timestamps)
-        if status:
+        if ring_push(self._mem, data, timestamps):
             self._raise_write_error(data, timestamps)
-        return status
 
     def _raise_write_error(self, data: np.ndarray, timestamps: np.ndarray) -> None:
         if data.shape[1] != self._n_ch:
@@ -257,20 +253,26 @@ class RingBuffer:
             of shape (n,), ``count`` and ``lost``.
         """
         try:  # the usual case: exact-size C arrays, a full window, no overwrite
-            if out is None:
-                out_ = _empty((self._n_ch, n) if channels_first else (n, self._n_ch), _F32)
+            if ts_out is None:
+                tout = _empty(n, _F64)
+            elif ts_out.dtype is _F64:  # (dtype checks: byte order, see write)
+                tout = ts_out
             else:
-                out_ = out
-            tout = _empty(n, _F64) if ts_out is None else ts_out
-            # the dtype checks guard against byte-swapped arrays (see write)
-            if out_.dtype is _F32 and tout.dtype is _F64:
-                end = ring_latest_exact(self._mem, n, out_, tout, channels_first)
+                raise TypeError
+            if channels_first:
+                dest = _empty((self._n_ch, n), _F32) if out is None else out
+                if dest.dtype is not _F32:
+                    raise TypeError
+                end = ring_latest_exact_cf(self._mem, n, dest, tout)
             else:
-                end = BAD_ARGS
+                dest = _empty((n, self._n_ch), _F32) if out is None else out
+                if dest.dtype is not _F32:
+                    raise TypeError
+                end = ring_latest_exact(self._mem, n, dest, tout)
         except Exception:  # noqa: BLE001 - any refusal goes to the checked path below
             end = BAD_ARGS
         if end >= 0:
-            return _new_window(Window, (out_, tout, end, 0))
+            return _new_window(Window, (dest, tout, end, 0))
         return self._latest_checked(n, out, channels_first, ts_out)
 
     def _latest_checked(

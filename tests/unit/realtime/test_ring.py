@@ -24,6 +24,7 @@ from moveo.kernels.ring import (
     ring_alloc,
     ring_latest,
     ring_latest_exact,
+    ring_latest_exact_cf,
     ring_push,
     ring_read,
     ring_read_channels_first,
@@ -418,7 +419,8 @@ def test_arena_layout_is_aligned_and_checked():
         before = bad.copy()
         assert ring_push(bad, *_block(0, 2)) == BAD_ARGS
         out, tout = np.zeros((2, 2), np.float32), np.zeros(2)
-        assert ring_latest_exact(bad, 2, out, tout, False) == BAD_ARGS
+        assert ring_latest_exact(bad, 2, out, tout) == BAD_ARGS
+        assert ring_latest_exact_cf(bad, 2, out, tout) == BAD_ARGS
         assert ring_latest(bad, 2, out, tout, False) == (-1, 0, 0)
         assert ring_since(bad, 0, 2, out, tout, False) == (-1, 0, 0)
         np.testing.assert_array_equal(bad, before)
@@ -429,22 +431,22 @@ def test_exact_read_reports_why_it_did_not_copy():
     mem = ring_alloc(4, 2)
     out, tout = np.zeros((3, 2), np.float32), np.zeros(3)
     ring_push(mem, *_block(0, 2))
-    assert ring_latest_exact(mem, 3, out, tout, False) == NOT_ENOUGH
+    assert ring_latest_exact(mem, 3, out, tout) == NOT_ENOUGH
     ring_push(mem, *_block(2, 3))  # samples 0..4 written
-    assert ring_latest_exact(mem, 3, out, tout, False) == 5
+    assert ring_latest_exact(mem, 3, out, tout) == 5
     np.testing.assert_array_equal(out[:, 0], [20, 30, 40])
     np.testing.assert_array_equal(tout, [0.02, 0.03, 0.04])
     out_cf = np.zeros((2, 3), np.float32)
-    assert ring_latest_exact(mem, 3, out_cf, tout, True) == 5
+    assert ring_latest_exact_cf(mem, 3, out_cf, tout) == 5
     np.testing.assert_array_equal(out_cf, out.T)
     # shapes that are not exactly n samples go to the general kernel instead
-    assert ring_latest_exact(mem, 2, out, tout, False) == BAD_ARGS
-    assert ring_latest_exact(mem, 3, out, np.zeros(4), False) == BAD_ARGS
-    assert ring_latest_exact(mem, 3, out_cf, tout, False) == BAD_ARGS
-    assert ring_latest_exact(mem, 5, np.zeros((5, 2), np.float32), np.zeros(5), False) == (
+    assert ring_latest_exact(mem, 2, out, tout) == BAD_ARGS
+    assert ring_latest_exact(mem, 3, out, np.zeros(4)) == BAD_ARGS
+    assert ring_latest_exact(mem, 3, out_cf, tout) == BAD_ARGS
+    assert ring_latest_exact(mem, 5, np.zeros((5, 2), np.float32), np.zeros(5)) == (
         BAD_ARGS
     )  # more than the capacity
-    assert ring_latest_exact(mem, -1, out[:0], tout[:0], False) == BAD_ARGS
+    assert ring_latest_exact(mem, -1, out[:0], tout[:0]) == BAD_ARGS
     assert ring_latest(mem, 3, np.zeros((3, 3), np.float32), tout, False) == (-1, 0, 0)
     assert ring_since(mem, 6, 2, out, tout, False) == (-1, 0, 0)  # ahead of the count
     assert ring_since(mem, -1, 2, out, tout, False) == (-1, 0, 0)
@@ -457,12 +459,12 @@ def test_arena_kernels_never_compile_at_call_time():
     with pytest.raises(TypeError, match="No matching definition"):
         ring_push(mem, data.astype(np.float64), ts)
     with pytest.raises(TypeError, match="No matching definition"):
-        ring_latest_exact(mem, 2, np.zeros((2, 2), np.float64), np.zeros(2), False)
+        ring_latest_exact(mem, 2, np.zeros((2, 2), np.float64), np.zeros(2))
     readonly = np.zeros((2, 2), np.float32)
     readonly.flags.writeable = False
     with pytest.raises(TypeError, match="No matching definition"):
         ring_latest(mem, 2, readonly, np.zeros(2), False)
-    for kernel in (ring_push, ring_latest_exact, ring_latest, ring_since):
+    for kernel in (ring_push, ring_latest_exact, ring_latest_exact_cf, ring_latest, ring_since):
         assert not kernel._can_compile
 
 
@@ -493,7 +495,8 @@ def test_write_in_progress_is_reported_as_lost():
     # the kernels report the same numbers directly
     out, tout = np.empty((4, 2), np.float32), np.empty(4)
     assert ring_latest(rb._mem, 4, out, tout, False) == (6, 4, 2)
-    assert ring_latest_exact(rb._mem, 4, out, tout, False) == TORN
+    assert ring_latest_exact(rb._mem, 4, out, tout) == TORN
+    assert ring_latest_exact_cf(rb._mem, 4, out.reshape(2, 4), tout) == TORN
     assert ring_since(rb._mem, 0, 4, out, tout, False) == (4, 6, 0)
     assert rb._state[COUNT] == 6
 
@@ -609,7 +612,9 @@ def test_concurrent_producer_and_readers_never_torn():
 
 _CACHE_SCRIPT = """
 import numpy as np
-from moveo.kernels.ring import ring_latest, ring_latest_exact, ring_push, ring_since
+from moveo.kernels.ring import (
+    ring_latest, ring_latest_exact, ring_latest_exact_cf, ring_push, ring_since,
+)
 from moveo.realtime.ring import RingBuffer
 
 rb = RingBuffer(16, 3)
@@ -627,7 +632,7 @@ except TypeError:
     pass
 else:
     raise AssertionError("compiled a new signature")
-kernels = (ring_push, ring_latest_exact, ring_latest, ring_since)
+kernels = (ring_push, ring_latest_exact, ring_latest_exact_cf, ring_latest, ring_since)
 print(sum(sum(k.stats.cache_hits.values()) for k in kernels),
       sum(sum(k.stats.cache_misses.values()) for k in kernels))
 """
@@ -642,6 +647,6 @@ def test_fixed_signatures_work_from_numba_cache(tmp_path):
                               capture_output=True, text=True, timeout=240)
         assert proc.returncode == 0, proc.stderr
         runs.append(tuple(int(x) for x in proc.stdout.split()))
-    n_signatures = 5
+    n_signatures = 6
     assert runs[0] == (0, n_signatures)  # compiled and saved ...
     assert runs[1] == (n_signatures, 0)  # ... then loaded, and it works the same
