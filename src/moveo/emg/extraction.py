@@ -36,6 +36,9 @@ PARALLEL_MIN_SAMPLES = 1 << 21
 SLOW_BLOCK_SAMPLES = 1 << 21
 """Whole-window features copy windows to float64 in blocks of about this many samples."""
 
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
 FeatureSelection = str | Sequence[str]
 ParamsLike = Mapping[str, Mapping[str, Any]] | None
 
@@ -307,6 +310,15 @@ class FeaturePlan:
             if code in self.params:
                 thresholds[code] = float(self.params[code]["threshold"])
         self._fast: tuple[Any, ...] | None = None
+        # realtime fast path (window()): arguments of kernels.emg.fast_window, taken
+        # only for one-pass-only plans and channel-contiguous native float windows
+        self._window_args: tuple[Any, ...] | None = None
+        self._window_shape = (self.n_channels, self.size)
+        self._out_shape = (self.n_columns,)
+        self._window_strides = {
+            _F32: (4, 4 * self.n_channels),
+            _F64: (8, 8 * self.n_channels),
+        }
         if fast.any():
             self._fast = (
                 np.ascontiguousarray(codes[fast]),
@@ -316,6 +328,8 @@ class FeaturePlan:
                 thresholds["SSC"],
                 thresholds["WAMP"],
             )
+            if fast.all():
+                self._window_args = (np.stack(self._fast[:2]), *self._fast[2:])
         # whole-window features: on float64 copies of the windows
         self._slow: tuple[Any, ...] | None = None
         if not fast.all():
@@ -426,18 +440,48 @@ class FeaturePlan:
             float32 or float64, any strides (``buffer[-size:].T`` of a
             ``(n_samples, n_channels)`` buffer works without a copy).
         out : ndarray of shape (n_columns,), float64, optional
-            Preallocated output (reused between calls to avoid allocation).
+            Preallocated output, written in place and returned (reuse it between
+            calls to avoid an allocation; the caller owns it: moveo never keeps
+            it). Without ``out`` every call returns a new array.
 
         Returns
         -------
         ndarray of shape (n_columns,), float64
+            ``out`` when given.
+
+        Notes
+        -----
+        The fastest case is a plan of one-pass features only (e.g. ``"HTD"``,
+        ``"TDPSD"``) on a writeable, native-endian float32/float64 window whose
+        channels are contiguous (``buffer[-size:].T`` of a C-ordered ring
+        buffer), with ``out`` given: one numba call with five small arguments,
+        checked only by shape, dtype and strides. Any other window takes the
+        general path (same values).
         """
+        if out is None:
+            out = np.empty(self.n_columns)
+        elif type(out) is not np.ndarray or out.dtype is not _F64 or out.strides != (8,) or (
+            out.shape != self._out_shape
+        ):
+            raise ValueError(
+                f"out must be a contiguous float64 array of shape {self._out_shape}, got "
+                f"{type(out).__name__} {getattr(out, 'dtype', '')} {getattr(out, 'shape', '')}"
+            )
+        args = self._window_args
+        if (
+            args is not None
+            and type(win) is np.ndarray
+            and win.shape == self._window_shape
+            and win.strides == self._window_strides.get(win.dtype)
+            and win.flags.writeable
+        ):
+            _k.fast_window(win, *args, out)
+            return out
+        win = np.asarray(win)
         if win.shape != (self.n_channels, self.size) or (
             win.dtype != np.float32 and win.dtype != np.float64
         ):
-            win = self._check(np.asarray(win), (self.n_channels, self.size), "window")
-        if out is None:
-            out = np.empty(self.n_columns)
+            win = self._check(win, (self.n_channels, self.size), "window")
         rows = out[None]
         if self._fast is not None:
             st = win.strides

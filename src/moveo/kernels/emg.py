@@ -75,6 +75,7 @@ __all__ = [
     "copy_windows",
     "fast_rows",
     "fast_rows_parallel",
+    "fast_window",
     "fast_windows",
     "fast_windows_parallel",
     "sample_major_view",
@@ -805,18 +806,18 @@ def vexp(y, out, scratch):
 # adjacent and so are T_M0, T_M2, T_M4, so the TD-PSD moments are one vlog + one
 # vexp call over 3 n_channels values.
 S_ABS, S_SUM, S_PEAK, S_ABS_D, S_ABS_DD, S_SQ, S_SQ_D, S_SQ_DD = range(8)
-S_ZC, S_SSC, S_WAMP = 8, 9, 10
-N_SUMS = 11
+# ZC / SSC / WAMP counts, kept as float64 (exact below 2^53 samples; a masked add per
+# step instead of a mask-to-integer conversion), and min |x| (0 iff the window holds
+# an exact zero: then ZC is recounted, see _zc_exact)
+S_ZC, S_SSC, S_WAMP, S_MIN_ABS = 8, 9, 10, 11
+N_SUMS = 12
 # power-normalised TD-PSD moments m̃0, m̃2, m̃4 (computed once per window from the sums)
 T_M0, T_M2, T_M4 = N_SUMS, N_SUMS + 1, N_SUMS + 2
 # scratch rows: logs of the squared sums, then |m̃0 - m̃2|, |m̃0 - m̃4| and ratios
 T_TMP = N_SUMS + 3
 N_TMP = 3
 N_STATE = T_TMP + N_TMP
-# integer rows of ``cnt`` (int64, (N_COUNTS + N_SCRATCH, n_channels)): exact counters,
-# copied to the S_ZC, S_SSC, S_WAMP rows after the pass, then vlog/vexp scratch
-C_ZC, C_SSC, C_WAMP, C_ZEROS = 0, 1, 2, 3
-N_COUNTS = 4
+# int64 scratch of vlog / vexp: N_SCRATCH * n_channels values
 N_SCRATCH = 2 * N_TMP
 
 # Loop kinds: each computes a superset of the sums its features read (see sums_kind).
@@ -913,31 +914,33 @@ def _steps_amp(xt, i0, steps, st):
 
 
 @jit(inline="always")
-def _steps_htd(xt, i0, steps, thr_zc, thr_ssc, st, cnt):
+def _steps_htd(xt, i0, steps, thr_zc, thr_ssc, st):
+    neg_thr_ssc = -thr_ssc
     for c in range(xt.shape[1]):
         s_abs = st[S_ABS, c]
         s_abs_d = st[S_ABS_D, c]
-        n_ssc = 0
-        n_zc = 0
-        n_zero = 0
-        pp = np.float64(xt[i0 - 2, c])
+        n_zc = st[S_ZC, c]
+        n_ssc = st[S_SSC, c]
+        min_abs = st[S_MIN_ABS, c]
         p = np.float64(xt[i0 - 1, c])
+        pd = p - np.float64(xt[i0 - 2, c])
         for j in range(steps):
             v = np.float64(xt[i0 + j, c])
             d = v - p
             s_abs += abs(v)
             s_abs_d += abs(d)
-            # SSC at sample i-1: (x[i-1] - x[i-2]) (x[i-1] - x[i]) = Δ_{i-1} · (-Δ_i)
-            n_ssc += (p - pp) * (-d) > thr_ssc
-            n_zc += ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
-            n_zero += v == 0.0
-            pp = p
+            min_abs = min(min_abs, abs(v))
+            # SSC at sample i-1: (x[i-1] - x[i-2]) (x[i-1] - x[i]) = pd · (-d) > thr,
+            # i.e. pd · d < -thr (IEEE negation is exact)
+            n_ssc += 1.0 if pd * d < neg_thr_ssc else 0.0
+            n_zc += 1.0 if ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc) else 0.0
+            pd = d
             p = v
         st[S_ABS, c] = s_abs
         st[S_ABS_D, c] = s_abs_d
-        cnt[C_SSC, c] += n_ssc
-        cnt[C_ZC, c] += n_zc
-        cnt[C_ZEROS, c] += n_zero
+        st[S_ZC, c] = n_zc
+        st[S_SSC, c] = n_ssc
+        st[S_MIN_ABS, c] = min_abs
 
 
 @jit(inline="always")
@@ -969,7 +972,8 @@ def _steps_tdpsd(xt, i0, steps, st):
 
 
 @jit(inline="always")
-def _steps_full(xt, i0, steps, thr_zc, thr_ssc, thr_wamp, st, cnt):
+def _steps_full(xt, i0, steps, thr_zc, thr_ssc, thr_wamp, st):
+    neg_thr_ssc = -thr_ssc
     for c in range(xt.shape[1]):
         s_abs = st[S_ABS, c]
         s_sq = st[S_SQ, c]
@@ -979,51 +983,51 @@ def _steps_full(xt, i0, steps, thr_zc, thr_ssc, thr_wamp, st, cnt):
         s_sq_d = st[S_SQ_D, c]
         s_abs_dd = st[S_ABS_DD, c]
         s_sq_dd = st[S_SQ_DD, c]
-        n_wamp = 0
-        n_ssc = 0
-        n_zc = 0
-        n_zero = 0
-        pp = np.float64(xt[i0 - 2, c])
+        n_wamp = st[S_WAMP, c]
+        n_ssc = st[S_SSC, c]
+        n_zc = st[S_ZC, c]
+        min_abs = st[S_MIN_ABS, c]
         p = np.float64(xt[i0 - 1, c])
+        pd = p - np.float64(xt[i0 - 2, c])
         for j in range(steps):
             v = np.float64(xt[i0 + j, c])
             d = v - p
-            pd = p - pp
             dd = d - pd
             s_abs += abs(v)
             s_sq += v * v
             s_sum += v
             peak = max(peak, abs(v))
+            min_abs = min(min_abs, abs(v))
             s_abs_d += abs(d)
             s_sq_d += d * d
             s_abs_dd += abs(dd)
             s_sq_dd += dd * dd
-            n_wamp += abs(d) > thr_wamp
-            n_ssc += pd * (-d) > thr_ssc
-            n_zc += ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
-            n_zero += v == 0.0
-            pp = p
+            n_wamp += 1.0 if abs(d) > thr_wamp else 0.0
+            n_ssc += 1.0 if pd * d < neg_thr_ssc else 0.0
+            n_zc += 1.0 if ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc) else 0.0
+            pd = d
             p = v
         st[S_ABS, c] = s_abs
         st[S_SQ, c] = s_sq
         st[S_SUM, c] = s_sum
         st[S_PEAK, c] = peak
+        st[S_MIN_ABS, c] = min_abs
         st[S_ABS_D, c] = s_abs_d
         st[S_SQ_D, c] = s_sq_d
         st[S_ABS_DD, c] = s_abs_dd
         st[S_SQ_DD, c] = s_sq_dd
-        cnt[C_WAMP, c] += n_wamp
-        cnt[C_SSC, c] += n_ssc
-        cnt[C_ZC, c] += n_zc
-        cnt[C_ZEROS, c] += n_zero
+        st[S_WAMP, c] = n_wamp
+        st[S_SSC, c] = n_ssc
+        st[S_ZC, c] = n_zc
 
 
 @jit
-def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt):
+def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st):
     """One pass over a sample-major window ``xt`` (n, n_channels), channels contiguous.
 
     ``st[k, c]`` for k in S_*: Σ|x|, Σx, max|x|, Σ|Δx|, Σ|Δ²x|, Σx², Σ(Δx)²,
-    Σ(Δ²x)²; ``cnt[k, c]``: ZC, SSC, WAMP counts and the number of exact zeros.
+    Σ(Δ²x)², the ZC, SSC, WAMP counts and min|x| (each loop kind fills the rows
+    its features read, see ``_KIND_SUMS``).
     Channels are the inner loop (vectorised across channels); samples go
     :data:`STEP` at a time with the running sums in registers. Every sum adds
     sample ``i``'s term in order ``i = 0, 1, ...``, whatever the loop kind and
@@ -1036,14 +1040,13 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt):
     n = xt.shape[0]
     n_ch = xt.shape[1]
     st[:N_SUMS, :] = 0.0
-    cnt[:N_COUNTS, :] = 0
     for c in range(n_ch):
         v = np.float64(xt[0, c])
         st[S_ABS, c] = abs(v)
         st[S_SQ, c] = v * v
         st[S_SUM, c] = v
         st[S_PEAK, c] = abs(v)
-        cnt[C_ZEROS, c] = v == 0.0
+        st[S_MIN_ABS, c] = abs(v)
     if n > 1:
         for c in range(n_ch):
             v = np.float64(xt[1, c])
@@ -1053,11 +1056,11 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt):
             st[S_SQ, c] += v * v
             st[S_SUM, c] += v
             st[S_PEAK, c] = max(st[S_PEAK, c], abs(v))
+            st[S_MIN_ABS, c] = min(st[S_MIN_ABS, c], abs(v))
             st[S_ABS_D, c] = abs(d)
             st[S_SQ_D, c] = d * d
-            cnt[C_WAMP, c] = abs(d) > thr_wamp
-            cnt[C_ZC, c] = ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc)
-            cnt[C_ZEROS, c] += v == 0.0
+            st[S_WAMP, c] = 1.0 if abs(d) > thr_wamp else 0.0
+            st[S_ZC, c] = 1.0 if ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc) else 0.0
     # samples 2 .. n-1: whole steps (constant trip count: unrolled, sums in
     # registers), then the remainder
     if n <= 2:
@@ -1070,16 +1073,16 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt):
         _steps_amp(xt, tail, n - tail, st)
     elif kind == KIND_HTD:
         for b in range(n_full):
-            _steps_htd(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, st, cnt)
-        _steps_htd(xt, tail, n - tail, thr_zc, thr_ssc, st, cnt)
+            _steps_htd(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, st)
+        _steps_htd(xt, tail, n - tail, thr_zc, thr_ssc, st)
     elif kind == KIND_TDPSD:
         for b in range(n_full):
             _steps_tdpsd(xt, 2 + b * STEP, STEP, st)
         _steps_tdpsd(xt, tail, n - tail, st)
     else:
         for b in range(n_full):
-            _steps_full(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, thr_wamp, st, cnt)
-        _steps_full(xt, tail, n - tail, thr_zc, thr_ssc, thr_wamp, st, cnt)
+            _steps_full(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, thr_wamp, st)
+        _steps_full(xt, tail, n - tail, thr_zc, thr_ssc, thr_wamp, st)
 
 
 @jit
@@ -1215,24 +1218,23 @@ def _fast_column(code, st, n, col, scratch):
 
 
 @jit
-def _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out):
-    """One-pass features of one sample-major window ``xt`` (size, n_channels) into ``out``."""
+def _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out):
+    """One-pass features of one sample-major window ``xt`` (size, n_channels) into ``out``.
+
+    ``st`` is float64 (N_STATE, n_channels) and ``scratch`` int64
+    (N_SCRATCH * n_channels,) work space.
+    """
     n = xt.shape[0]
     n_ch = xt.shape[1]
-    _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st, cnt)
-    scratch = cnt[N_COUNTS:].reshape(N_SCRATCH * n_ch)
+    _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st)
     need_zc = False
     need_moments = False
     for f in range(codes.shape[0]):
         need_zc = need_zc or codes[f] == ID_ZC
         need_moments = need_moments or ID_M0 <= codes[f] <= ID_IRF
-    for c in range(n_ch):
-        st[S_ZC, c] = cnt[C_ZC, c]
-        st[S_SSC, c] = cnt[C_SSC, c]
-        st[S_WAMP, c] = cnt[C_WAMP, c]
     if need_zc:
         for c in range(n_ch):
-            if cnt[C_ZEROS, c] > 0:
+            if st[S_MIN_ABS, c] == 0.0:  # an exact zero: count with zeros skipped
                 st[S_ZC, c] = _zc_exact(xt, c, thr_zc)
     if need_moments:
         _tdpsd_moments_rows(st, scratch)
@@ -1291,11 +1293,39 @@ def fast_rows(flat, increment, n_windows, codes, offs, kind, thr_zc, thr_ssc, th
     n_ch = flat.shape[1]
     size = flat.shape[0] - (n_windows - 1) * increment
     st = np.empty((N_STATE, n_ch))
-    cnt = np.empty((N_COUNTS + N_SCRATCH, n_ch), dtype=np.int64)
+    scratch = np.empty(N_SCRATCH * n_ch, dtype=np.int64)
     for w in range(n_windows):
         lo = w * increment
         xt = flat[lo : lo + size]
-        _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
+        _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out[w])
+
+
+@jit
+def fast_window(win, plan, kind, thr_zc, thr_ssc, thr_wamp, out):
+    """One-pass features of one channel-contiguous window (the realtime path).
+
+    ``win`` is ``buffer[-size:].T`` of a C-ordered ``(n_samples, n_channels)``
+    buffer: a Fortran-ordered ``(n_channels, size)`` array whose transpose is
+    the sample-major window :func:`fast_rows` reads. Few arguments on purpose:
+    numba's dispatcher costs about 100 ns per array argument.
+
+    Parameters
+    ----------
+    win : ndarray of shape (n_channels, size), float32 or float64, Fortran-ordered
+    plan : ndarray of shape (2, F), int64
+        Fast feature ids (row 0) and their column offsets (row 1), as ``codes``
+        and ``offs`` of :func:`fast_rows`.
+    kind : int
+        Loop kind from :func:`sums_kind`.
+    thr_zc, thr_ssc, thr_wamp : float
+        ZC / SSC / WAMP thresholds.
+    out : ndarray of shape (n_columns,), float64
+        Output; only the fast features' columns are written.
+    """
+    n_ch = win.shape[0]
+    st = np.empty((N_STATE, n_ch))
+    scratch = np.empty(N_SCRATCH * n_ch, dtype=np.int64)
+    _fast_one(win.T, plan[0], plan[1], kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out)
 
 
 @jit(parallel=True)
@@ -1307,10 +1337,10 @@ def fast_rows_parallel(
     size = flat.shape[0] - (n_windows - 1) * increment
     for w in prange(n_windows):
         st = np.empty((N_STATE, n_ch))
-        cnt = np.empty((N_COUNTS + N_SCRATCH, n_ch), dtype=np.int64)
+        scratch = np.empty(N_SCRATCH * n_ch, dtype=np.int64)
         lo = w * increment
         xt = flat[lo : lo + size]
-        _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
+        _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out[w])
 
 
 @jit
@@ -1345,11 +1375,11 @@ def fast_windows(wins, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, out):
     """
     n_ch = wins.shape[1]
     st = np.empty((N_STATE, n_ch))
-    cnt = np.empty((N_COUNTS + N_SCRATCH, n_ch), dtype=np.int64)
+    scratch = np.empty(N_SCRATCH * n_ch, dtype=np.int64)
     tscr = np.empty((wins.shape[2], n_ch))
     for w in range(wins.shape[0]):
         _transpose_into(wins[w], tscr)
-        _fast_one(tscr, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
+        _fast_one(tscr, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out[w])
 
 
 @jit(parallel=True)
@@ -1358,10 +1388,10 @@ def fast_windows_parallel(wins, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, ou
     n_ch = wins.shape[1]
     for w in prange(wins.shape[0]):
         st = np.empty((N_STATE, n_ch))
-        cnt = np.empty((N_COUNTS + N_SCRATCH, n_ch), dtype=np.int64)
+        scratch = np.empty(N_SCRATCH * n_ch, dtype=np.int64)
         tscr = np.empty((wins.shape[2], n_ch))
         _transpose_into(wins[w], tscr)
-        _fast_one(tscr, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, cnt, out[w])
+        _fast_one(tscr, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out[w])
 
 
 # --------------------------------------------------------------------------- whole-window features
@@ -1752,6 +1782,8 @@ def _warmup() -> None:
         flat = sample_major_view(np.sin(np.arange(4 * n * n_ch, dtype=dtype)).reshape(-1, n_ch))
         fast_rows(flat, n, 3, *fast_args, KIND_FULL, 0.0, 0.0, 0.0, out)
         fast_rows_parallel(flat, n, 3, *fast_args, KIND_FULL, 0.0, 0.0, 0.0, out)
+        ring = np.sin(np.arange(n * n_ch, dtype=dtype)).reshape(n, n_ch)  # writeable buffer
+        fast_window(ring.T, np.stack(fast_args), KIND_FULL, 0.0, 0.0, 0.0, out[0])
     for wins in _warmup_windows(n_ch, n):
         fast_windows(wins, *fast_args, KIND_FULL, 0.0, 0.0, 0.0, out)
         fast_windows_parallel(wins, *fast_args, KIND_FULL, 0.0, 0.0, 0.0, out)
