@@ -183,6 +183,15 @@ def _first_member(g, gstart, gcount, br, bidx, radius, far):
 
 
 @jit
+def _to_int8(v):
+    # clamp to [-127, 127]; a non-finite value (overflowing data, where the
+    # screen is off anyway) becomes 0 rather than an undefined conversion
+    if not np.isfinite(v):
+        return np.int8(0)
+    return np.int8(min(127.0, max(-127.0, v)))
+
+
+@jit
 def _quantize(x, points, g, at, m, bidx, bq, step):
     # int8 offsets of rows bidx[at:at + m] from their centre points[:, g]:
     # bq[j, q] = round((x[i, j] - centre[j]) / step[g]), |bq| <= 127, with
@@ -197,27 +206,48 @@ def _quantize(x, points, g, at, m, bidx, bq, step):
             big = max(big, abs(np.float64(x[i, j]) - points[j, g]))
     h = big / 127.0
     step[g] = h
-    inv = 1.0 / h if h > 0.0 else 0.0
+    inv = 1.0 / h if 0.0 < h < 1e300 else 0.0
     for q in range(at, at + m):
         i = bidx[q]
         if i < 0:
             continue
         for j in range(d):
             v = np.rint((np.float64(x[i, j]) - points[j, g]) * inv)
-            bq[j, q] = np.int8(min(127.0, max(-127.0, v)))
+            bq[j, q] = _to_int8(v)
 
 
 @jit
-def _sorted_group(x, points, g, idx, r, m, at, bidx, br, bq, step):
-    # write rows idx[:m] (squared distances r[:m]) as group g at position
-    # ``at`` of the group buffers, sorted by (r descending, row index
-    # ascending), with their int8 offsets from the centre
-    by_row = np.argsort(idx[:m])
-    order = by_row[np.argsort(-r[:m][by_row], kind="mergesort")]
+def _sorted_group(g, idx, r, off, m, at, bidx, br, bq, step):
+    # write rows idx[:m] (squared distances r[:m], float64 offsets off[:m]
+    # from the centre of group g) as group g at position ``at`` of the group
+    # buffers, sorted by (r descending, row index ascending), with their int8
+    # offsets (as _quantize, from the offsets already at hand)
+    order = np.argsort(-r[:m])
+    # equal r: lowest row index first (runs of ties are short except on
+    # lattice-like data, where they are sorted by index as a whole)
+    q = 0
+    while q < m:
+        e = q + 1
+        while e < m and r[order[e]] == r[order[q]]:
+            e += 1
+        if e - q > 1:
+            run = order[q:e]
+            order[q:e] = run[np.argsort(idx[run])]
+        q = e
+    d = off.shape[1]
+    big = 0.0
     for q in range(m):
         bidx[at + q] = idx[order[q]]
         br[at + q] = r[order[q]]
-    _quantize(x, points, g, at, m, bidx, bq, step)
+        for j in range(d):
+            big = max(big, abs(off[q, j]))
+    h = big / 127.0
+    step[g] = h
+    inv = 1.0 / h if 0.0 < h < 1e300 else 0.0
+    for q in range(m):
+        o = order[q]
+        for j in range(d):
+            bq[j, at + q] = _to_int8(np.rint(off[o, j] * inv))
     return at + m
 
 
@@ -287,6 +317,7 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
     ndead = np.zeros(n_select, dtype=np.int64)
     mv_idx = np.empty(n_live, dtype=np.int64)
     mv_r = np.empty(n_live, dtype=np.float64)
+    mv_off = np.empty((n_live, d), dtype=np.float64)
     acc32 = np.empty(n_live, dtype=np.float32)
     maybe = np.empty(n_live, dtype=np.int64)
     exact = np.empty(n_live, dtype=np.float64)
@@ -302,9 +333,12 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
         a = gstart[g]
         m = gcount[g]
         for q in range(m):
-            mv_idx[q] = sidx[a + q]
-            mv_r[q] = min_d[sidx[a + q]]
-        _sorted_group(x, points, g, mv_idx, mv_r, m, a, bidx, br, bq, step)
+            i = sidx[a + q]
+            mv_idx[q] = i
+            mv_r[q] = min_d[i]
+            for j in range(d):
+                mv_off[q, j] = np.float64(x[i, j]) - points[j, g]
+        _sorted_group(g, mv_idx, mv_r, mv_off, m, a, bidx, br, bq, step)
         _first_member(g, gstart, gcount, br, bidx, radius, far)
     tail = n_live
     for s in range(n_stream, n_select):
@@ -338,11 +372,19 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
         for a in range(s):
             if gcount[a] == 0 or _prunable(dc2[a], radius[a]):
                 continue
-            # the prefix of rows that can change (r is non-increasing): binary
-            # search for the first prunable member
+            # the prefix of rows that can change (r is non-increasing):
+            # galloping search for the first prunable member (probes stay
+            # near the front, whose r values are read next anyway)
             start = gstart[a]
+            end = start + gcount[a]
             lo = start
-            hi = start + gcount[a]
+            step_len = 1
+            hi = start + 1
+            while hi < end and not _prunable(dc2[a], br[hi]):
+                lo = hi
+                step_len *= 2
+                hi = start + step_len
+            hi = min(hi, end)
             while hi - lo > 1:
                 mid = (lo + hi) // 2
                 if _prunable(dc2[a], br[mid]):
@@ -357,7 +399,7 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
             if sqrt_r < 0.5 * 127.0 * step[a]:
                 _quantize(x, points, a, start, gcount[a], bidx, bq, step)
             h = step[a]
-            if 1e-30 <= radius[a] <= 1e30 and 1e-30 <= h:
+            if 1e-30 <= radius[a] <= 1e30 and h >= 1e-30:
                 for j in range(d):
                     w32[j] = np.float32(pc[j] - points[j, a])
                 h32 = np.float32(h)
@@ -403,8 +445,11 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
             for t in range(n_maybe):
                 q = maybe[t]
                 if exact[t] < br[q]:
-                    mv_idx[moved] = bidx[q]
+                    i = bidx[q]
+                    mv_idx[moved] = i
                     mv_r[moved] = exact[t]
+                    for j in range(d):
+                        mv_off[moved, j] = np.float64(x[i, j]) - pc[j]
                     moved += 1
                     bidx[q] = -1
                     n_closer += 1
@@ -422,7 +467,7 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
             bq, sq = sq, bq
         gstart[s] = tail
         gcount[s] = moved
-        tail = _sorted_group(x, points, s, mv_idx, mv_r, moved, tail, bidx, br, bq, step)
+        tail = _sorted_group(s, mv_idx, mv_r, mv_off, moved, tail, bidx, br, bq, step)
         _first_member(s, gstart, gcount, br, bidx, radius, far)
     return selected
 
