@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from moveo._numba import jit
 from moveo.kernels.ring import (
     BAD_ARGS,
     CAPACITY,
@@ -650,3 +651,73 @@ def test_fixed_signatures_work_from_numba_cache(tmp_path):
     n_signatures = 6
     assert runs[0] == (0, n_signatures)  # compiled and saved ...
     assert runs[1] == (n_signatures, 0)  # ... then loaded, and it works the same
+
+
+@jit
+def _native_producer(mem, data, ts, n_writes):  # pragma: no cover - compiled
+    """Sequence-numbered writes from compiled code: no GIL, truly parallel to readers."""
+    chunk = data.shape[0]
+    first = 0
+    for _ in range(n_writes):
+        for i in range(chunk):
+            data[i, 0] = (first + i) % 1_000_000
+            for c in range(1, data.shape[1]):
+                data[i, c] = (first + i) // 1_000_000
+            ts[i] = first + i
+        if ring_push(mem, data, ts):
+            return -1
+        first += chunk
+    return first
+
+
+def test_concurrent_overwrite_during_copy_is_detected():
+    """Windows one sample smaller than the ring, read while a GIL-free producer laps it.
+
+    The producer runs compiled code without the GIL, so it overwrites rows while a
+    reader copies them (a Python producer rarely can: it waits for the GIL the
+    reader's copy just released). ``since`` makes one attempt, so such reads come
+    back torn: the overwritten start dropped and counted in ``lost``, the rest
+    contiguous and consistent (without the re-check, torn rows fail the consistency
+    check). ``latest`` retries; whatever it returns satisfies ``len(w) + w.lost == n``.
+    """
+    n_ch, cap, win, chunk = 64, 128, 127, 16
+    rb = RingBuffer(cap, n_ch)
+    data, ts = np.empty((chunk, n_ch), np.float32), np.empty(chunk)
+    _native_producer(rb._mem, data, ts, 1)  # compile before timing anything
+    rb = RingBuffer(cap, n_ch)
+    errors: list[BaseException] = []
+    stats = {"latest": 0, "since": 0, "torn": 0, "written": 0}
+
+    def producer():
+        stats["written"] = _native_producer(rb._mem, data, ts, 400_000)
+
+    def reader():
+        out = np.empty((win, n_ch), np.float32)
+        try:
+            while not done.is_set():
+                w = rb.latest(win, out=out)
+                if w.count < win:
+                    continue
+                _check_contiguous(w, n_ch)
+                assert len(w) + w.lost == win
+                stats["latest"] += 1
+                start = w.count - win
+                w = rb.since(start, out=out)
+                _check_contiguous(w, n_ch)
+                assert w.start == start + w.lost
+                stats["since"] += 1
+                stats["torn"] += w.lost > 0
+        except BaseException as exc:
+            errors.append(exc)
+
+    done = threading.Event()
+    threads = [threading.Thread(target=reader), threading.Thread(target=producer)]
+    for t in threads:
+        t.start()
+    threads[1].join(120)
+    done.set()
+    threads[0].join(10)
+    assert not errors, errors[0]
+    assert stats["written"] == 400_000 * chunk
+    assert stats["latest"] > 10, stats
+    assert stats["torn"] > 0, stats
