@@ -121,6 +121,42 @@ def _exact_sq_dist(x, i, cent, m):
 
 
 @jit(fastmath=False)
+def _winner_sq_dist(x, start, nb, cent, arg, dist):
+    # dist[start + r] = contract distance of row start + r to centroid arg[r].
+    # Four rows at a time: four independent left-to-right sums keep the
+    # floating-point units busy where a single sum waits on each addition.
+    d = x.shape[1]
+    r = 0
+    while r + 4 <= nb:
+        i = start + r
+        m0 = arg[r]
+        m1 = arg[r + 1]
+        m2 = arg[r + 2]
+        m3 = arg[r + 3]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for j in range(d):
+            t0 = np.float64(x[i, j]) - cent[m0, j]
+            t1 = np.float64(x[i + 1, j]) - cent[m1, j]
+            t2 = np.float64(x[i + 2, j]) - cent[m2, j]
+            t3 = np.float64(x[i + 3, j]) - cent[m3, j]
+            s0 = s0 + t0 * t0
+            s1 = s1 + t1 * t1
+            s2 = s2 + t2 * t2
+            s3 = s3 + t3 * t3
+        dist[i] = s0
+        dist[i + 1] = s1
+        dist[i + 2] = s2
+        dist[i + 3] = s3
+        r += 4
+    while r < nb:
+        dist[start + r] = _exact_sq_dist(x, start + r, cent, arg[r])
+        r += 1
+
+
+@jit(fastmath=False)
 def _exact_row(x, i, ct, acc, labels, dist):
     # Row i against every centroid by the contract; NaN rows get -1 / NaN.
     # ct: (d, k) centroids transposed, acc: (k,) scratch. Each centroid's sum
@@ -298,13 +334,15 @@ def _nearest_centroid(x, cent, ct, shift, w, cn, c_max, labels, dist, n_exact):
                         better = lo < prev
                         b1[r] = lo if better else prev
                         arg[r] = idx if better else arg[r]
+            # the winner's exact distance for every row (fallback rows below
+            # overwrite theirs), then the test of the filter's answer
+            _winner_sq_dist(x, bs, nb, cent, arg, dist)
             for r in range(nb):
                 i = bs + r
                 xf = np.float64(xn[r])
                 gap = np.float64(b2[r]) - np.float64(b1[r])
                 if xf <= _FILTER_MAX_NORM and gap > 2.0 * _filter_bound(xf, c_max, d):
                     labels[i] = arg[r]
-                    dist[i] = _exact_sq_dist(x, i, cent, arg[r])
                 else:  # near or exact tie, NaN, or too large for float32
                     _exact_row(x, i, ct, scratch, labels, dist)
                     exact += 1
