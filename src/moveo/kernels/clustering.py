@@ -85,7 +85,7 @@ def _rows_complete(x, out):
 # - The kernel only has Xf = fl32(sum_j fl32(x*_j)^2) >= X (1 - 1.1 (d + 2) u).
 # Hence |A + X - R| <= u (Xf + Cmax) (2.06 d + 5.2) for d <= 4096, with
 # Cmax = max_m C; we use E = (4 d + 8) u (Xf + Cmax), a margin of almost two
-# (which also absorbs the float64 rounding of the test itself), plus
+# (which also absorbs the float64 rounding of Cmax, of E and of b2 - b1), plus
 # 2**-140 (d + 1 + Xf + Cmax) for float32 underflow (an underflowing rounding
 # is off by <= 2**-150 absolute, not relatively). Overflow is impossible while
 # Xf <= 2**100 and Cmax <= 2**100 (every partial sum stays below 2**115); rows
