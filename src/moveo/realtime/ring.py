@@ -49,6 +49,7 @@ from moveo.kernels.ring import (
     ring_latest_exact,
     ring_latest_exact_cf,
     ring_push,
+    ring_push_unchecked,
     ring_since,
     ring_views,
 )
@@ -137,6 +138,7 @@ class RingBuffer:
         self._n_ch = n_channels
         # header (counters) + timestamps + samples in one array: one kernel argument
         self._mem = ring_alloc(capacity, n_channels)
+        self._push = ring_push_unchecked()
         # numpy views of the arena; the counters are written only by ring_push
         self._state, self._tbuf, self._buf = ring_views(self._mem, capacity, n_channels)
 
@@ -177,28 +179,31 @@ class RingBuffer:
         ValueError
             If the shapes do not match the buffer.
         """
-        # float32 (n, ch) + float64 (n,) arrays of any layout go straight in. The
-        # dtype checks are not redundant with numba's own argument typing: numba
-        # cannot tell a byte-swapped array from a native one in some cases
+        # float32 (n, ch) + float64 (n,) arrays of any layout go straight in, past
+        # numba's argument typing (half the cost of a short write): these four
+        # checks are what makes that safe (see ring_push_unchecked). Identity with
+        # the native dtypes also rules out byte-swapped arrays
         try:
             if (
                 data.dtype is _F32
                 and timestamps.dtype is _F64
-                and not ring_push(self._mem, data, timestamps)
+                and data.ndim == 2
+                and timestamps.ndim == 1
+                and not self._push(self._mem, data, timestamps)
             ):
                 return
-        except (AttributeError, TypeError):  # not arrays, not 2-D / 1-D, ...
+        except (AttributeError, TypeError):  # not numpy arrays
             pass
         self._push_converted(data, timestamps)  # converts, or explains the problem
 
     def _push_converted(self, data: object, timestamps: object) -> None:
         """Convert to behaved float32 / float64 arrays, check and write."""
-        data = _behaved(np.asarray(data, dtype=_F32))
+        data = _behaved(_as_array(data, _F32, "data", f"(n_samples, {self._n_ch})"))
         if data.ndim != 2:
             raise ValueError(
                 f"data must have shape (n_samples, {self._n_ch}), got shape {data.shape}"
             )
-        timestamps = _behaved(np.asarray(timestamps, dtype=_F64))
+        timestamps = _behaved(_as_array(timestamps, _F64, "timestamps", "(n_samples,)"))
         if timestamps.ndim != 1:
             raise ValueError(
                 f"timestamps must have shape ({data.shape[0]},) to match data, "
@@ -413,6 +418,16 @@ def _check_type(arr: object, dtype: np.dtype, ndim: int, name: str, dname: str) 
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     if not arr.flags.writeable:
         raise ValueError(f"{name} must be writeable")
+
+
+def _as_array(value: object, dtype: np.dtype, name: str, shape: str) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be a numeric array of shape {shape} (converted to {dtype}); "
+            f"got {type(value).__name__}: {exc}"
+        ) from exc
 
 
 def _behaved(arr: np.ndarray) -> np.ndarray:

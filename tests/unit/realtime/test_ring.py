@@ -27,6 +27,7 @@ from moveo.kernels.ring import (
     ring_latest_exact,
     ring_latest_exact_cf,
     ring_push,
+    ring_push_unchecked,
     ring_read,
     ring_read_channels_first,
     ring_since,
@@ -117,7 +118,8 @@ def _unaligned(shape, dtype):
 
 
 def _layouts(arr):
-    """The same values as C, Fortran, strided, read-only, unaligned, byte-swapped arrays.
+    """The same values as C, Fortran, strided, reversed, read-only, unaligned and
+    byte-swapped arrays.
 
     Plus the other float width and a nested list: everything ``write`` converts.
     """
@@ -135,6 +137,7 @@ def _layouts(arr):
         "readonly": readonly,
         "unaligned": unaligned,
         "byte-swapped": arr.astype(arr.dtype.newbyteorder()),
+        "reversed": arr[::-1].copy()[::-1],
         "other-float": arr.astype(other),
         "list": arr.tolist(),
     }
@@ -194,6 +197,25 @@ def test_fast_read_returns_the_callers_arrays():
     assert len(w) == 4
     w = rb.latest(2.0)  # a float count works as before (int(n))
     np.testing.assert_array_equal(w.timestamps, [0.08, 0.09])
+
+
+class _LooksLikeAnArray:
+    """Has the attributes the write fast path looks at, but is no numpy array."""
+
+    dtype = np.dtype(np.float32)
+    ndim = 2
+    shape = (2, 2)
+
+
+def test_write_fast_path_rejects_array_lookalikes():
+    rb = RingBuffer(4, 2)
+    with pytest.raises(TypeError, match="data must be a numeric array of shape"):
+        rb.write(_LooksLikeAnArray(), np.zeros(2))
+    with pytest.raises(TypeError, match="timestamps must be a numeric array"):
+        rb.write(np.zeros((2, 2), np.float32), object())
+    assert rb.count == 0
+    rb.write(np.broadcast_to(np.float32([[1, 2]]), (3, 2)), np.arange(3.0))  # stride 0
+    np.testing.assert_array_equal(rb.latest(3).data, [[1, 2]] * 3)
 
 
 def test_byte_swapped_after_unaligned_is_converted():
@@ -399,6 +421,21 @@ def test_push_publishes_counters_and_rejects_bad_shapes():
     assert ring_push(mem, np.zeros((0, 2), np.float32), np.zeros(0)) == 0
     assert state[:2].tolist() == [9, 9]  # rejected and empty writes publish nothing
     np.testing.assert_array_equal(tbuf, [0.08, 0.05, 0.06, 0.07])
+
+
+def test_unchecked_push_is_ring_push_without_typing():
+    push = ring_push_unchecked()
+    assert push is ring_push_unchecked()
+    for layout in ("C", "F", "strided", "reversed", "readonly", "unaligned"):
+        mem, ref = ring_alloc(4, 3), ring_alloc(4, 3)
+        data, ts = _block(0, 6, 3)
+        assert push(mem, _layouts(data)[layout], _layouts(ts)[layout]) == 0
+        assert ring_push(ref, data, ts) == 0
+        np.testing.assert_array_equal(mem, ref)
+    assert push(mem, np.zeros((2, 2), np.float32), np.zeros(2)) == -1
+    assert push(mem, np.zeros((2, 3), np.float32), np.zeros(1)) == -2
+    with pytest.raises(TypeError):
+        push(mem, [[1.0, 2.0, 3.0]], np.zeros(1))
 
 
 def test_arena_layout_is_aligned_and_checked():
