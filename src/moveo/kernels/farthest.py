@@ -257,6 +257,15 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
     # streaming steps, the groups, triangle pruning and the int8 screen).
     # ``min_d`` holds +inf for complete rows and -1 for rows with NaN (which
     # never take part); it is overwritten.
+    counts = np.zeros(3, dtype=np.int64)
+    return _farthest_first_counted(x, n_select, first, min_d, n_stream, counts)
+
+
+@jit
+def _farthest_first_counted(x, n_select, first, min_d, n_stream, counts):
+    # _farthest_first, also adding to ``counts``: [0] prefix rows screened,
+    # [1] rows decided in float64 after the screen, [2] rows that moved
+    # (tests use them to check that both the screen and its fallback run)
     n, d = x.shape
     selected = np.empty(n_select, dtype=np.int64)
     # centres column by column (vectorised centre-to-centre distances)
@@ -392,6 +401,7 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
                 else:
                     lo = mid
             p = hi - start
+            counts[0] += p
             # int8 screen (step 4): offsets were quantised against the
             # group's radius when written; once the radius has halved, the
             # grid is too coarse, so quantise the members again
@@ -439,6 +449,7 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
                     maybe[n_live_maybe] = maybe[t]
                     n_live_maybe += 1
             n_maybe = n_live_maybe
+            counts[1] += n_maybe
             for t in range(n_maybe):
                 exact[t] = _sqdist(x, bidx[maybe[t]], pc)
             n_closer = 0
@@ -455,6 +466,7 @@ def _farthest_first(x, n_select, first, min_d, n_stream):
                     n_closer += 1
             if n_closer == 0:
                 continue
+            counts[2] += n_closer
             ndead[a] += n_closer
             _drop_dead_front(a, gstart, gcount, ndead, bidx)
             if 4 * ndead[a] > gcount[a]:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from moveo.kernels.farthest import _farthest_first, farthest_first
+from moveo.kernels.farthest import _farthest_first, _farthest_first_counted, farthest_first
 from reference import models as ref
 
 
@@ -137,3 +137,91 @@ def test_farthest_first_bad_input():
     with pytest.raises(ValueError, match="n_select must be >= 0"):
         farthest_first(x, -1)
     assert farthest_first(x, 0).shape == (0,)
+
+
+# --- the int8 screen, its float64 fallback, lazy deletion of moved rows ---
+
+
+@st.composite
+def near_tie_case(draw):
+    # lattice points moved by multiples of 1e-9: the differences are far
+    # below float32 resolution and the int8 grid, so only the float64
+    # decision can order these rows; plus exact duplicates and NaN rows
+    n = draw(st.integers(1, 2500))
+    d = draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(0, draw(st.integers(1, 8)), size=(n, d)).astype(np.float64)
+    x += rng.integers(-1000, 1001, size=(n, d)) * 1e-9
+    dup = rng.random(n) < draw(st.sampled_from([0.0, 0.3]))
+    x[dup] = x[rng.integers(0, n, int(dup.sum()))]
+    x[rng.random(n) < draw(st.sampled_from([0.0, 0.05]))] = np.nan
+    ok = np.flatnonzero(~np.isnan(x).any(axis=1))
+    if len(ok) == 0:
+        x[0] = 0.0
+        ok = np.array([0])
+    n_select = draw(st.integers(1, min(len(ok), 300)))
+    first = int(ok[draw(st.integers(0, len(ok) - 1))])
+    return x, n_select, first
+
+
+@given(near_tie_case(), st.sampled_from([1, 3, 64]))
+def test_farthest_first_near_ties_are_decided_in_float64(case, n_stream):
+    # _greedy_all_rows sums the squared differences in column order, as the
+    # kernel's float64 distance does (d <= 6), so even rounding-level ties agree
+    x, n_select, first = case
+    min_d = np.where(np.isnan(x).any(axis=1), -1.0, np.inf)
+    got = _farthest_first(x, n_select, first, min_d, n_stream)
+    assert got.tolist() == _greedy_all_rows(x, n_select, first)
+
+
+@given(clustered_selection_case(), st.sampled_from([-110, -40, 0, 30, 60]))
+def test_farthest_first_same_rows_after_exact_scaling_and_shift(case, k):
+    # integer data scaled by 2**k and shifted by 2**20 keeps every squared
+    # distance exact (scaled by 4**k), so the selection cannot change. At
+    # k=-110 and k=60 the squared radii are outside [1e-30, 1e30], where the
+    # int8 screen is off and every prefix row is decided in float64
+    x, n_select, first = case
+    base = farthest_first(x, n_select, first=first).tolist()
+    assert farthest_first(np.ldexp(x, k), n_select, first=first).tolist() == base
+    assert farthest_first(x + 2.0**20, n_select, first=first).tolist() == base
+
+
+def _counted(x, n_select, first, n_stream):
+    counts = np.zeros(3, dtype=np.int64)
+    min_d = np.where(np.isnan(x).any(axis=1), -1.0, np.inf)
+    got = _farthest_first_counted(x, n_select, first, min_d, n_stream, counts)
+    return got.tolist(), counts
+
+
+def test_farthest_first_screen_rules_out_most_rows_and_falls_back_on_near_ties(rng):
+    # random normal data: the screen settles almost every prefix row, and
+    # every row that moves was decided in float64
+    x = rng.normal(size=(20_000, 6))
+    got, (screened, decided, moved) = _counted(x, 400, 0, 8)
+    assert got == _greedy_all_rows(x, 400, 0)
+    assert decided >= moved > 0
+    assert screened > 20 * decided
+    # lattice + 1e-9 jitter: many rows sit at the same distance up to 1e-9,
+    # the screen cannot tell them apart, so float64 decides more rows than move
+    x = rng.integers(0, 5, size=(6000, 3)) + rng.integers(-1000, 1001, size=(6000, 3)) * 1e-9
+    got, (screened, decided, moved) = _counted(x, 100, 0, 8)
+    assert got == _greedy_all_rows(x, 100, 0)
+    assert decided > moved > 0
+
+
+def test_farthest_first_duplicates_and_tiny_inputs():
+    # duplicates: ties at distance 1 and then at 0 go to the lowest row index
+    x = np.array([[0.0], [0.0], [1.0], [1.0]])
+    assert farthest_first(x, 4, first=0).tolist() == [0, 2, 1, 3]
+    assert ref.farthest_first(x, 4, 0) == [0, 2, 1, 3]
+    # one usable row among NaN rows; a single row
+    x = np.array([[np.nan, 1.0], [2.0, 3.0], [np.nan, np.nan]])
+    assert farthest_first(x, 1).tolist() == [1]
+    assert farthest_first(np.array([[5.0, 5.0]]), 1).tolist() == [0]
+    # every row selected, through the group phase (n_stream=1)
+    x = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0], [np.nan, 0.0], [6.0, 8.0], [3.0, 4.0]])
+    min_d = np.where(np.isnan(x).any(axis=1), -1.0, np.inf)
+    # from row 0: row 4 (100), row 1 (25, lowest of 1 and 5), then the zero-distance
+    # duplicates 2 and 5 in row order
+    assert _farthest_first(x, 5, 0, min_d, 1).tolist() == [0, 4, 1, 2, 5]
+    assert ref.farthest_first(x, 5, 0) == [0, 4, 1, 2, 5]
