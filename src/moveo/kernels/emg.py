@@ -707,23 +707,20 @@ def vlog(x, out, scratch):
     ----------
     x : ndarray of shape (n,), float64, contiguous
     out : ndarray of shape (n,), float64, contiguous
-        Must not overlap ``x`` (overlap is correct but not vectorised).
-    scratch : ndarray of shape (>= 2 n,), int64
+        May be ``x`` itself (correct, but then not vectorised).
+    scratch : ndarray of shape (>= n,), int64
     """
     n = x.shape[0]
     bits = scratch[:n]
-    expo = scratch[n : 2 * n]
-    mant = bits.view(np.float64)
-    # x = 2^k m with m in [sqrt(1/2), sqrt(2)); subnormals are scaled by 2^54 first
+    mant = bits.view(np.float64)  # the same memory: stores and loads become bit casts
     for i in range(n):
         v = x[i]
-        mant[i] = v * (_TWO54 if v < _MIN_NORMAL else 1.0)
-    for i in range(n):
+        # x = 2^k m with m in [sqrt(1/2), sqrt(2)); subnormals are scaled by 2^54 first
+        tiny = v < _MIN_NORMAL
+        mant[i] = v * (_TWO54 if tiny else 1.0)
         b = bits[i] - _SQRT_HALF_BITS
-        expo[i] = (b >> 52) - (54 if x[i] < _MIN_NORMAL else 0)
+        k = np.float64((b >> 52) - (54 if tiny else 0))
         bits[i] = (b & _MANTISSA) + _SQRT_HALF_BITS
-    for i in range(n):
-        v = x[i]
         f = mant[i] - 1.0
         s = f / (2.0 + f)
         z = s * s
@@ -739,7 +736,6 @@ def vlog(x, out, scratch):
         p = p * z + _LOG_C[1]
         p = p * z + _LOG_C[0]
         two_s = 2.0 * s
-        k = np.float64(expo[i])
         # log x = k ln2 + 2s + 2s·z·p, ln 2 split so k·ln2 carries no rounding error
         r = k * _LN2_HI + (two_s + (two_s * (z * p) + k * _LN2_LO))
         r = r if v > 0.0 else np.nan
@@ -758,13 +754,13 @@ def vexp(y, out, scratch):
     ----------
     y : ndarray of shape (n,), float64, contiguous
     out : ndarray of shape (n,), float64, contiguous
-        May be ``y`` itself (then not vectorised).
+        May be ``y`` itself (correct, but then not vectorised).
     scratch : ndarray of shape (>= 2 n,), int64
     """
     n = y.shape[0]
     lo = scratch[:n]
     hi = scratch[n : 2 * n]
-    lo_f = lo.view(np.float64)
+    lo_f = lo.view(np.float64)  # the same memory: stores and loads become bit casts
     hi_f = hi.view(np.float64)
     for i in range(n):
         v = y[i]
@@ -787,16 +783,12 @@ def vexp(y, out, scratch):
         p = p * r + _EXP_C[2]
         p = p * r + _EXP_C[1]
         p = p * r + _EXP_C[0]
-        out[i] = p
-        lo[i] = np.int64(k) if k == k else 0  # NaN: p is NaN already
-    # 2^k as 2^(k//2) · 2^(k - k//2): both factors normal for every k in [-1076, 1024]
-    for i in range(n):
-        k = lo[i]
-        half = k >> 1
+        # 2^k as 2^(k//2) · 2^(k - k//2): both factors normal for every k in [-1076, 1024]
+        ki = np.int64(k) if k == k else 0  # NaN: p is NaN already
+        half = ki >> 1
         lo[i] = (half + 1023) << 52
-        hi[i] = (k - half + 1023) << 52
-    for i in range(n):
-        out[i] = (out[i] * lo_f[i]) * hi_f[i]
+        hi[i] = (ki - half + 1023) << 52
+        out[i] = (p * lo_f[i]) * hi_f[i]
 
 
 # --------------------------------------------------------------------------- one-pass features
@@ -813,12 +805,18 @@ S_ZC, S_SSC, S_WAMP, S_MIN_ABS = 8, 9, 10, 11
 N_SUMS = 12
 # power-normalised TD-PSD moments m̃0, m̃2, m̃4 (computed once per window from the sums)
 T_M0, T_M2, T_M4 = N_SUMS, N_SUMS + 1, N_SUMS + 2
-# scratch rows: logs of the squared sums, then |m̃0 - m̃2|, |m̃0 - m̃4| and ratios
-T_TMP = N_SUMS + 3
+# λ/2 · ln of Σx², Σ(Δx)², Σ(Δ²x)² (= ln m̃ + ln λ)
+T_HLOG = N_SUMS + 3
+# the arguments of the TD-PSD logarithms (m̃0, |m̃0 - m̃2|, |m̃0 - m̃4|, Σ|Δx| / Σ|Δ²x|),
+# then their logarithms: M0, M2, M4 and WLF, one vlog call for all four
+T_ARG = T_HLOG + 3
+L_M0, L_M2, L_M4, L_WLF = T_ARG + 4, T_ARG + 5, T_ARG + 6, T_ARG + 7
+# scratch rows of the per-feature loops
+T_TMP = T_ARG + 8
 N_TMP = 3
 N_STATE = T_TMP + N_TMP
-# int64 scratch of vlog / vexp: N_SCRATCH * n_channels values
-N_SCRATCH = 2 * N_TMP
+# int64 scratch of vlog / vexp (2 values per element, 3 rows at a time)
+N_SCRATCH = 6
 
 # Loop kinds: each computes a superset of the sums its features read (see sums_kind).
 KIND_FULL, KIND_AMP, KIND_HTD, KIND_TDPSD = 0, 1, 2, 3
@@ -914,7 +912,9 @@ def _steps_amp(xt, i0, steps, st):
 
 
 @jit(inline="always")
-def _steps_htd(xt, i0, steps, thr_zc, thr_ssc, st):
+def _steps_htd(xt, i0, steps, thr_zc, thr_ssc, st, zc_threshold):
+    # zc_threshold is a constant at each call site: with thr_zc = 0 the |Δx| > 0 test
+    # is implied by a sign change (v > 0 >= p gives v - p >= v > 0), so it is dropped
     neg_thr_ssc = -thr_ssc
     for c in range(xt.shape[1]):
         s_abs = st[S_ABS, c]
@@ -933,7 +933,10 @@ def _steps_htd(xt, i0, steps, thr_zc, thr_ssc, st):
             # SSC at sample i-1: (x[i-1] - x[i-2]) (x[i-1] - x[i]) = pd · (-d) > thr,
             # i.e. pd · d < -thr (IEEE negation is exact)
             n_ssc += 1.0 if pd * d < neg_thr_ssc else 0.0
-            n_zc += 1.0 if ((v > 0.0) != (p > 0.0)) & (abs(d) > thr_zc) else 0.0
+            crossing = (v > 0.0) != (p > 0.0)
+            if zc_threshold:
+                crossing = crossing & (abs(d) > thr_zc)
+            n_zc += 1.0 if crossing else 0.0
             pd = d
             p = v
         st[S_ABS, c] = s_abs
@@ -1071,10 +1074,14 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st):
         for b in range(n_full):
             _steps_amp(xt, 2 + b * STEP, STEP, st)
         _steps_amp(xt, tail, n - tail, st)
+    elif kind == KIND_HTD and thr_zc > 0.0:
+        for b in range(n_full):
+            _steps_htd(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, st, True)
+        _steps_htd(xt, tail, n - tail, thr_zc, thr_ssc, st, True)
     elif kind == KIND_HTD:
         for b in range(n_full):
-            _steps_htd(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, st)
-        _steps_htd(xt, tail, n - tail, thr_zc, thr_ssc, st)
+            _steps_htd(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, st, False)
+        _steps_htd(xt, tail, n - tail, thr_zc, thr_ssc, st, False)
     elif kind == KIND_TDPSD:
         for b in range(n_full):
             _steps_tdpsd(xt, 2 + b * STEP, STEP, st)
@@ -1112,24 +1119,33 @@ def _ratio_into(num, den, out):
 
 
 @jit(error_model="numpy")
-def _tdpsd_moments_rows(st, scratch):
-    """``st[T_M0 + k] = sqrt(S_k)^λ / λ = exp(λ/2 · log S_k) / λ`` for S_k = Σx², Σ(Δx)², Σ(Δ²x)².
+def _tdpsd_rows(st, scratch):
+    """Compute the TD-PSD quantities of every channel from the one-pass sums.
 
-    One :func:`vlog` and one :func:`vexp` over the three adjacent rows (3 n_channels
-    values) instead of 3 n_channels scalar ``pow`` calls.
+    ``m̃_k = sqrt(S_k)^λ / λ = exp(λ/2 · ln S_k) / λ`` into the T_M0, T_M2, T_M4 rows,
+    and ``ln m̃0``, ``ln |m̃0 - m̃2|``, ``ln |m̃0 - m̃4|``, ``ln(Σ|Δx| / Σ|Δ²x|)`` into
+    L_M0, L_M2, L_M4, L_WLF: two :func:`vlog` and one :func:`vexp` call over 3 or 4
+    n_channels adjacent values (instead of about ten scalar ``log`` / ``pow`` calls
+    per channel).
     """
     n_ch = st.shape[1]
     sums = st[S_SQ : S_SQ + 3].reshape(3 * n_ch)
-    logs = st[T_TMP : T_TMP + 3].reshape(3 * n_ch)
+    hlog = st[T_HLOG : T_HLOG + 3].reshape(3 * n_ch)
     moments = st[T_M0 : T_M0 + 3].reshape(3 * n_ch)
-    vlog(sums, logs, scratch)
+    vlog(sums, hlog, scratch)
     half_lam = 0.5 * TDPSD_LAMBDA
     for i in range(3 * n_ch):
-        logs[i] = half_lam * logs[i]
-    vexp(logs, moments, scratch)
+        hlog[i] = half_lam * hlog[i]
+    vexp(hlog, moments, scratch)
     inv_lam = 1.0 / TDPSD_LAMBDA
     for i in range(3 * n_ch):
         moments[i] = moments[i] * inv_lam
+    for c in range(n_ch):
+        st[T_ARG, c] = st[T_M0, c]
+        st[T_ARG + 1, c] = abs(st[T_M0, c] - st[T_M2, c])
+        st[T_ARG + 2, c] = abs(st[T_M0, c] - st[T_M4, c])
+    _ratio_into(st[S_ABS_D], st[S_ABS_DD], st[T_ARG + 3])
+    vlog(st[T_ARG : T_ARG + 4].reshape(4 * n_ch), st[L_M0 : L_M0 + 4].reshape(4 * n_ch), scratch)
 
 
 @jit(error_model="numpy")
@@ -1192,24 +1208,27 @@ def _fast_column(code, st, n, col, scratch):
             col[c] = st[S_ZC, c]
     elif code == ID_WLF:
         # ln(Σ|Δx| / Σ|Δ²x|)
-        _ratio_into(st[S_ABS_D], st[S_ABS_DD], tmp)
-        vlog(tmp, col, scratch)
+        for c in range(n_ch):
+            col[c] = st[L_WLF, c]
     elif code == ID_M0:
         # ln m̃0
-        vlog(st[T_M0], col, scratch)
-    elif code in (ID_M2, ID_M4):
-        # ln |m̃0 - m̃2|, ln |m̃0 - m̃4|
-        other = st[T_M2] if code == ID_M2 else st[T_M4]
         for c in range(n_ch):
-            tmp[c] = abs(st[T_M0, c] - other[c])
-        vlog(tmp, col, scratch)
+            col[c] = st[L_M0, c]
+    elif code == ID_M2:
+        # ln |m̃0 - m̃2|
+        for c in range(n_ch):
+            col[c] = st[L_M2, c]
+    elif code == ID_M4:
+        # ln |m̃0 - m̃4|
+        for c in range(n_ch):
+            col[c] = st[L_M4, c]
     elif code == ID_SPARSI:
-        # ln(m̃0 / sqrt(|m̃0 - m̃2| |m̃0 - m̃4|))
+        # ln(m̃0 / sqrt(|m̃0 - m̃2| |m̃0 - m̃4|)) = M0 - (M2 + M4) / 2 (exactly 0 for a
+        # constant window, where m̃2 = m̃4 = 0); m̃0 = 0 only for an all-zero window,
+        # where the ratio is 0 / 0 = 0 and SPARSI = ln 0 = -inf
         for c in range(n_ch):
-            m0 = st[T_M0, c]
-            tmp2[c] = math.sqrt(abs(m0 - st[T_M2, c]) * abs(m0 - st[T_M4, c]))
-        _ratio_into(st[T_M0], tmp2, tmp)
-        vlog(tmp, col, scratch)
+            value = st[L_M0, c] - 0.5 * (st[L_M2, c] + st[L_M4, c])
+            col[c] = -np.inf if st[T_M0, c] == 0.0 else value
     elif code == ID_IRF:
         # m̃2 / sqrt(m̃0 m̃4)
         for c in range(n_ch):
@@ -1231,13 +1250,13 @@ def _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out
     need_moments = False
     for f in range(codes.shape[0]):
         need_zc = need_zc or codes[f] == ID_ZC
-        need_moments = need_moments or ID_M0 <= codes[f] <= ID_IRF
+        need_moments = need_moments or ID_M0 <= codes[f] <= ID_WLF
     if need_zc:
         for c in range(n_ch):
             if st[S_MIN_ABS, c] == 0.0:  # an exact zero: count with zeros skipped
                 st[S_ZC, c] = _zc_exact(xt, c, thr_zc)
     if need_moments:
-        _tdpsd_moments_rows(st, scratch)
+        _tdpsd_rows(st, scratch)
     nan_row = st[_nan_row(kind)]
     for f in range(codes.shape[0]):
         code = codes[f]
