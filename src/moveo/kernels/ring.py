@@ -63,6 +63,7 @@ __all__ = [
     "ring_latest",
     "ring_latest_exact",
     "ring_latest_exact_cf",
+    "ring_latest_exact_unchecked",
     "ring_push",
     "ring_push_unchecked",
     "ring_read",
@@ -682,13 +683,18 @@ _F32_ANY = _array(types.float32, 2, "A", aligned=False)
 _F64_ANY = _array(types.float64, 1, "A", aligned=False)
 _SIGNATURES = {
     ring_push: [(_MEM, _F32_C, _F64_C), (_MEM, _F32_ANY_RO, _F64_ANY_RO)],
-    ring_latest_exact: [(_MEM, types.int64, _F32_C, _F64_C)],
-    ring_latest_exact_cf: [(_MEM, types.int64, _F32_C, _F64_C)],
+    ring_latest_exact: [(_MEM, types.int64, _F32_C, _F64_C),
+                        (_MEM, types.int64, _F32_ANY, _F64_ANY)],
+    ring_latest_exact_cf: [(_MEM, types.int64, _F32_C, _F64_C),
+                           (_MEM, types.int64, _F32_ANY, _F64_ANY)],
     ring_latest: [(_MEM, types.int64, _F32_ANY, _F64_ANY, types.boolean)],
     ring_since: [(_MEM, types.int64, types.int64, _F32_ANY, _F64_ANY, types.boolean)],
 }
+# the kernels whose last signature (any layout) is also handed out unchecked, below
+_UNCHECKED_KERNELS = (ring_push, ring_latest_exact, ring_latest_exact_cf)
 _COMPILE_LOCK = threading.Lock()
-_PUSH_UNCHECKED: list = []  # the compiled entry point, once compile_ring_kernels ran
+# compiled entry points of the "any layout" signatures, once compile_ring_kernels ran
+_UNCHECKED: dict[str, Callable[..., int]] = {}
 
 
 def compile_ring_kernels() -> None:
@@ -698,39 +704,66 @@ def compile_ring_kernels() -> None:
     that convert to them included) and raise ``TypeError`` for anything else
     instead of compiling: a realtime thread never waits for the compiler.
     """
-    if _PUSH_UNCHECKED:
+    if _UNCHECKED:
         return
     with _COMPILE_LOCK:
-        if _PUSH_UNCHECKED:
+        if _UNCHECKED:
             return
+        entries = {}
         for kernel, signatures in _SIGNATURES.items():
             for sig in signatures:
-                entry = kernel.compile(sig)
-                if kernel is ring_push and sig[1] is _F32_ANY_RO:
-                    push_unchecked = entry
+                entry = kernel.compile(sig)  # numba returns the compiled entry point
+                if sig is signatures[-1] and kernel in _UNCHECKED_KERNELS:
+                    entries[kernel.__name__] = entry
             kernel.disable_compile()
-        _PUSH_UNCHECKED.append(push_unchecked)
+        _UNCHECKED.update(entries)
+
+
+# Numba's dispatcher spends ~150 ns per call working out the argument types, about
+# half of a 10-sample write and most of a read's per-call cost. The two functions
+# below return compiled entry points that skip that step: they read whatever they
+# are given *as* the types of their "any layout" signature, so their callers check
+# what those types need (RingBuffer does, in a few attribute reads).
 
 
 def ring_push_unchecked() -> Callable[[np.ndarray, np.ndarray, np.ndarray], int]:
     """:func:`ring_push` without numba's argument typing, for the producer's hot path.
 
-    Numba's dispatcher spends ~150 ns per call working out the argument types
-    (half of a 10-sample write). This returns the compiled entry point of the
-    ``(arena, float32 2-D of any layout, float64 1-D of any layout)`` signature,
-    which skips that: it reads whatever arrays it is given *as* those types.
-
     Returns
     -------
     callable
         ``push(mem, data, timestamps) -> int``, as :func:`ring_push`. The caller
-        must guarantee that ``mem`` is an arena, ``data`` has dtype float32 (native
-        byte order) and 2 dimensions and ``timestamps`` float64 and 1 dimension;
-        anything else is undefined behaviour (wrong values or a crash). Objects
-        that are not numpy arrays raise ``TypeError``.
+        must guarantee that ``mem`` is an arena, ``data`` a numpy array with dtype
+        float32 (native byte order) and 2 dimensions, ``timestamps`` float64 with 1
+        dimension (any strides, read-only or unaligned are fine); anything else is
+        undefined behaviour (wrong values or a crash). Objects that are not numpy
+        arrays raise ``TypeError``.
     """
     compile_ring_kernels()
-    return _PUSH_UNCHECKED[0]
+    return _UNCHECKED["ring_push"]
+
+
+def ring_latest_exact_unchecked(
+    channels_first: bool = False,
+) -> Callable[[np.ndarray, int, np.ndarray, np.ndarray], int]:
+    """:func:`ring_latest_exact` (or ``_cf``) without numba's argument typing.
+
+    Parameters
+    ----------
+    channels_first : bool, default False
+        Return the channels-first kernel's entry point.
+
+    Returns
+    -------
+    callable
+        ``latest(mem, n, out, tout) -> int``, as :func:`ring_latest_exact`. The
+        caller must guarantee that ``mem`` is an arena, ``out`` a *writeable* numpy
+        array with dtype float32 (native byte order) and 2 dimensions, ``tout`` a
+        writeable float64 array with 1 dimension (any strides); anything else is
+        undefined behaviour (it may write into read-only memory, or crash).
+    """
+    compile_ring_kernels()
+    return _UNCHECKED["ring_latest_exact_cf" if channels_first else "ring_latest_exact"]
 
 
 @register_warmup

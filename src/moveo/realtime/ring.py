@@ -46,8 +46,7 @@ from moveo.kernels.ring import (
     compile_ring_kernels,
     ring_alloc,
     ring_latest,
-    ring_latest_exact,
-    ring_latest_exact_cf,
+    ring_latest_exact_unchecked,
     ring_push,
     ring_push_unchecked,
     ring_since,
@@ -139,6 +138,8 @@ class RingBuffer:
         # header (counters) + timestamps + samples in one array: one kernel argument
         self._mem = ring_alloc(capacity, n_channels)
         self._push = ring_push_unchecked()
+        self._latest = ring_latest_exact_unchecked(channels_first=False)
+        self._latest_cf = ring_latest_exact_unchecked(channels_first=True)
         # numpy views of the arena; the counters are written only by ring_push
         self._state, self._tbuf, self._buf = ring_views(self._mem, capacity, n_channels)
 
@@ -257,23 +258,26 @@ class RingBuffer:
             ``data`` of shape (n, n_channels) (or (n_channels, n)), ``timestamps``
             of shape (n,), ``count`` and ``lost``.
         """
-        try:  # the usual case: exact-size C arrays, a full window, no overwrite
+        # the usual case: exact-size arrays, a full window, no overwrite. As in
+        # write, the checks are what the unchecked entry points need (and the dtype
+        # identity rules out byte-swapped arrays)
+        try:
             if ts_out is None:
                 tout = _empty(n, _F64)
-            elif ts_out.dtype is _F64:  # (dtype checks: byte order, see write)
+            elif ts_out.dtype is _F64 and ts_out.ndim == 1 and ts_out.flags.writeable:
                 tout = ts_out
             else:
                 raise TypeError
-            if channels_first:
-                dest = _empty((self._n_ch, n), _F32) if out is None else out
-                if dest.dtype is not _F32:
-                    raise TypeError
-                end = ring_latest_exact_cf(self._mem, n, dest, tout)
+            if out is None:
+                dest = _empty((self._n_ch, n) if channels_first else (n, self._n_ch), _F32)
+            elif out.dtype is _F32 and out.ndim == 2 and out.flags.writeable:
+                dest = out
             else:
-                dest = _empty((n, self._n_ch), _F32) if out is None else out
-                if dest.dtype is not _F32:
-                    raise TypeError
-                end = ring_latest_exact(self._mem, n, dest, tout)
+                raise TypeError
+            if channels_first:
+                end = self._latest_cf(self._mem, n, dest, tout)
+            else:
+                end = self._latest(self._mem, n, dest, tout)
         except Exception:  # noqa: BLE001 - any refusal goes to the checked path below
             end = BAD_ARGS
         if end >= 0:

@@ -26,6 +26,7 @@ from moveo.kernels.ring import (
     ring_latest,
     ring_latest_exact,
     ring_latest_exact_cf,
+    ring_latest_exact_unchecked,
     ring_push,
     ring_push_unchecked,
     ring_read,
@@ -282,6 +283,9 @@ def _readonly(shape, dtype):
         (lambda rb: rb.latest(2, ts_out=np.zeros(1)), r"ts_out must have shape \(>= 2,\)"),
         (lambda rb: rb.latest(2, ts_out=_readonly((2,), np.float64)), "ts_out must be writ"),
         (lambda rb: rb.since(0, ts_out=np.zeros((2, 1))), "ts_out must have 1 dimension"),
+        (lambda rb: rb.latest(2, ts_out=np.zeros((2, 1))), "ts_out must have 1 dimension"),
+        (lambda rb: rb.latest(2, ts_out=[0.0, 0.0]), "ts_out must be a float64"),
+        (lambda rb: rb.latest(2, out=[[0.0, 0.0]] * 2), "out must be a float32"),
         (lambda rb: rb.write(np.zeros((2, 2), np.float32), np.zeros((2, 1))), "timestamps"),
         (lambda rb: rb.write(np.zeros((2, 2), np.float64), np.zeros(3)), "timestamps must"),
         (lambda rb: rb.write(np.zeros((2, 5), np.float64), np.zeros(2)), "5 channels"),
@@ -436,6 +440,26 @@ def test_unchecked_push_is_ring_push_without_typing():
     assert push(mem, np.zeros((2, 3), np.float32), np.zeros(1)) == -2
     with pytest.raises(TypeError):
         push(mem, [[1.0, 2.0, 3.0]], np.zeros(1))
+
+
+@pytest.mark.parametrize("channels_first", [False, True])
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "reversed", "unaligned"])
+def test_unchecked_latest_is_the_exact_kernel_without_typing(layout, channels_first):
+    latest = ring_latest_exact_unchecked(channels_first)
+    assert latest is ring_latest_exact_unchecked(channels_first)
+    mem = ring_alloc(8, 3)
+    data, ts = _block(0, 11, 3)
+    ring_push(mem, data, ts)
+    expected = data[6:].T if channels_first else data[6:]
+    out = _layouts(np.zeros_like(expected))[layout]
+    tout = _layouts(np.zeros(5))[layout]
+    assert latest(mem, 5, out, tout) == 11
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(tout, ts[6:])
+    assert latest(mem, 4, out, tout) == BAD_ARGS  # not exactly n: nothing copied
+    assert latest(mem, 9, np.zeros((9, 3), np.float32), np.zeros(9)) == BAD_ARGS
+    with pytest.raises(TypeError):
+        latest(mem, 5, None, tout)
 
 
 def test_arena_layout_is_aligned_and_checked():
@@ -685,7 +709,7 @@ def test_fixed_signatures_work_from_numba_cache(tmp_path):
                               capture_output=True, text=True, timeout=240)
         assert proc.returncode == 0, proc.stderr
         runs.append(tuple(int(x) for x in proc.stdout.split()))
-    n_signatures = 6
+    n_signatures = 8
     assert runs[0] == (0, n_signatures)  # compiled and saved ...
     assert runs[1] == (n_signatures, 0)  # ... then loaded, and it works the same
 
