@@ -29,24 +29,40 @@ clustered data, and still selects exactly the same rows:
    (about ``1e-15`` relative), so a pruned row is one whose computed distance
    could not be below ``r`` either. As members are sorted by ``r``, the rows
    that may change are a prefix of each group, and most groups have none.
-4. *float32 screening with an exact decision.* The prefix rows are screened
-   with a float32 copy of the (centred) rows, laid out column by column so
-   the loop runs on SIMD lanes and reads half the bytes. A row whose float32
-   distance ``s32`` is clearly above its ``r`` cannot move; every other row is
-   decided by the float64 distance (``_sqdist``, the very formula the
-   streaming steps use), so every ``r`` the kernel stores and compares is a
-   float64 distance. "Clearly above" is a proven bound: with ``u = 2**-24``,
-   ``M`` >= the largest centred row norm and ``e`` = the float64 difference
-   vector, each float32 difference is ``(e_j + delta_j)(1 + theta_j)`` with
-   ``|delta_j| <= u (|x_j| + |c_j|)`` and ``|theta_j| <= u``, and the float32
-   sum of ``d`` squares adds a relative error below ``(d + 2) u``. Hence
-   ``sqrt(s32) <= (|e| + 2 u M)(1 + (d + 4) u)``, so a row whose float64 distance
-   is below ``r`` has ``s32 < (sqrt(r)(1 + c1) + c2)^2`` with ``c1 = 2 (d + 4) u``,
-   ``c2 = 8 u M`` (both twice what the bound needs). The kernel tests the
-   linear upper bound ``r (1 + c1)^2 + 2 sqrt(R)(1 + c1) c2 + c2^2`` where ``R``
-   >= ``r`` is the group's largest ``r``. When ``M`` is outside ``[1e-10, 1e15]``
-   (float32 would underflow or overflow) every prefix row takes the float64
-   path.
+4. *int8 screen, float64 decision.* Each group keeps its members' offsets
+   ``v = x - a`` from its centre on a grid of step ``h`` = (largest offset
+   coordinate in the group) / 127, as int8, column by column (10 bytes a row
+   for 10 columns, read by float32 SIMD loops). Rounding to the grid moves the
+   offset by at most ``e_q = 0.5001 h sqrt(d)``. For a new centre ``c`` with
+   ``w = c - a`` the screen computes ``s = |h q - w|^2`` in float32. With
+   ``u = 2**-24``, each float32 term is ``(h q_j - w_j + eps_j)(1 + delta_j)``
+   with ``|eps_j| <= 3 u (|h q_j| + |w_j|)``, ``|delta_j| <= u``, and the sum of
+   ``d`` squares adds a relative error below ``(d + 2) u``. The group was not
+   pruned, so ``|w| <= 2 sqrt(R)(1 + 1e-9)`` where ``R >= r`` is the group's
+   largest ``r``, and ``|h q| <= sqrt(R) + e_q``; hence ``sqrt(s) <= (|x - c|
+   + E)(1 + (d + 4) u)`` with ``E = e_q + 10 u (sqrt(R) + e_q)``. So a row whose
+   float64 distance to ``c`` is below ``r`` has ``s < (sqrt(r) + E)^2 (1 +
+   c1)^2`` with ``c1 = 2 (d + 4) u`` (twice what is needed, which also covers
+   float64 rounding), and the kernel compares ``s`` with the larger linear
+   bound ``(r + 2 sqrt(R) E + E^2)(1 + c1)^2``. Rows above it cannot move;
+   rows below it are decided by the float64 distance (``_sqdist``, the very
+   formula of the streaming steps), so every ``r`` the kernel stores and
+   compares is a float64 distance and near ties are settled exactly. When
+   ``sqrt(R)`` has fallen below half the largest offset the grid was made
+   for, the group is quantised again (a group's radius only shrinks). Outside ``1e-30
+   <= R <= 1e30`` (or ``h < 1e-30``) float32 could overflow or lose the bound
+   to subnormals, and every prefix row is decided in float64.
+5. *Moved rows.* A row that moves to the new centre's group is marked dead
+   where it is (its ``r`` stays, so the group stays sorted), and a group is
+   packed once a quarter of it is dead: amortised O(1) per move instead of
+   shifting the prefix. The new group is written at the end of the buffers,
+   which are compacted when full.
+
+Measured alternatives (500,000 x 10 random normal, 5,000 selections): static
+spatial leaves (median splits, 32-128 rows) with bounding spheres prune far
+less than per-centre groups in 10-D (48-78 % of the rows scanned per step
+against about 16 %); a float32 copy of the rows instead of int8 offsets
+reads four times the bytes; 16-row register blocks were slower in numba.
 """
 
 from __future__ import annotations
@@ -403,8 +419,8 @@ def _farthest_first_counted(x, n_select, first, min_d, n_stream, counts):
             p = hi - start
             counts[0] += p
             # int8 screen (step 4): offsets were quantised against the
-            # group's radius when written; once the radius has halved, the
-            # grid is too coarse, so quantise the members again
+            # group's largest offset when written; once sqrt(R) is below half
+            # of it, the grid is too coarse, so quantise the members again
             sqrt_r = np.sqrt(radius[a])
             if sqrt_r < 0.5 * 127.0 * step[a]:
                 _quantize(x, points, a, start, gcount[a], bidx, bq, step)
@@ -493,8 +509,9 @@ def farthest_first(x: np.ndarray, n_select: int, *, first: int | None = None) ->
     (:func:`standardize`) so no column dominates by its units.
 
     The result is exactly that of computing every row's distance to every new
-    row; triangle-inequality pruning and a float32 screen with a proven error
-    bound only skip distances that cannot change the result (see the module
+    row; triangle-inequality pruning and an int8 screen with a proven error
+    bound only skip distances that cannot change the result, and every
+    decision that matters is made with float64 distances (see the module
     docstring).
 
     Parameters
