@@ -113,11 +113,12 @@ class RingBuffer:
 
     Notes
     -----
-    The fastest calls are ``write`` with a C-contiguous float32 ``data`` and
-    float64 ``timestamps``, and ``latest(n, out=out)`` with a C-contiguous float32
-    ``out`` of exactly ``n`` samples (plus, optionally, a float64 ``ts_out`` of
-    length ``n``, which saves allocating the timestamps). Other inputs work too,
-    converted or sliced on a slower path.
+    The fastest calls are ``write`` with float32 ``data`` and float64
+    ``timestamps`` numpy arrays (contiguous rows are copied with ``memcpy``), and
+    ``latest(n, out=out)`` with a writeable float32 ``out`` of exactly ``n``
+    samples (plus, optionally, a float64 ``ts_out`` of length ``n``, which saves
+    allocating the timestamps). Other inputs work too, converted or sliced on a
+    slower path.
 
     Examples
     --------
