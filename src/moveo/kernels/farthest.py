@@ -31,27 +31,28 @@ clustered data, and still selects exactly the same rows:
    that may change are a prefix of each group, and most groups have none.
 4. *int8 screen, float64 decision.* Each group keeps its members' offsets
    ``v = x - a`` from its centre on a grid of step ``h`` = (largest offset
-   coordinate in the group) / 127, as int8, column by column (10 bytes a row
-   for 10 columns, read by float32 SIMD loops). Rounding to the grid moves the
-   offset by at most ``e_q = 0.5001 h sqrt(d)``. For a new centre ``c`` with
-   ``w = c - a`` the screen computes ``s = |h q - w|^2`` in float32. With
-   ``u = 2**-24``, each float32 term is ``(h q_j - w_j + eps_j)(1 + delta_j)``
-   with ``|eps_j| <= 3 u (|h q_j| + |w_j|)``, ``|delta_j| <= u``, and the sum of
-   ``d`` squares adds a relative error below ``(d + 2) u``. The group was not
-   pruned, so ``|w| <= 2 sqrt(R)(1 + 1e-9)`` where ``R >= r`` is the group's
-   largest ``r``, and ``|h q| <= sqrt(R) + e_q``; hence ``sqrt(s) <= (|x - c|
-   + E)(1 + (d + 4) u)`` with ``E = e_q + 10 u (sqrt(R) + e_q)``. So a row whose
-   float64 distance to ``c`` is below ``r`` has ``s < (sqrt(r) + E)^2 (1 +
-   c1)^2`` with ``c1 = 2 (d + 4) u`` (twice what is needed, which also covers
-   float64 rounding), and the kernel compares ``s`` with the larger linear
-   bound ``(r + 2 sqrt(R) E + E^2)(1 + c1)^2``. Rows above it cannot move;
-   rows below it are decided by the float64 distance (``_sqdist``, the very
-   formula of the streaming steps), so every ``r`` the kernel stores and
-   compares is a float64 distance and near ties are settled exactly. When
-   ``sqrt(R)`` has fallen below half the largest offset the grid was made
-   for, the group is quantised again (a group's radius only shrinks). Outside ``1e-30
-   <= R <= 1e30`` (or ``h < 1e-30``) float32 could overflow or lose the bound
-   to subnormals, and every prefix row is decided in float64.
+   coordinate in the group) / 127, as int8 ``q``, column by column (10 bytes
+   a row for 10 columns, read by float32 SIMD loops); ``|v - h q| <= e_q =
+   0.5001 h sqrt(d)``. A member moves to a new centre ``c`` exactly when
+   ``|v - w|^2 < |v|^2`` with ``w = c - a``, that is ``2 v.w > |w|^2 = D2``,
+   so the screen only needs the dot product ``h q.w``, in float32. Bounds,
+   with ``u = 2**-24``, ``g = (d + 2) 2**-53`` and ``R >= r`` the group's
+   largest ``r``: a row that moves in float64 (``s64 < r``, both within a
+   relative ``g`` of the real squared distances) has ``v.w > D2/2 - 2 g R``;
+   replacing ``v`` by ``h q`` costs at most ``e_q D``; rounding ``w`` and the
+   ``d``-term dot product to float32 costs at most ``(d + 3) u |h q| D``, with
+   ``|h q| <= sqrt(R)(1 + g) + e_q``. So every row that can move has ``h q.w
+   >= D2/2 - e_q D - 2 (d + 4) u (sqrt(R) + e_q) D - 16 g R`` (the last two
+   terms at least twice what is needed, which also covers the rounding of
+   ``D2``; ``D`` is rounded up and the bound down to float32). Rows below it
+   cannot move; the others are decided by the float64 distance (``_sqdist``,
+   the very formula of the streaming steps), so every ``r`` the kernel stores
+   and compares is a float64 distance and near ties are settled exactly.
+   When ``sqrt(R)`` has fallen below half the largest offset the grid was made
+   for, the group is quantised again (a group's radius only shrinks). Outside
+   ``1e-30 <= R <= 1e30``, or with ``h < 1e-30`` or ``D2 < 1e-60``, float32
+   could overflow or lose the bound to subnormals, and every prefix row is
+   decided in float64.
 5. *Moved rows.* A row that moves to the new centre's group is marked dead
    where it is (its ``r`` stays, so the group stays sorted), and a group is
    packed once a quarter of it is dead: amortised O(1) per move instead of
@@ -81,6 +82,8 @@ _N_STREAM = 64
 _CHUNK = 4096
 # unit roundoff of float32
 _U32 = 2.0**-24
+# unit roundoff of float64
+_U64 = 2.0**-53
 
 
 @jit(fastmath=False)
@@ -316,9 +319,8 @@ def _farthest_first_counted(x, n_select, first, min_d, n_stream, counts):
                 bv = best_val[c]
                 bi = best_idx[c]
         cur = bi
-    # screen constants (module docstring, step 4)
-    c1 = 2.0 * (d + 4) * _U32
-    k1 = (1.0 + c1) * (1.0 + c1)
+    # largest distance from an offset to its int8 grid point, in steps h
+    # (module docstring, step 4)
     half_cell = 0.5001 * np.sqrt(d)
     # groups of the n_stream centres: rows by centre (counting sort, so each
     # group is in row order), then each group by r descending (stable)
@@ -425,30 +427,37 @@ def _farthest_first_counted(x, n_select, first, min_d, n_stream, counts):
             if sqrt_r < 0.5 * 127.0 * step[a]:
                 _quantize(x, points, a, start, gcount[a], bidx, bq, step)
             h = step[a]
-            if 1e-30 <= radius[a] <= 1e30 and h >= 1e-30:
+            acc = acc32[:p]
+            acc[:] = 0.0
+            if 1e-30 <= radius[a] <= 1e30 and h >= 1e-30 and dc2[a] >= 1e-60:
+                # dot products of the int8 offsets with w = c - a (float32);
+                # a row can move only if h q.w reaches the bound (step 4)
                 for j in range(d):
                     w32[j] = np.float32(pc[j] - points[j, a])
-                h32 = np.float32(h)
-                acc = acc32[:p]
-                acc[:] = 0.0
                 for j in range(d):
                     wj = w32[j]
                     col8 = bq[j, start : start + p]
                     for q in range(p):
-                        diff = np.float32(col8[q]) * h32 - wj
-                        acc[q] += diff * diff
+                        acc[q] += np.float32(col8[q]) * wj
+                d_up = np.sqrt(dc2[a]) * (1.0 + 1e-12)
                 e_q = half_cell * h
-                big_e = e_q + 10.0 * _U32 * (sqrt_r + e_q)
-                k2 = k1 * (2.0 * sqrt_r * big_e + big_e * big_e)
+                bound = (
+                    0.5 * dc2[a]
+                    - e_q * d_up
+                    - 2.0 * (d + 4) * _U32 * (sqrt_r + e_q) * d_up
+                    - 16.0 * (d + 2) * _U64 * radius[a]
+                ) / h
+                # in float32, rounded down (a lower bound only flags more rows)
+                bound -= abs(bound) * 1e-12
+                bound32 = np.float32(bound)
+                if np.float64(bound32) > bound:
+                    bound32 = np.nextafter(bound32, np.float32(-np.inf))
             else:
-                acc = acc32[:p]
-                acc[:] = 0.0
-                k2 = np.inf
+                bound32 = np.float32(-np.inf)
             # rows the screen cannot rule out (few; dead rows are skipped later)
-            rows_r = br[start : start + p]
             n_maybe = 0
             for q in range(p):
-                if np.float64(acc[q]) < rows_r[q] * k1 + k2:
+                if acc[q] >= bound32:
                     maybe[n_maybe] = start + q
                     n_maybe += 1
             if n_maybe == 0:
