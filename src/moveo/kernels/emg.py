@@ -13,9 +13,19 @@ compiles (and runs) only what its features need:
   compute them. Those only ever see float64 C-ordered arrays, so the big kernel is
   compiled exactly once whatever the callers' layouts and dtypes.
 
-The realtime path calls the same kernels on one window with a leading axis
-(``win[None]``). Loops over windows are serial or ``prange`` (each iteration
-writing only its own output row).
+The realtime path (:meth:`moveo.emg.FeaturePlan.window`) calls
+:func:`fast_window` on one channel-contiguous window (``buffer[-size:].T``) when
+the plan is one-pass only, and otherwise the same kernels as above on one
+window with a leading axis (``win[None]``). Every path computes a window with
+the same ``_fast_one`` code, so realtime and offline features are the same
+numbers. Loops over windows are serial or ``prange`` (each iteration writing
+only its own output row).
+
+One-pass loops run across channels in SIMD lanes and :data:`STEP` samples at a
+time, keeping each channel's running sums in registers; the TD-PSD logarithms
+and powers use :func:`vlog` / :func:`vexp`, array versions of ``log`` / ``exp``
+that vectorise (numba here has no vector math library, so ``math.log`` is a
+scalar call).
 
 The *plan* arrays describe what to compute (built and validated once by
 :mod:`moveo.emg`):
@@ -1024,6 +1034,12 @@ def _steps_full(xt, i0, steps, thr_zc, thr_ssc, thr_wamp, st):
         st[S_ZC, c] = n_zc
 
 
+# The last (n - 2) % STEP samples: every sum, whatever the kind (rows a kind does not
+# read are never read), in a plain loop compiled once per input type: the unrolled
+# step functions above are inlined only where they pay off (compile time).
+_steps_tail = jit(_steps_full.py_func)
+
+
 @jit
 def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st):
     """One pass over a sample-major window ``xt`` (n, n_channels), channels contiguous.
@@ -1073,23 +1089,20 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st):
     if kind == KIND_AMP:
         for b in range(n_full):
             _steps_amp(xt, 2 + b * STEP, STEP, st)
-        _steps_amp(xt, tail, n - tail, st)
     elif kind == KIND_HTD and thr_zc > 0.0:
         for b in range(n_full):
             _steps_htd(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, st, True)
-        _steps_htd(xt, tail, n - tail, thr_zc, thr_ssc, st, True)
     elif kind == KIND_HTD:
         for b in range(n_full):
             _steps_htd(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, st, False)
-        _steps_htd(xt, tail, n - tail, thr_zc, thr_ssc, st, False)
     elif kind == KIND_TDPSD:
         for b in range(n_full):
             _steps_tdpsd(xt, 2 + b * STEP, STEP, st)
-        _steps_tdpsd(xt, tail, n - tail, st)
     else:
         for b in range(n_full):
             _steps_full(xt, 2 + b * STEP, STEP, thr_zc, thr_ssc, thr_wamp, st)
-        _steps_full(xt, tail, n - tail, thr_zc, thr_ssc, thr_wamp, st)
+    if tail < n:
+        _steps_tail(xt, tail, n - tail, thr_zc, thr_ssc, thr_wamp, st)
 
 
 @jit
