@@ -10,9 +10,11 @@ How the kernel avoids most distance computations, and why it stays exact
 Greedy farthest-point traversal keeps, for every row, ``r`` = the squared
 distance to its nearest selected row, and adds the row with the largest ``r``
 (lowest row index on ties). Computing every row's distance to every new
-centre costs ``n_rows * n_select`` distances; the kernel computes about a
-sixth of them (random normal 10-D data, the worst case) and far fewer on
-clustered data, and still selects exactly the same rows:
+centre costs ``n_rows * n_select`` distances. On random normal 10-D data
+(the worst case) the kernel screens about a fifth of those row-centre pairs
+with a cheap int8 test and computes about one in 700 in float64; on data of
+low intrinsic dimension it screens about one in a hundred. It still selects
+exactly the same rows:
 
 1. *Streaming steps.* The first ``n_stream`` steps visit every row. While
    there are few centres nearly every row can change, so a plain pass is
