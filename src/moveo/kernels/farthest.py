@@ -65,7 +65,9 @@ Measured alternatives (500,000 x 10 random normal, 5,000 selections): static
 spatial leaves (median splits, 32-128 rows) with bounding spheres prune far
 less than per-centre groups in 10-D (48-78 % of the rows scanned per step
 against about 16 %); a float32 copy of the rows instead of int8 offsets
-reads four times the bytes; 16-row register blocks were slower in numba;
+reads four times the bytes; 16-row register blocks were slower in numba; a
+float32 screen in the streaming steps was no faster (the per-row decision
+pass dominates);
 ``prange`` over the candidate groups of a step (2 threads, each group and its
 scratch on one thread) was faster at best but several times slower in median
 wall time on the shared 2-core machine, like the per-step thread barrier of
