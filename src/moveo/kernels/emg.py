@@ -1058,7 +1058,9 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st):
     """
     n = xt.shape[0]
     n_ch = xt.shape[1]
-    st[:N_SUMS, :] = 0.0
+    for r in range(N_SUMS):
+        for c in range(n_ch):
+            st[r, c] = 0.0
     for c in range(n_ch):
         v = np.float64(xt[0, c])
         st[S_ABS, c] = abs(v)
@@ -1120,15 +1122,12 @@ def _zc_exact(xt, c, threshold):
     return count
 
 
-@jit(error_model="numpy")
-def _ratio_into(num, den, out):
-    # out = num / den elementwise with 0 / 0 = 0 and a / 0 = ±inf (as _ratio), branch-free
-    for c in range(out.shape[0]):
-        a = num[c]
-        b = den[c]
-        q = a / b
-        q = (np.inf if a > 0.0 else -np.inf) if b == 0.0 else q
-        out[c] = 0.0 if (b == 0.0 and a == 0.0) else q
+@jit(inline="always", error_model="numpy")
+def _ratio_select(a, b):
+    # a / b with 0 / 0 = 0 and a / 0 = ±inf (as _ratio), as selects: vectorises
+    q = a / b
+    q = (np.inf if a > 0.0 else -np.inf) if b == 0.0 else q
+    return 0.0 if (b == 0.0 and a == 0.0) else q
 
 
 @jit(error_model="numpy")
@@ -1157,20 +1156,19 @@ def _tdpsd_rows(st, scratch):
         st[T_ARG, c] = st[T_M0, c]
         st[T_ARG + 1, c] = abs(st[T_M0, c] - st[T_M2, c])
         st[T_ARG + 2, c] = abs(st[T_M0, c] - st[T_M4, c])
-    _ratio_into(st[S_ABS_D], st[S_ABS_DD], st[T_ARG + 3])
+        st[T_ARG + 3, c] = _ratio_select(st[S_ABS_D, c], st[S_ABS_DD, c])
     vlog(st[T_ARG : T_ARG + 4].reshape(4 * n_ch), st[L_M0 : L_M0 + 4].reshape(4 * n_ch), scratch)
 
 
 @jit(error_model="numpy")
-def _fast_column(code, st, n, col, scratch):
-    """Write fast feature ``code`` of every channel into ``col`` (n_channels,) from the sums.
+def _fast_column(code, st, n, col):
+    """Write fast feature ``code`` of every channel into ``col`` (n_channels,).
 
-    One loop over channels per feature (vectorised), the formulas of the ``_f_*``
-    functions; the TD-PSD logarithms go through :func:`vlog`.
+    One loop over channels per feature (vectorised: ``col[c]`` with ``c`` from a
+    ``range`` has no negative-index wraparound), the formulas of the ``_f_*``
+    functions. The TD-PSD features read the rows :func:`_tdpsd_rows` filled.
     """
-    n_ch = col.shape[0]
-    tmp = st[T_TMP]
-    tmp2 = st[T_TMP + 1]
+    n_ch = st.shape[1]
     if code == ID_MAV:
         for c in range(n_ch):
             col[c] = st[S_ABS, c] / n
@@ -1204,9 +1202,7 @@ def _fast_column(code, st, n, col, scratch):
             col[c] = math.sqrt(st[S_SQ_D, c] / (n - 1))
     elif code == ID_MDIFF:
         for c in range(n_ch):
-            tmp[c] = st[S_ABS_D, c] / (n - 1)
-            tmp2[c] = st[S_ABS, c] / n
-        _ratio_into(tmp, tmp2, col)
+            col[c] = _ratio_select(st[S_ABS_D, c] / (n - 1), st[S_ABS, c] / n)
     elif code == ID_MZP:
         for c in range(n_ch):
             col[c] = st[S_SQ_D, c] / (n - 1)
@@ -1245,8 +1241,7 @@ def _fast_column(code, st, n, col, scratch):
     elif code == ID_IRF:
         # m̃2 / sqrt(m̃0 m̃4)
         for c in range(n_ch):
-            tmp[c] = math.sqrt(st[T_M0, c] * st[T_M4, c])
-        _ratio_into(st[T_M2], tmp, col)
+            col[c] = _ratio_select(st[T_M2, c], math.sqrt(st[T_M0, c] * st[T_M4, c]))
 
 
 @jit
@@ -1270,29 +1265,25 @@ def _fast_one(xt, codes, offs, kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out
                 st[S_ZC, c] = _zc_exact(xt, c, thr_zc)
     if need_moments:
         _tdpsd_rows(st, scratch)
-    nan_row = st[_nan_row(kind)]
+    nan_row = _nan_row(kind)
     for f in range(codes.shape[0]):
         code = codes[f]
-        if code in (ID_RMSPHASOR, ID_WLPHASOR):
-            continue
         col = out[offs[f] : offs[f] + n_ch]
-        _fast_column(code, st, n, col, scratch)
+        if code in (ID_RMSPHASOR, ID_WLPHASOR):
+            # the per-channel amplitude into a scratch row, then the chords
+            amp = st[T_TMP]
+            _fast_column(ID_RMS if code == ID_RMSPHASOR else ID_WL, st, n, amp)
+            for c in range(n_ch):
+                if st[nan_row, c] != st[nan_row, c]:
+                    amp[c] = np.nan
+            for c in range(n_ch):
+                col[c] = _phasor_chord(amp, n_ch, c)
+            continue
+        _fast_column(code, st, n, col)
         for c in range(n_ch):
             # a channel window holding a NaN gives NaN
-            col[c] = np.nan if nan_row[c] != nan_row[c] else col[c]
-    for f in range(codes.shape[0]):
-        code = codes[f]
-        if code != ID_RMSPHASOR and code != ID_WLPHASOR:
-            continue
-        amp = st[T_TMP]
-        if code == ID_RMSPHASOR:
-            _fast_column(ID_RMS, st, n, amp, scratch)
-        else:
-            _fast_column(ID_WL, st, n, amp, scratch)
-        for c in range(n_ch):
-            amp[c] = np.nan if nan_row[c] != nan_row[c] else amp[c]
-        for c in range(n_ch):
-            out[offs[f] + c] = _phasor_chord(amp, n_ch, c)
+            nan = st[nan_row, c] != st[nan_row, c]
+            col[c] = np.nan if nan else col[c]
 
 
 @jit
@@ -1355,8 +1346,10 @@ def fast_window(win, plan, kind, thr_zc, thr_ssc, thr_wamp, out):
         Output; only the fast features' columns are written.
     """
     n_ch = win.shape[0]
-    st = np.empty((N_STATE, n_ch))
-    scratch = np.empty(N_SCRATCH * n_ch, dtype=np.int64)
+    # one allocation for both work arrays
+    work = np.empty((N_STATE + N_SCRATCH) * n_ch)
+    st = work[: N_STATE * n_ch].reshape(N_STATE, n_ch)
+    scratch = work[N_STATE * n_ch :].view(np.int64)
     _fast_one(win.T, plan[0], plan[1], kind, thr_zc, thr_ssc, thr_wamp, st, scratch, out)
 
 
