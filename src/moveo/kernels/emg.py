@@ -1036,10 +1036,12 @@ def _steps_full(xt, i0, steps, thr_zc, thr_ssc, thr_wamp, st):
         st[S_ZC, c] = n_zc
 
 
-# The last (n - 2) % STEP samples: every sum, whatever the kind (rows a kind does not
-# read are never read), in a plain loop compiled once per input type: the unrolled
-# step functions above are inlined only where they pay off (compile time).
-_steps_tail = jit(_steps_full.py_func)
+@jit
+def _steps_tail(xt, i0, steps, thr_zc, thr_ssc, thr_wamp, st):
+    # The last (n - 2) % STEP samples: every sum, whatever the kind (rows a kind does
+    # not read are never read), compiled once per input type; the unrolled step
+    # functions above are inlined only where they pay off (compile time).
+    _steps_full(xt, i0, steps, thr_zc, thr_ssc, thr_wamp, st)
 
 
 @jit
