@@ -487,7 +487,7 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
     beats the second by more than twice the bound, the best centroid is the
     exact answer and only its distance is computed in float64; otherwise
     (near or exact ties, NaN, values too large for float32) the row is
-    recomputed exactly against every centroid (about 2 rows in 10,000 in the
+    recomputed exactly against every centroid (1 to 2 rows in 10,000 in the
     benchmarks). The derivation of the bound is in the module source.
 
     Examples
