@@ -478,63 +478,6 @@ def _f_comp(x, dx, ddx):
     return _ratio(mob_dx, mob_x)
 
 
-# --------------------------------------------------------------------------- TD-PSD
-
-
-@jit
-def _tdpsd_moments(x, dx, ddx):
-    # m̃_k = m_k^λ / λ for m0 = sqrt(Σx²), m2 = sqrt(Σ(Δx)²), m4 = sqrt(Σ(Δ²x)²)
-    n = x.shape[0]
-    _diffs(x, dx, ddx)
-    s0 = 0.0
-    s2 = 0.0
-    s4 = 0.0
-    for i in range(n):
-        s0 += x[i] * x[i]
-    for i in range(n - 1):
-        s2 += dx[i] * dx[i]
-    for i in range(n - 2):
-        s4 += ddx[i] * ddx[i]
-    lam = TDPSD_LAMBDA
-    return (
-        math.sqrt(s0) ** lam / lam,
-        math.sqrt(s2) ** lam / lam,
-        math.sqrt(s4) ** lam / lam,
-    )
-
-
-@jit
-def _f_tdpsd(x, dx, ddx, code):
-    """TD-PSD features from the power-normalised moments m̃0, m̃2, m̃4.
-
-    ``M0 = ln m̃0``, ``M2 = ln |m̃0 - m̃2|``, ``M4 = ln |m̃0 - m̃4|``,
-    ``SPARSI = ln(m̃0 / sqrt(|m̃0 - m̃2| |m̃0 - m̃4|))``, ``IRF = m̃2 / sqrt(m̃0 m̃4)``,
-    ``WLF = ln(Σ |Δx| / Σ |Δ²x|)``; ``m_k`` is the root sum of squares of the
-    k/2-th difference and ``m̃ = m^0.1 / 0.1``.
-    """
-    if code == ID_WLF:
-        n = x.shape[0]
-        _diffs(x, dx, ddx)
-        a = 0.0
-        b = 0.0
-        for i in range(n - 1):
-            a += abs(dx[i])
-        for i in range(n - 2):
-            b += abs(ddx[i])
-        return _log(_ratio(a, b))
-    m0, m2, m4 = _tdpsd_moments(x, dx, ddx)
-    if code == ID_M0:
-        return _log(m0)
-    if code == ID_M2:
-        return _log(abs(m0 - m2))
-    if code == ID_M4:
-        return _log(abs(m0 - m4))
-    if code == ID_SPARSI:
-        return _log(_ratio(m0, math.sqrt(abs(m0 - m2) * abs(m0 - m4))))
-    # IRF
-    return _ratio(m2, math.sqrt(m0 * m4))
-
-
 # --------------------------------------------------------------------------- AR / CC
 
 
