@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 
 def row_has_nan(row) -> bool:
@@ -70,3 +72,21 @@ def nan_column_stats(x):
         means.append(m)
         stds.append(math.sqrt(sum((v - m) ** 2 for v in vals) / len(vals)))
     return np.array(means), np.array(stds), np.array(counts)
+
+
+def draw_matrix(draw, n_min=0, n_max=40, d_min=1, d_max=5, nan=True, integer=False):
+    """Draw a float64 (n, d) matrix for the clustering tests, some rows with NaN runs."""
+    n = draw(st.integers(n_min, n_max))
+    d = draw(st.integers(d_min, d_max))
+    if integer:
+        elems = st.integers(-20, 20).map(float)
+    else:
+        elems = st.floats(-1e3, 1e3, allow_nan=False, width=64)
+    x = draw(hnp.arrays(np.float64, (n, d), elements=elems))
+    if nan and n:
+        mask = draw(hnp.arrays(np.bool_, (n, d), elements=st.booleans()))
+        # NaN runs: only some rows, so most of the data stays usable
+        keep = draw(hnp.arrays(np.bool_, (n,), elements=st.sampled_from([True, True, False])))
+        mask[keep] = False
+        x[mask] = np.nan
+    return x

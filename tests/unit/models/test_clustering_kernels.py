@@ -21,26 +21,9 @@ from moveo.kernels.clustering import (
 from reference import models as ref
 
 
-def _matrix(draw, n_min=0, n_max=40, d_min=1, d_max=5, nan=True, integer=False):
-    n = draw(st.integers(n_min, n_max))
-    d = draw(st.integers(d_min, d_max))
-    if integer:
-        elems = st.integers(-20, 20).map(float)
-    else:
-        elems = st.floats(-1e3, 1e3, allow_nan=False, width=64)
-    x = draw(hnp.arrays(np.float64, (n, d), elements=elems))
-    if nan and n:
-        mask = draw(hnp.arrays(np.bool_, (n, d), elements=st.booleans()))
-        # NaN runs: only some rows, so most of the data stays usable
-        keep = draw(hnp.arrays(np.bool_, (n,), elements=st.sampled_from([True, True, False])))
-        mask[keep] = False
-        x[mask] = np.nan
-    return x
-
-
 @st.composite
 def assignment_case(draw):
-    x = _matrix(draw)
+    x = ref.draw_matrix(draw)
     k = draw(st.integers(1, 7))
     cent = draw(
         hnp.arrays(np.float64, (k, x.shape[1]), elements=st.floats(-1e3, 1e3, allow_nan=False))
@@ -114,7 +97,7 @@ def test_nearest_centroid_bad_input():
 
 @given(st.data())
 def test_column_stats_and_standardize_match_reference(data):
-    x = _matrix(data.draw, n_max=30)
+    x = ref.draw_matrix(data.draw, n_max=30)
     mean, std, count = nan_column_stats(x)
     r_mean, r_std, r_count = ref.nan_column_stats(x)
     np.testing.assert_array_equal(count, r_count)

@@ -6,32 +6,14 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from moveo.kernels.farthest import _farthest_first, _farthest_first_counted, farthest_first
 from reference import models as ref
 
 
-def _matrix(draw, n_min=0, n_max=40, d_min=1, d_max=5, nan=True, integer=False):
-    n = draw(st.integers(n_min, n_max))
-    d = draw(st.integers(d_min, d_max))
-    if integer:
-        elems = st.integers(-20, 20).map(float)
-    else:
-        elems = st.floats(-1e3, 1e3, allow_nan=False, width=64)
-    x = draw(hnp.arrays(np.float64, (n, d), elements=elems))
-    if nan and n:
-        mask = draw(hnp.arrays(np.bool_, (n, d), elements=st.booleans()))
-        # NaN runs: only some rows, so most of the data stays usable
-        keep = draw(hnp.arrays(np.bool_, (n,), elements=st.sampled_from([True, True, False])))
-        mask[keep] = False
-        x[mask] = np.nan
-    return x
-
-
 @st.composite
 def selection_case(draw):
-    x = _matrix(draw, n_min=1, integer=True)
+    x = ref.draw_matrix(draw, n_min=1, integer=True)
     ok = np.flatnonzero(~np.isnan(x).any(axis=1))
     if len(ok) == 0:
         x[0] = 0.0
