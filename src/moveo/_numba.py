@@ -143,17 +143,22 @@ def _import_kernel_modules() -> None:
         importlib.import_module(f"{kernels_pkg.__name__}.{info.name}")
 
 
-def warmup(*, force: bool = False) -> int:
+def warmup(*, force: bool = False, progress: bool | None = None) -> int:
     """Compile every moveo kernel on tiny inputs.
 
     Call this before starting a realtime loop or a benchmark so that JIT
     compilation never lands inside a timed region. With the on-disk cache on,
-    a second process loads the compiled code instead of compiling again.
+    a second process loads the compiled code instead of compiling again (a
+    first run on a cold cache takes a few minutes on a small machine; later
+    runs take seconds).
 
     Parameters
     ----------
     force : bool, default False
         Run the warm-up functions again even if they already ran in this process.
+    progress : bool or None, default None
+        Show a progress bar, one step per kernel module; ``None`` shows it only on
+        an interactive terminal (see :func:`moveo.pipeline.reporting.progress_enabled`).
 
     Returns
     -------
@@ -165,10 +170,38 @@ def warmup(*, force: bool = False) -> int:
         if _WARMED and not force:
             return 0
         _import_kernel_modules()
-        for fn in list(_WARMUPS):
-            fn()
+        fns = list(_WARMUPS)
+        from moveo.pipeline.reporting import progress_enabled
+
+        if not progress_enabled(progress):
+            for fn in fns:
+                fn()
+        else:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            columns = (
+                TextColumn("compiling moveo kernels (cached after the first run)"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("[dim]{task.fields[module]}"),
+            )
+            with Progress(*columns, console=Console(stderr=True)) as bar:
+                task = bar.add_task("warmup", total=len(fns), module="")
+                for fn in fns:
+                    bar.update(task, module=fn.__module__.removeprefix("moveo."))
+                    fn()
+                    bar.advance(task)
+                bar.update(task, module="done")
         _WARMED = True
-        return len(_WARMUPS)
+        return len(fns)
 
 
 @contextmanager

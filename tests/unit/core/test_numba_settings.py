@@ -47,6 +47,19 @@ def test_warmup_runs_registered_functions():
     assert moveo.warmup() == 0  # already warm
 
 
+def test_warmup_progress_bar_names_the_work(monkeypatch, capsys):
+    monkeypatch.delenv("MOVEO_PROGRESS", raising=False)
+    n = moveo.warmup(force=True, progress=True)
+    err = capsys.readouterr().err
+    assert "compiling moveo kernels (cached after the first run)" in err
+    assert f"{n}/{n}" in err
+    moveo.warmup(force=True, progress=False)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("MOVEO_PROGRESS", "0")  # the environment silences it everywhere
+    moveo.warmup(force=True, progress=True)
+    assert capsys.readouterr().err == ""
+
+
 def test_kernel_threads_is_scoped():
     before = numba.get_num_threads()
     with _numba.kernel_threads(1):
