@@ -149,7 +149,7 @@ def warmup(*, force: bool = False, progress: bool | None = None) -> int:
     Call this before starting a realtime loop or a benchmark so that JIT
     compilation never lands inside a timed region. With the on-disk cache on,
     a second process loads the compiled code instead of compiling again (a
-    first run on a cold cache takes a few minutes on a small machine; later
+    first run on a cold cache took about 2 minutes on a 2-core machine; later
     runs take seconds).
 
     Parameters
