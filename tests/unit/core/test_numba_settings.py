@@ -73,3 +73,16 @@ def test_lazy_top_level_names():
     assert moveo.Dataset.__name__ == "Dataset"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         moveo.nope  # noqa: B018
+
+
+def test_warmup_command(monkeypatch, capsys):
+    from moveo.cli import main
+
+    monkeypatch.delenv("MOVEO_PROGRESS", raising=False)
+    assert main(["warmup", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    n = len(_numba._WARMUPS)
+    assert f"{n} kernel modules compiled or loaded in" in captured.out
+    assert captured.err == ""  # --quiet: no bar
+    assert main(["warmup"]) == 0
+    assert "compiling moveo kernels" in capsys.readouterr().err
