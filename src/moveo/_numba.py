@@ -171,7 +171,7 @@ def warmup(*, force: bool = False, progress: bool | None = None) -> int:
             return 0
         _import_kernel_modules()
         fns = list(_WARMUPS)
-        from moveo.pipeline.reporting import progress_enabled
+        from moveo._terminal import progress_enabled
 
         if not progress_enabled(progress):
             for fn in fns:

@@ -8,38 +8,14 @@ command), ``progress=False`` silences them, and the environment variable
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from typing import Any
 
 import polars as pl
 
+from moveo._terminal import progress_enabled
+
 __all__ = ["ProgressReporter", "progress_enabled", "render_table"]
-
-
-def progress_enabled(progress: bool | None, stream: Any = None) -> bool:
-    """Decide whether to show progress bars.
-
-    Parameters
-    ----------
-    progress : bool or None
-        ``True``/``False`` force the choice; ``None`` means "only on a terminal".
-    stream : file-like, optional
-        The stream bars go to (default ``sys.stderr``).
-
-    Returns
-    -------
-    bool
-    """
-    env = os.environ.get("MOVEO_PROGRESS")
-    if env is not None and env.strip().lower() in {"0", "false", "no", "off"}:
-        return False
-    if progress is not None:
-        return bool(progress)
-    stream = sys.stderr if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 class _NullTask:
