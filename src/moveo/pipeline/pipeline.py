@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from moveo.contract import Result
 from moveo.pipeline.hashing import canonical_json, stable_hash
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.reporting import ProgressReporter
 from moveo.pipeline.run import RunPlan, _apply_dataset_defaults, plan_run, run_feature
-from moveo.pipeline.types import Result
 
 if TYPE_CHECKING:
     from moveo.dataset import Dataset

@@ -45,10 +45,10 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
+from moveo.contract import ArtifactSpec, Inputs, InputStream, Result
 from moveo.pipeline.hashing import canonical_json, compute_run_id, params_hash, stable_hash
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.reporting import ProgressReporter
-from moveo.pipeline.types import ArtifactSpec, Inputs, InputStream, Result
 
 if TYPE_CHECKING:
     from moveo.dataset import Dataset
@@ -866,7 +866,7 @@ def run_feature(
     ds : Dataset
         The dataset.
     feature : Feature
-        An object following the :class:`~moveo.pipeline.types.Feature` protocol.
+        An object following the :class:`~moveo.contract.Feature` protocol.
     groups, sequences : iterable of str, optional
         Scope filter.
     overwrite : bool, default False
