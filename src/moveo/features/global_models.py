@@ -97,7 +97,7 @@ class GlobalWardModel(JoblibArtifact):
 
 
 class _GlobalFeature(BaseFeature, abc.ABC):
-    """Fit-then-apply base: load/fit/save a model; subclasses implement ``_fit`` / ``_transform``."""
+    """Fit-then-apply base: load, fit and save a model (``_fit`` / ``_transform``)."""
 
     class Inputs(Inputs[InputItemLike]):
         """``"tracks"`` and/or upstream results to transform."""
