@@ -18,7 +18,7 @@ from moveo.cli import main
 from moveo.dataset import Dataset
 from moveo.distributed import TRACKING_KERNELS, local_cluster, warmup_modules, worker_kernel_stats
 from moveo.io.synthetic import generate_dataset
-from moveo.pipeline.demo import demo_pipeline, make_demo_dataset
+from moveo.cli.demo import demo_pipeline, make_demo_dataset
 from moveo.pipeline.registry import open_registry
 from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
 

@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from moveo._fs import atomic_write_joblib
 from moveo.contract import (
     GlobalModelParams,
     InputItemLike,
@@ -53,7 +54,6 @@ from moveo.kernels.clustering import (
     rows_complete,
     standardize,
 )
-from moveo.models.base import dump_artifact
 from moveo.schema import Columns, PoseConfig
 
 __all__ = [
@@ -186,7 +186,7 @@ class _GlobalFeature(BaseFeature, abc.ABC):
         """Write the fitted model to ``.state/model.joblib``."""
         if self.state is None:
             raise RuntimeError(f"{self.name}: nothing fitted to save")
-        dump_artifact(self.state, state_path(run_root, MODEL_FILE))
+        atomic_write_joblib(self.state, state_path(run_root, MODEL_FILE))
 
     def apply(self, df: pl.DataFrame) -> pl.DataFrame:
         """Transform one entry (one output row per input row, in input order)."""

@@ -33,8 +33,8 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
+from moveo._fs import atomic_write_parquet
 from moveo.contract import InputItemLike, Inputs, InputStream, Params
-from moveo.dataset import atomic_write_parquet
 from moveo.features._global import feature_columns, key_frame, matrix, state_path
 from moveo.features.base import BaseFeature
 from moveo.kernels.clustering import nan_column_stats, rows_complete, standardize

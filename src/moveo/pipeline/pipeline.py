@@ -688,7 +688,7 @@ class Pipeline:
         return cls(steps, name=spec.get("name", "pipeline"))
 
     def _save_spec(self, ds: Dataset) -> None:
-        from moveo.dataset import atomic_write_bytes
+        from moveo._fs import atomic_write_bytes
 
         text = json.dumps(self.to_spec(), indent=1, sort_keys=True)
         atomic_write_bytes(text.encode(), Path(ds.internal_root) / PIPELINE_FILE)
