@@ -78,7 +78,8 @@ def jit(
         Enable ``prange`` parallel loops. Parallel kernels respect
         :func:`kernel_threads` so parallel entries do not oversubscribe cores.
     cache : bool, optional
-        Override the global cache switch for this kernel.
+        Override the global cache switch for this kernel. A function without a
+        source file (a notebook cell, ``exec``) is compiled without caching.
     **options
         Further options passed to :func:`numba.njit` (e.g. an explicit signature
         is *not* supported here: kernels are compiled lazily per dtype).
@@ -106,7 +107,12 @@ def jit(
     }
 
     def decorate(f: F) -> F:
-        return numba.njit(**settings)(f)  # type: ignore[return-value]
+        opts = settings
+        if opts["cache"] and not os.path.isfile(f.__code__.co_filename):
+            # defined in a notebook cell or exec'd text: numba has no file to key
+            # its cache on, so compile without caching rather than fail
+            opts = {**settings, "cache": False}
+        return numba.njit(**opts)(f)  # type: ignore[return-value]
 
     if fn is None:
         return decorate
