@@ -847,6 +847,7 @@ def run_feature(
     executor: Executor | None = None,
     progress: bool | ProgressReporter | None = None,
     step_name: str | None = None,
+    upstream_run_ids: Mapping[str, str] | None = None,
 ) -> Result:
     """Apply a feature over a chosen scope of a dataset (default: all entries).
 
@@ -892,6 +893,10 @@ def run_feature(
         Show a progress bar (default: only on a terminal).
     step_name : str, optional
         Pipeline step name recorded with the run (used by ``Pipeline.status``).
+    upstream_run_ids : mapping, optional
+        ``{feature: run_id}`` for upstream references without a ``run_id``
+        (artifact parameters such as ``templates``) instead of that feature's
+        latest run; the pipeline passes the runs of the steps they are bound to.
 
     Returns
     -------
@@ -923,6 +928,7 @@ def run_feature(
             filter_end_frame=filter_end_frame,
             filter_start_time=filter_start_time,
             filter_end_time=filter_end_time,
+            upstream_run_ids=upstream_run_ids,
         )
         if not plan.entries:
             raise ValueError(
