@@ -69,7 +69,9 @@ def test_explicit_binding_is_checked():
             )
         )
     with pytest.raises(ValueError, match="not artifact parameters"):
-        pipe.add(FeatureStep("c2", GlobalKMeans, {"k": 3}, ["speed"], artifact_names={"k": "speed"}))
+        pipe.add(
+            FeatureStep("c2", GlobalKMeans, {"k": 3}, ["speed"], artifact_names={"k": "speed"})
+        )
 
 
 def test_spec_round_trip_keeps_the_binding():
