@@ -67,6 +67,7 @@ __all__ = [
     "Result",
     "ResultColumn",
     "StrictModel",
+    "TakesDatasetDefaults",
     "TrackInput",
     "TracksColumn",
     "load_from_spec",
@@ -741,6 +742,26 @@ class Feature(Protocol):
 
     def save_state(self, run_root: Path) -> None:
         """Persist fitted state under ``run_root`` (after :meth:`fit`)."""
+        ...
+
+
+@runtime_checkable
+class TakesDatasetDefaults(Protocol):
+    """A feature that reads the dataset's fps, column names and pose layout.
+
+    The pipeline calls :meth:`set_dataset_defaults` before planning; the dataset
+    settings then become part of the run id (they change what the feature computes).
+    Every :class:`moveo.features.base.BaseFeature` follows this protocol.
+    """
+
+    def set_dataset_defaults(
+        self,
+        *,
+        fps: float | None = None,
+        columns: Columns | None = None,
+        pose: PoseConfig | None = None,
+    ) -> None:
+        """Take the dataset's frame rate, column names and pose layout."""
         ...
 
 

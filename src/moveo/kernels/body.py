@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
+from moveo.kernels.geometry import rotate
 
 __all__ = [
     "SCALE_MODES",
@@ -34,20 +35,12 @@ SCALE_MODES: tuple[str, ...] = ("median-pairwise", "chain-length")
 _CHUNK = 4096  # rows per parallel task (one scratch buffer per task)
 
 
-@jit(inline="always")
-def _rotate(dx: float, dy: float, angle: float) -> tuple[float, float]:
-    # rotate by -angle: the heading direction becomes +x
-    c = math.cos(angle)
-    s = math.sin(angle)
-    return c * dx + s * dy, -s * dx + c * dy
-
-
 @jit(parallel=True)
 def _egocentric(
     dx: np.ndarray, dy: np.ndarray, angle: np.ndarray, ox: np.ndarray, oy: np.ndarray
 ) -> None:
     for i in prange(dx.shape[0]):
-        ox[i], oy[i] = _rotate(dx[i], dy[i], angle[i])
+        ox[i], oy[i] = rotate(dx[i], dy[i], angle[i])
 
 
 @jit(inline="always")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
+from moveo.kernels._checks import as_matrix
 
 __all__ = [
     "nan_column_stats",
@@ -392,17 +393,6 @@ def _standardize(x, mean, scale, out):
 # --------------------------------------------------------------------------- wrappers
 
 
-def _as_matrix(x: np.ndarray, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (rows, columns), got shape {arr.shape}")
-    if arr.dtype not in (np.float32, np.float64):
-        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-        arr = arr.astype(np.float64)
-    return np.ascontiguousarray(arr)
-
-
 def rows_complete(x: np.ndarray) -> np.ndarray:
     """Return which rows have no NaN in any column.
 
@@ -415,7 +405,7 @@ def rows_complete(x: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Boolean array of shape (n_rows,).
     """
-    arr = _as_matrix(x, "x")
+    arr = as_matrix("x", x)
     out = np.empty(arr.shape[0], dtype=np.bool_)
     _rows_complete(arr, out)
     return out
@@ -498,8 +488,8 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
     >>> labels.tolist(), d.tolist()[:2]
     ([0, 1, -1], [1.0, 2.0])
     """
-    arr = _as_matrix(x, "x")
-    cent = _as_matrix(centroids, "centroids").astype(np.float64)
+    arr = as_matrix("x", x)
+    cent = as_matrix("centroids", centroids).astype(np.float64)
     if cent.shape[0] == 0:
         raise ValueError("centroids is empty: need at least one centroid")
     if cent.shape[1] != arr.shape[1]:
@@ -530,7 +520,7 @@ def nan_column_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     count : numpy.ndarray
         int64 array of shape (n_columns,): number of non-NaN values.
     """
-    arr = _as_matrix(x, "x")
+    arr = as_matrix("x", x)
     n, d = arr.shape
     n_chunks = max(1, (n + _CHUNK - 1) // _CHUNK)
     sums = np.zeros((n_chunks, d), dtype=np.float64)
@@ -561,7 +551,7 @@ def standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     numpy.ndarray
         float64 array of shape (n_rows, n_columns).
     """
-    arr = _as_matrix(x, "x")
+    arr = as_matrix("x", x)
     mean = np.ascontiguousarray(mean, dtype=np.float64)
     std = np.ascontiguousarray(std, dtype=np.float64)
     if mean.shape != (arr.shape[1],) or std.shape != (arr.shape[1],):

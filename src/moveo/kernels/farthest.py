@@ -79,7 +79,8 @@ from __future__ import annotations
 import numpy as np
 
 from moveo._numba import jit, register_warmup
-from moveo.kernels.clustering import _as_matrix, rows_complete
+from moveo.kernels._checks import as_matrix
+from moveo.kernels.clustering import rows_complete
 
 __all__ = ["farthest_first"]
 
@@ -557,7 +558,7 @@ def farthest_first(x: np.ndarray, n_select: int, *, first: int | None = None) ->
     >>> farthest_first(x, 3, first=0).tolist()
     [0, 2, 3]
     """
-    arr = _as_matrix(x, "x")
+    arr = as_matrix("x", x)
     n_select = int(n_select)
     complete = rows_complete(arr)
     n_ok = int(complete.sum())

@@ -27,28 +27,12 @@ import math
 import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
+from moveo.kernels._checks import as_float64_1d, check_offsets, positive_int
+from moveo.kernels.geometry import wrap, wrap_array
 
 __all__ = ["speed_angvel", "step_speed_angvel", "wrap_angle"]
 
-_TWO_PI = 2.0 * math.pi
-_INV_TWO_PI = 1.0 / _TWO_PI
 _CHUNK = 1 << 15  # rows per parallel task of the row-chunked kernel
-
-
-@jit(inline="always")
-def _wrap(d: float) -> float:
-    # wrap into (-pi, pi] without branches (selects only, so loops vectorise):
-    # subtract the nearest whole number of turns, then map -pi to +pi.
-    # |d| < pi gives zero turns and d unchanged; NaN and +-inf give NaN.
-    w = d - _TWO_PI * math.floor(d * _INV_TWO_PI + 0.5)
-    w = math.pi if w <= -math.pi else w
-    return w if math.isfinite(d) else np.nan
-
-
-@jit(parallel=True)
-def _wrap_array(a: np.ndarray, out: np.ndarray) -> None:
-    for i in prange(a.shape[0]):
-        out[i] = _wrap(a[i])
 
 
 @jit(inline="always")
@@ -78,7 +62,7 @@ def _diff_rows(
             vx[i] = ux
             vy[i] = uy
             speed[i] = math.sqrt(ux * ux + uy * uy)  # hypot(vx, vy)
-            angvel[i] = _wrap(angle[i] - angle[i - 1]) * inv
+            angvel[i] = wrap(angle[i] - angle[i - 1]) * inv
     else:
         for i in range(lo, hi):
             dt = (clock[i] - clock[i - 1]) * inv_rate
@@ -161,21 +145,11 @@ def _step_speed_angvel(
                 dy = y[i] - y[j]
                 speed[i] = math.sqrt(dx * dx + dy * dy) * inv
                 if has_angle:
-                    angvel[i] = _wrap(angle[i] - angle[j]) * inv
+                    angvel[i] = wrap(angle[i] - angle[j]) * inv
             else:
                 speed[i] = np.nan
                 if has_angle:
                     angvel[i] = np.nan
-
-
-def _as_f64(name: str, a: np.ndarray, n: int | None = None) -> np.ndarray:
-    a = np.asarray(a)
-    if a.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    if a.ndim != 1 or (n is not None and a.shape[0] != n):
-        raise ValueError(f"{name} must be 1-D of length {n}, got shape {a.shape}")
-    return a
 
 
 def _clock(clock: np.ndarray, n: int, fps: float | None) -> tuple[np.ndarray, float]:
@@ -183,25 +157,13 @@ def _clock(clock: np.ndarray, n: int, fps: float | None) -> tuple[np.ndarray, fl
     if clock.shape != (n,):
         raise ValueError(f"clock must have shape ({n},), got {clock.shape}")
     if fps is None:
-        return _as_f64("clock", clock, n), 1.0
+        return as_float64_1d("clock", clock, n), 1.0
     fps = float(fps)
     if not (fps > 0.0 and math.isfinite(fps)):
         raise ValueError(f"fps must be a positive finite number, got {fps}")
     if clock.dtype.kind in "iu":
         return np.ascontiguousarray(clock, dtype=np.int64), 1.0 / fps
-    return _as_f64("clock", clock, n), 1.0 / fps
-
-
-def _offsets(offsets: np.ndarray | None, n: int) -> np.ndarray:
-    if offsets is None:
-        return np.array([0, n], dtype=np.int64)
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    if offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != n:
-        raise ValueError(
-            f"offsets must start at 0 and end at the number of rows ({n}); "
-            "build them with moveo.kernels.windows.segment_offsets(ids)"
-        )
-    return offsets
+    return as_float64_1d("clock", clock, n), 1.0 / fps
 
 
 def wrap_angle(a: np.ndarray) -> np.ndarray:
@@ -226,7 +188,7 @@ def wrap_angle(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     flat = np.ascontiguousarray(a.ravel())
     out = np.empty_like(flat)
-    _wrap_array(flat, out)
+    wrap_array(flat, out)
     return out.reshape(a.shape)
 
 
@@ -279,13 +241,13 @@ def speed_angvel(
     >>> r["speed"]
     array([nan, 50.])
     """
-    x = _as_f64("x", x)
+    x = as_float64_1d("x", x)
     n = x.shape[0]
-    y = _as_f64("y", y, n)
+    y = as_float64_1d("y", y, n)
     clk, inv_rate = _clock(clock, n, fps)
-    offsets = _offsets(offsets, n)
+    offsets = check_offsets(offsets, n)
     has_angle = angle is not None
-    ang = _as_f64("angle", angle, n) if has_angle else np.empty(0)
+    ang = as_float64_1d("angle", angle, n) if has_angle else np.empty(0)
     names = ("vx", "vy", "speed", "angvel") if has_angle else ("vx", "vy", "speed")
     if out is None:
         out = {k: np.empty(n) for k in names}
@@ -348,11 +310,10 @@ def step_speed_angvel(
         If ``step < 1``, ``fps`` is not positive, or neither ``fps`` nor ``clock``
         is given.
     """
-    if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 1:
-        raise ValueError(f"step must be an integer >= 1, got {step!r}")
-    x = _as_f64("x", x)
+    step = positive_int("step", step)
+    x = as_float64_1d("x", x)
     n = x.shape[0]
-    y = _as_f64("y", y, n)
+    y = as_float64_1d("y", y, n)
     frames = np.asarray(frames)
     if frames.dtype.kind not in "iu" or frames.shape != (n,):
         raise TypeError(
@@ -365,9 +326,9 @@ def step_speed_angvel(
         clk, inv_rate = _clock(clock, n, None)
     else:
         clk, inv_rate = _clock(frames, n, fps)
-    offsets = _offsets(offsets, n)
+    offsets = check_offsets(offsets, n)
     has_angle = angle is not None
-    ang = _as_f64("angle", angle, n) if has_angle else np.empty(0)
+    ang = as_float64_1d("angle", angle, n) if has_angle else np.empty(0)
     speed = np.empty(n)
     angvel = np.empty(n) if has_angle else np.empty(0)
     _step_speed_angvel(

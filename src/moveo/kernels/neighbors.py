@@ -27,8 +27,8 @@ import math
 import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
-from moveo.kernels.body import _rotate
-from moveo.kernels.kinematics import _wrap
+from moveo.kernels._checks import as_int64_1d, positive_int
+from moveo.kernels.geometry import rotate, run_offsets, wrap
 
 __all__ = ["DENSE_MAX", "PANEL_MAX_LANES", "frame_order", "nearest_neighbors", "neighbor_deltas"]
 
@@ -68,31 +68,6 @@ def _counting_order(frames: np.ndarray, fmin: int, n_bins: int) -> tuple[np.ndar
     return perm, goff
 
 
-@jit
-def _run_offsets(sorted_keys: np.ndarray) -> np.ndarray:
-    n = sorted_keys.shape[0]
-    count = 1 if n > 0 else 0
-    for i in range(1, n):
-        if sorted_keys[i] != sorted_keys[i - 1]:
-            count += 1
-    goff = np.empty(count + 1, dtype=np.int64)
-    goff[0] = 0
-    g = 1
-    for i in range(1, n):
-        if sorted_keys[i] != sorted_keys[i - 1]:
-            goff[g] = i
-            g += 1
-    goff[count] = n
-    return goff
-
-
-def _as_frames(frames: np.ndarray) -> np.ndarray:
-    frames = np.asarray(frames)
-    if frames.dtype.kind not in "iu" or frames.ndim != 1:
-        raise TypeError(f"frames must be a 1-D integer array, got {frames.dtype} {frames.shape}")
-    return np.ascontiguousarray(frames, dtype=np.int64)
-
-
 def frame_order(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Frame-major permutation of a table sorted by (individual, frame).
 
@@ -110,7 +85,7 @@ def frame_order(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         int64 array of shape (n_frames + 1,): frame group ``g`` is
         ``perm[group_offsets[g]:group_offsets[g + 1]]``.
     """
-    frames = _as_frames(frames)
+    frames = as_int64_1d("frames", frames)
     n = frames.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
@@ -120,7 +95,7 @@ def frame_order(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _counting_order(frames, fmin, span)
     # sparse frame numbers: the table is a few sorted runs, which timsort merges fast
     perm = np.argsort(frames, kind="stable").astype(np.int64, copy=False)
-    return perm, _run_offsets(frames[perm])
+    return perm, run_offsets(frames[perm])
 
 
 # ----------------------------------------------------------------------------- panel layout
@@ -523,8 +498,8 @@ def _deltas(
         dx[i] = ddx
         dy[i] = ddy
         if has_angle:
-            ex[i], ey[i] = _rotate(ddx, ddy, angle[i])
-            da[i] = _wrap(angle[j] - angle[i])
+            ex[i], ey[i] = rotate(ddx, ddy, angle[i])
+            da[i] = wrap(angle[j] - angle[i])
 
 
 # ----------------------------------------------------------------------------- public API
@@ -576,8 +551,7 @@ def nearest_neighbors(
     >>> rows[:, 0], dist[:, 0]
     (array([2, 2, 0]), array([1.        , 4.24264069, 1.        ]))
     """
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    k = positive_int("k", k)
     x = np.ascontiguousarray(x, dtype=np.float64)
     n = x.shape[0]
     y = np.ascontiguousarray(y, dtype=np.float64)
@@ -588,7 +562,7 @@ def nearest_neighbors(
     if x.ndim != 1 or y.shape != (n,) or ids.shape != (n,) or np.shape(frames) != (n,):
         raise ValueError("x, y, ids and frames must be 1-D arrays of equal length")
     if k == 1:
-        frames = _as_frames(frames)
+        frames = as_int64_1d("frames", frames)
         found = _panel_search(x, y, ids, frames)
         if found is not None:
             return found

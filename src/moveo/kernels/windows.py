@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
+from moveo.kernels._checks import check_offsets, positive_int
+from moveo.kernels.geometry import run_offsets
 
 __all__ = [
     "ROLLING_STATS",
@@ -52,24 +54,6 @@ ROLLING_STATS: tuple[str, ...] = ("mean", "std", "min", "max", "sum", "count")
 
 
 # ----------------------------------------------------------------------------- kernels
-
-
-@jit
-def _segment_offsets(keys: np.ndarray) -> np.ndarray:
-    n = keys.shape[0]
-    count = 1 if n > 0 else 0
-    for i in range(1, n):
-        if keys[i] != keys[i - 1]:
-            count += 1
-    offsets = np.empty(count + 1, dtype=np.int64)
-    offsets[0] = 0
-    s = 1
-    for i in range(1, n):
-        if keys[i] != keys[i - 1]:
-            offsets[s] = i
-            s += 1
-    offsets[count] = n
-    return offsets
 
 
 @jit
@@ -224,7 +208,7 @@ def segment_offsets(keys: np.ndarray) -> np.ndarray:
         raise ValueError(f"keys must be 1-D, got shape {keys.shape}")
     if keys.shape[0] == 0:
         return np.zeros(1, dtype=np.int64)
-    return _segment_offsets(keys)
+    return run_offsets(keys)
 
 
 def first_order_violation(keys: np.ndarray, frames: np.ndarray) -> int:
@@ -274,24 +258,11 @@ def window_bounds(size: int, *, center: bool) -> tuple[int, int]:
     tuple of int
         Frames reached before and after the row: ``before + after + 1 == size``.
     """
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
-        raise ValueError(f"window size must be an integer >= 1, got {size!r}")
+    size = positive_int("window size", size)
     size = int(size)
     if center:
         return size // 2, size - 1 - size // 2
     return size - 1, 0
-
-
-def _check_offsets(offsets: np.ndarray, n: int) -> np.ndarray:
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    if offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != n:
-        raise ValueError(
-            f"offsets must be a 1-D array starting at 0 and ending at len(values)={n}; "
-            "build it with segment_offsets(ids)"
-        )
-    if np.any(np.diff(offsets) < 0):
-        raise ValueError("offsets must be non-decreasing")
-    return offsets
 
 
 def rolling(
@@ -356,7 +327,7 @@ def rolling(
         raise TypeError(f"values must be real numbers, got dtype {values.dtype}")
     values = np.ascontiguousarray(values, dtype=np.float64)
     n = values.shape[0]
-    offsets = np.array([0, n], dtype=np.int64) if offsets is None else _check_offsets(offsets, n)
+    offsets = check_offsets(offsets, n)
     before, after = window_bounds(size, center=center)
     if isinstance(min_periods, bool) or not isinstance(min_periods, int | np.integer):
         raise ValueError(f"min_periods must be an integer, got {min_periods!r}")
@@ -420,7 +391,7 @@ def segment_nanmedian(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"values must be 1-D, got shape {values.shape}")
-    offsets = _check_offsets(offsets, values.shape[0])
+    offsets = check_offsets(offsets, values.shape[0])
     out = np.empty(offsets.shape[0] - 1)
     _segment_nanmedian(values, offsets, out)
     return out
@@ -456,9 +427,8 @@ def strided_windows(x: np.ndarray, size: int, step: int = 1) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim < 1:
         raise ValueError("x must have at least one dimension (samples first)")
-    for name, value in (("size", size), ("step", step)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    size = positive_int("size", size)
+    step = positive_int("step", step)
     n = x.shape[0]
     n_windows = max((n - size) // step + 1, 0) if n >= size else 0
     shape = (n_windows, int(size), *x.shape[1:])

@@ -46,7 +46,14 @@ import polars as pl
 from pydantic import BaseModel
 
 from moveo._fs import sweep_temp_files
-from moveo.contract import ArtifactSpec, Inputs, InputStream, Result
+from moveo.contract import (
+    ArtifactSpec,
+    Feature,
+    Inputs,
+    InputStream,
+    Result,
+    TakesDatasetDefaults,
+)
 from moveo.pipeline.hashing import canonical_json, compute_run_id, params_hash, stable_hash
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.reporting import ProgressReporter
@@ -212,13 +219,23 @@ def feature_run_root(ds: Dataset, feature: str, run_id: str) -> Path:
     return Path(ds.features_root) / feature / run_id
 
 
-def _check_feature(feature: Any) -> None:
-    missing = [
-        a
-        for a in ("name", "version", "params", "load_state", "fit", "apply", "save_state")
-        if not hasattr(feature, a)
-    ]
-    if missing:
+def _check_feature(feature: object) -> None:
+    if not isinstance(feature, Feature):
+        missing = [
+            a
+            for a in (
+                "name",
+                "version",
+                "parallelizable",
+                "scope_dependent",
+                "params",
+                "load_state",
+                "fit",
+                "apply",
+                "save_state",
+            )
+            if not hasattr(feature, a)
+        ]
         raise TypeError(
             f"{type(feature).__name__} does not follow the Feature protocol: missing "
             f"{missing}. A feature needs name, version, parallelizable, scope_dependent, "
@@ -280,7 +297,8 @@ def _resolve_filters(
     return (None if start is None else int(start)), (None if end is None else int(end)), overlap
 
 
-def _input_items(feature: Any) -> tuple[Any, ...]:
+def _input_items(feature: Feature) -> tuple[Any, ...]:
+    # ``inputs`` is optional in the protocol: a feature without it reads the tracks
     inputs = getattr(feature, "inputs", None)
     if inputs is None:
         return ("tracks",)
@@ -324,7 +342,7 @@ def _artifact_fields(params: Any) -> list[tuple[str, ArtifactSpec]]:
 
 def plan_run(
     ds: Dataset,
-    feature: Any,
+    feature: Feature,
     registry: FeatureRegistry,
     *,
     groups: Iterable[str] | None = None,
@@ -459,11 +477,11 @@ def plan_run(
         filters["overlap_frames"] = overlap
     params = _params_payload(feature.params)
     scope_payload = (
-        [list(k) for k in entries] if getattr(feature, "scope_dependent", False) else None
+        [list(k) for k in entries] if feature.scope_dependent else None
     )
     version = str(feature.version)
     context = None
-    if callable(getattr(feature, "set_dataset_defaults", None)):
+    if isinstance(feature, TakesDatasetDefaults):
         # the feature reads these from the dataset: they are part of its identity
         context = {"fps": ds.fps, "columns": ds.columns, "pose": ds.pose}
     run_id = compute_run_id(
@@ -638,7 +656,7 @@ def _load_input(ds: Dataset, task: _EntryTask) -> pl.DataFrame:
     return base
 
 
-def compute_entry(feature: Any, ds: Dataset, task: _EntryTask) -> _EntryOutcome:
+def compute_entry(feature: Feature, ds: Dataset, task: _EntryTask) -> _EntryOutcome:
     """Compute and write one entry (runs in a worker; never touches SQLite).
 
     Parameters
@@ -729,7 +747,7 @@ def _remote_entry(handle: _FeatureHandle, task: _EntryTask) -> _EntryOutcome:
         return compute_entry(feature, ds, task)
 
 
-def _local_entry(feature: Any, ds: Dataset, task: _EntryTask, threads: int | None) -> Any:
+def _local_entry(feature: Feature, ds: Dataset, task: _EntryTask, threads: int | None) -> Any:
     from moveo._numba import kernel_threads
 
     with kernel_threads(threads):
@@ -776,10 +794,9 @@ def _sweep_temp(root: Path) -> int:
 # --------------------------------------------------------------------------- run_feature
 
 
-def _apply_dataset_defaults(ds: Dataset, feature: Any) -> None:
-    setter = getattr(feature, "set_dataset_defaults", None)
-    if callable(setter):
-        setter(fps=ds.fps, columns=ds.columns, pose=ds.pose)
+def _apply_dataset_defaults(ds: Dataset, feature: Feature) -> None:
+    if isinstance(feature, TakesDatasetDefaults):
+        feature.set_dataset_defaults(fps=ds.fps, columns=ds.columns, pose=ds.pose)
 
 
 def _input_stream(ds: Dataset, plan: RunPlan) -> InputStream:
@@ -831,7 +848,7 @@ def _make_task(
 
 def run_feature(
     ds: Dataset,
-    feature: Any,
+    feature: Feature,
     groups: Iterable[str] | None = None,
     sequences: Iterable[str] | None = None,
     overwrite: bool = False,
@@ -965,7 +982,7 @@ def _todo(plan: RunPlan, reg: FeatureRegistry, overwrite: bool) -> list[tuple[st
 
 def _execute(
     ds: Dataset,
-    feature: Any,
+    feature: Feature,
     plan: RunPlan,
     reg: FeatureRegistry,
     *,
@@ -1065,7 +1082,7 @@ class _Recorder:
 
 def _dispatch(
     ds: Dataset,
-    feature: Any,
+    feature: Feature,
     plan: RunPlan,
     reg: FeatureRegistry,
     tasks: list[_EntryTask],
@@ -1096,7 +1113,7 @@ def _dispatch(
         failures.append(EntryFailure(task.group, task.sequence, message, tb))
         bar.advance(1, 0)
 
-    parallel = bool(getattr(feature, "parallelizable", False))
+    parallel = bool(feature.parallelizable)
     workers = int(parallel_workers or 1)
     own_pool: Executor | None = None
     pool = executor
