@@ -185,13 +185,25 @@ class BlockKFold(GroupKFold):
     training window then shares a sample with a test window, also where a cue
     block ends and the next begins.
 
+    For class labels the groups are assigned to folds by
+    :class:`sklearn.model_selection.StratifiedGroupKFold`, which keeps each
+    fold's class proportions close to the whole set's. Cue protocols cycle
+    through the classes, and plain ``GroupKFold`` assigns equal-sized blocks
+    to folds in turn: with ``n_splits`` equal to the number of classes it
+    would put every block of one class in the same test fold, leaving none of
+    that class for training.
+
     Parameters
     ----------
     n_splits : int, default 5
         Number of folds (at most the number of groups).
     gap : int, default 0
-        Windows purged on each side of every test window (0: plain
-        ``GroupKFold``, enough for session groups).
+        Windows purged on each side of every test window (0: nothing purged,
+        enough for session groups).
+    stratify : bool, optional
+        Balance the classes of ``y`` across folds. Default: when ``y`` is
+        given and holds class labels (binary or multiclass), not for
+        continuous targets or without ``y``.
     shuffle : bool, default False
         Shuffle the groups before assigning them to folds (sklearn's option).
     random_state : int, optional
@@ -206,12 +218,24 @@ class BlockKFold(GroupKFold):
     ([4, 5, 6, 7], [0, 1])
     """
 
-    def __init__(self, n_splits: int = 5, *, gap: int = 0, shuffle: bool = False,
-                 random_state: int | None = None):
+    def __init__(self, n_splits: int = 5, *, gap: int = 0, stratify: bool | None = None,
+                 shuffle: bool = False, random_state: int | None = None):
         super().__init__(n_splits=n_splits, shuffle=shuffle, random_state=random_state)
         if int(gap) < 0:
             raise ValueError(f"gap must be >= 0 windows, got {gap}")
         self.gap = int(gap)
+        self.stratify = stratify
+
+    def _stratified(self, y: Any) -> bool:
+        if self.stratify is not None:
+            if self.stratify and y is None:
+                raise ValueError("BlockKFold(stratify=True) needs y (the class labels)")
+            return bool(self.stratify)
+        if y is None:
+            return False
+        from sklearn.utils.multiclass import type_of_target
+
+        return type_of_target(y) in ("binary", "multiclass")
 
     def split(self, X: Any, y: Any = None, groups: Any = None) -> Iterator[tuple[np.ndarray,
                                                                                  np.ndarray]]:
@@ -221,7 +245,8 @@ class BlockKFold(GroupKFold):
         ----------
         X : array-like of shape (n_windows, ...)
             Only its length is used.
-        y : ignored
+        y : array-like of shape (n_windows,), optional
+            Class labels (stratified assignment) or targets (ignored).
         groups : array-like of shape (n_windows,)
             Session or block id of each window (required).
 
@@ -230,6 +255,8 @@ class BlockKFold(GroupKFold):
         train, test : ndarray of int
             Indices; ``train`` without the purged windows.
         """
+        from sklearn.model_selection import StratifiedGroupKFold
+
         if groups is None:
             raise ValueError(
                 "BlockKFold needs groups= (a session or cue-block id per window, e.g. "
@@ -243,8 +270,13 @@ class BlockKFold(GroupKFold):
                 f"BlockKFold(n_splits={self.n_splits}) needs at least {self.n_splits} groups, "
                 f"got {n_groups}; use fewer splits or smaller blocks"
             )
+        if self._stratified(y):
+            folds = StratifiedGroupKFold(self.n_splits, shuffle=self.shuffle,
+                                         random_state=self.random_state).split(X, y, g)
+        else:
+            folds = super().split(X, y, g)
         n = g.shape[0]
-        for train, test in super().split(X, y, g):
+        for train, test in folds:
             if self.gap:
                 near = np.zeros(n + 1, dtype=np.int64)
                 # mark [t - gap, t + gap] around every test window (difference array)

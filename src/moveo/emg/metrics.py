@@ -1,9 +1,8 @@
 """Offline performance metrics for EMG classifiers and regressors.
 
-The definitions follow LibEMG 2.0's ``OfflineMetrics`` (which follows the
-myoelectric-control literature: Hargrove, Englehart & Hudgins, IEEE TBME 54(5),
-2007; Scheme & Englehart, JRRD 48(6), 2011) so that numbers computed by a user
-moving over stay the same; ``sklearn.metrics`` computes every metric it has.
+The definitions follow LibEMG 2.0's ``OfflineMetrics``, so that numbers
+computed by a user moving over stay the same (the tests compare with values
+observed from LibEMG 2.0.3); ``sklearn.metrics`` computes every metric it has.
 Where LibEMG returns a number for an undefined case this module says so and
 returns NaN instead (see each function).
 
@@ -11,31 +10,27 @@ Classification (``y_true`` and ``y_pred`` are 1-D label arrays, one per window i
 time order; a prediction equal to ``reject`` -- default ``-1``, what
 :class:`~moveo.realtime.outputs.RejectBelow` writes -- is a *rejected* window):
 
-========================  =====================================================
-:func:`accuracy`          CA: ``#{ŷ_i = y_i} / n`` over non-rejected windows
-:func:`active_error_rate` AER: ``1 - CA`` over windows whose prediction is not
-                          the no-motion class (nor rejected)
-:func:`instability`       INS: ``max(0, (#{ŷ_i ≠ ŷ_{i-1}} - #{y_i ≠ y_{i-1}}) / n)``
-:func:`rejection_rate`    REJ_RATE: ``#{ŷ_i = reject} / n`` over *all* windows
-:func:`confusion_matrix`  ``C[i, j] = #{y = c_i, ŷ = c_j}`` (rows true, columns predicted)
-:func:`class_scores`      per-class precision ``TP/(TP+FP)``, recall ``TP/(TP+FN)``,
-                          F1 ``2PR/(P+R)`` and support
-:func:`precision`,        support-weighted (LibEMG) or macro averages of the
-:func:`recall`, :func:`f1` per-class scores
-========================  =====================================================
+* :func:`accuracy` -- CA: ``#{ŷ_i = y_i} / n`` over non-rejected windows;
+* :func:`active_error_rate` -- AER: ``1 - CA`` over the windows whose
+  prediction is neither the no-motion class nor rejected;
+* :func:`instability` -- INS: ``max(0, (#{ŷ_i ≠ ŷ_{i-1}} - #{y_i ≠ y_{i-1}}) / n)``;
+* :func:`rejection_rate` -- REJ_RATE: ``#{ŷ_i = reject} / n`` over *all* windows;
+* :func:`confusion_matrix` -- ``C[i, j] = #{y = c_i, ŷ = c_j}`` (rows true,
+  columns predicted);
+* :func:`class_scores` -- per-class precision ``TP/(TP+FP)``, recall
+  ``TP/(TP+FN)``, F1 ``2PR/(P+R)`` and support;
+* :func:`precision`, :func:`recall`, :func:`f1` -- their support-weighted
+  (LibEMG) or macro averages.
 
 Regression (``y_true`` and ``y_pred`` of shape (n,) or (n, n_targets); 1-D
 inputs give a float, 2-D inputs one value per target (degree of freedom),
 ``multioutput="uniform_average"`` their mean):
 
-============  =====================================================================
-:func:`r2`    ``1 - Σ(y - ŷ)² / Σ(y - ȳ)²``
-:func:`mse`   ``(1/n) Σ (y - ŷ)²``
-:func:`rmse`  ``sqrt(MSE)``
-:func:`nrmse` ``RMSE / (max y - min y)``
-:func:`mae`   ``(1/n) Σ |y - ŷ|``
-:func:`mape`  ``(1/n) Σ |y - ŷ| / max(|y|, eps)`` (a fraction, not per cent)
-============  =====================================================================
+* :func:`r2` -- ``1 - Σ(y - ŷ)² / Σ(y - ȳ)²``;
+* :func:`mse` -- ``(1/n) Σ (y - ŷ)²``; :func:`rmse` -- ``sqrt(MSE)``;
+* :func:`nrmse` -- ``RMSE / (max y - min y)``;
+* :func:`mae` -- ``(1/n) Σ |y - ŷ|``;
+* :func:`mape` -- ``(1/n) Σ |y - ŷ| / max(|y|, eps)`` (a fraction, not per cent).
 
 :func:`classification_metrics` and :func:`regression_metrics` compute several at
 once into a dict keyed by LibEMG's names (``"CA"``, ``"AER"``, ..., ``"R2"``).
