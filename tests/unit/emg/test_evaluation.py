@@ -105,6 +105,24 @@ def test_block_kfold_purge_leaves_no_shared_sample(size, increment, block_len, n
         assert np.all(np.asarray(dist) <= cv.gap)
 
 
+def test_block_kfold_stratifies_cyclic_cues():
+    # 8 equal cue blocks cycling through 4 classes, 4 folds: GroupKFold hands blocks to
+    # folds in turn, so blocks 0 and 4 (both class 0) land in one test fold together
+    y = np.repeat(np.arange(8) % 4, 5)
+    groups = np.repeat(np.arange(8), 5)
+    plain = list(BlockKFold(4, stratify=False).split(y, y, groups))
+    assert any(len(set(y[train])) < 4 for train, _ in plain)
+    for train, test in BlockKFold(4).split(y, y, groups):  # class labels: stratified
+        assert set(y[train]) == {0, 1, 2, 3}
+        assert not set(groups[train]) & set(groups[test])
+    # continuous targets are never stratified
+    yc = y + 0.5
+    folds = [t.tolist() for _, t in BlockKFold(4).split(yc, yc, groups)]
+    assert folds == [t.tolist() for _, t in plain]
+    with pytest.raises(ValueError, match="needs y"):
+        next(BlockKFold(2, stratify=True).split(y, None, groups))
+
+
 def test_block_kfold_errors():
     with pytest.raises(ValueError, match="needs groups="):
         next(BlockKFold(2).split(np.zeros(4)))
