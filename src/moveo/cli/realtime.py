@@ -43,6 +43,9 @@ def register(subparsers: Any) -> None:
                       help="folder for the recorded dataset (default: a temporary folder)")
     demo.add_argument("--no-warmup", action="store_true",
                       help="do not compile every moveo kernel before starting")
+    demo.add_argument("--regression", action="store_true",
+                      help="proportional control instead: continuous targets -> ridge on HTD "
+                           "-> smoothed live outputs, scored by R² (--classes/--cue-s unused)")
     demo.set_defaults(func=_demo_command)
 
     outlet = sub.add_parser("outlet", help="serve a synthetic EMG LSL outlet")
@@ -55,6 +58,9 @@ def register(subparsers: Any) -> None:
     outlet.add_argument("--cue-s", type=float, default=None,
                         help="class follows the LSL clock: int(t // cue_s) %% classes")
     outlet.add_argument("--seed", type=int, default=0)
+    outlet.add_argument("--target-hz", type=float, default=None,
+                        help="continuous activation levels (proportional control) from this "
+                             "base frequency")
     outlet.add_argument("--duration", type=float, default=None, help="seconds (default: forever)")
     outlet.set_defaults(func=_outlet_command)
     rt.set_defaults(func=lambda args: (rt.print_help(), 2)[1])
@@ -64,7 +70,7 @@ def _outlet_command(args: argparse.Namespace) -> int:
     from moveo.realtime.sources import SyntheticSource
 
     src = SyntheticSource(args.channels, args.fs, args.chunk, args.classes, args.seed,
-                          cue_s=args.cue_s)
+                          cue_s=args.cue_s, target_hz=args.target_hz)
     print(f"serving LSL stream {args.name!r} ({args.channels} ch @ {args.fs:g} Hz); Ctrl-C stops")
     try:
         n = src.serve(args.name, source_id=args.source_id, duration=args.duration)
@@ -75,6 +81,15 @@ def _outlet_command(args: argparse.Namespace) -> int:
 
 
 def _demo_command(args: argparse.Namespace) -> int:
+    if args.regression:
+        from moveo.realtime.regression_demo import run_regression_demo
+
+        out = run_regression_demo(
+            n_channels=args.channels, fs=args.fs, record_s=args.record_s,
+            predict_s=args.predict_s, predict_hz=args.predict_hz, window_ms=args.window_ms,
+            mode=args.mode, dataset=args.dataset, warmup=not args.no_warmup, echo=print,
+        )  # fmt: skip
+        return 0 if np.isfinite(out["r2_mean"]) else 1
     result = run_demo(
         n_channels=args.channels,
         fs=args.fs,

@@ -5,7 +5,13 @@
 * :func:`extract` / :func:`extract_frame` / :class:`FeaturePlan` -- any features
   of the catalogue (:data:`FEATURES`, :data:`GROUPS`) over windows, as a dict of
   arrays, a polars DataFrame, or (plan) one window at a time for realtime use.
-* :class:`EMGFeatures` -- the same as a scikit-learn transformer.
+* :class:`EMGFeatures` -- the same as a scikit-learn transformer;
+  :class:`EMGRegressor` -- features → scaler → ridge (or any regressor) for
+  proportional control.
+* :mod:`moveo.emg.metrics` -- CA, AER, INS, rejection rate, confusion matrix,
+  per-class scores; R², MSE, RMSE, NRMSE, MAE, MAPE.
+* :mod:`moveo.emg.evaluation` -- cross-validation by session or cue block
+  (never by window) and sequential forward feature selection.
 * :mod:`moveo.emg.filters` -- Butterworth / notch design, a causal
   :class:`~moveo.emg.filters.StreamingFilter` and offline :func:`~moveo.emg.filters.filter`.
 * :mod:`moveo.emg.recording` -- EMG recordings and label events in a Dataset.
@@ -40,11 +46,14 @@ __all__ = [
     "GROUPS",
     "SPECS",
     "EMGFeatures",
+    "EMGRegressor",
     "FeaturePlan",
     "FeatureSpec",
+    "evaluation",
     "extract",
     "extract_frame",
     "filters",
+    "metrics",
     "recording",
     "window_labels",
     "windows",
@@ -53,13 +62,12 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # scikit-learn and the Dataset layer load only when used
-    if name == "EMGFeatures":
-        from moveo.emg.sklearn import EMGFeatures
-
-        globals()[name] = EMGFeatures
-        return EMGFeatures
-    if name == "recording":
-        module = importlib.import_module("moveo.emg.recording")
+    if name in ("EMGFeatures", "EMGRegressor"):
+        value = getattr(importlib.import_module("moveo.emg.sklearn"), name)
+        globals()[name] = value
+        return value
+    if name in ("recording", "metrics", "evaluation"):
+        module = importlib.import_module(f"moveo.emg.{name}")
         globals()[name] = module
         return module
     raise AttributeError(f"module 'moveo.emg' has no attribute {name!r}")

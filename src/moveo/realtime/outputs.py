@@ -10,6 +10,9 @@ dict result, in order:
 * :class:`ExponentialSmoothing` -- ``y = alpha * x + (1 - alpha) * y_prev``.
 * :class:`OneEuroFilter` -- the adaptive low-pass of Casiez et al. (2012) for
   regression outputs: smooth when still, responsive when moving.
+* :class:`Deadband` -- regression outputs closer to 0 than a threshold become 0.
+* :class:`VelocityControl` -- proportional control for a classifier: a speed in
+  [0, 1] from the window's amplitude relative to the class's training range.
 
 :class:`LSLPredictionOutlet` publishes the latest prediction at a fixed rate.
 """
@@ -28,11 +31,14 @@ from moveo.realtime._util import logger
 from moveo.realtime.scheduler import Scheduler
 
 __all__ = [
+    "Deadband",
     "ExponentialSmoothing",
     "LSLPredictionOutlet",
     "MajorityVote",
     "OneEuroFilter",
     "RejectBelow",
+    "VelocityControl",
+    "window_amplitude",
 ]
 
 
@@ -230,6 +236,228 @@ class OneEuroFilter:
             self._state[key] = (y, dx_hat, timestamp)
             out[key] = y
         return out
+
+
+class Deadband:
+    """Set regression outputs inside ``(-threshold, threshold)`` to 0.
+
+    ``y = 0 if |x| < threshold else x``, element-wise (LibEMG's
+    ``EMGRegressor.add_deadband``): small outputs at rest do not creep the
+    device. Put it after smoothing.
+
+    Parameters
+    ----------
+    threshold : float
+        Half-width of the deadband (>= 0).
+    keys : sequence of str, default ("value",)
+        Entries to apply it to (scalars or arrays).
+
+    Examples
+    --------
+    >>> Deadband(0.1)({"value": [0.05, -0.2, 0.1]}, 0.0)["value"].tolist()
+    [0.0, -0.2, 0.1]
+    """
+
+    def __init__(self, threshold: float, *, keys: Sequence[str] = ("value",)):
+        threshold = float(threshold)
+        if not threshold >= 0.0 or not math.isfinite(threshold):
+            raise ValueError(f"threshold must be a finite number >= 0, got {threshold}")
+        self.threshold = threshold
+        self.keys = tuple(keys)
+
+    def __call__(self, result: dict[str, Any], timestamp: float) -> dict[str, Any]:
+        """Return ``result`` with the keys' small values set to 0."""
+        out = dict(result)
+        for key in self.keys:
+            if key not in result:
+                raise KeyError(f"Deadband: the prediction has no {key!r} entry "
+                               f"(keys: {sorted(result)})")
+            x = _as_float_array(result[key])
+            out[key] = np.where(np.abs(x) < self.threshold, 0.0, x)
+        return out
+
+
+def window_amplitude(window: np.ndarray) -> Any:
+    """Return the amplitude of windows: the sum over channels of their MAV.
+
+    ``a = Σ_c (1/N) Σ_i |x_ci|`` (LibEMG's default velocity metric).
+
+    Parameters
+    ----------
+    window : ndarray of shape (n_channels, n_samples) or (n_windows, n_channels, n_samples)
+
+    Returns
+    -------
+    float or ndarray of shape (n_windows,)
+
+    Examples
+    --------
+    >>> window_amplitude(np.array([[1.0, -1.0], [0.5, 0.5]]))
+    1.5
+    """
+    arr = np.asarray(window)
+    if arr.ndim not in (2, 3) or arr.shape[-1] == 0:
+        raise ValueError(
+            "window must have shape (n_channels, n_samples) or (n_windows, n_channels, "
+            f"n_samples) with n_samples > 0, got {arr.shape}"
+        )
+    amp = np.abs(arr).mean(axis=-1, dtype=np.float64).sum(axis=-1)
+    return float(amp) if arr.ndim == 2 else amp
+
+
+class VelocityControl:
+    """Proportional (velocity) control for a classifier.
+
+    The speed of a decision for class ``c`` grows with the window's amplitude
+    ``a`` (:func:`window_amplitude`, the sum of the channels' MAV) between two
+    thresholds set from the amplitudes of ``c``'s training windows
+    (``a_min``, ``a_max``)::
+
+        lo_c  = a_min + low  * (a_max - a_min)      # default low = 0.1
+        hi_c  = a_min + high * (a_max - a_min)      # default high = 0.7
+        speed = clip((a - lo_c) / (hi_c - lo_c), 0, 1)
+
+    So a contraction weaker than 10 % of the trained range gives 0 (a built-in
+    deadband) and one at 70 % or more gives full speed. This is LibEMG's
+    ``add_velocity`` with its default metric and thresholds (which train on
+    ramp contractions); LibEMG rounds the speed to 2 decimals, moveo does not.
+    A rejected decision (``reject``) has speed 0.
+
+    Used as a post-processor it reads ``result[amplitude_key]`` and
+    ``result[key]`` (after earlier post-processors, e.g. a majority vote) and
+    adds ``result[speed_key]``; or call :meth:`speed` yourself.
+
+    Parameters
+    ----------
+    low, high : float, default 0.1 and 0.7
+        Threshold positions within each class's training range, ``0 <= low < high``.
+    key : str, default "class"
+        Result entry holding the class.
+    amplitude_key : str, default "amplitude"
+        Result entry holding the window amplitude.
+    speed_key : str, default "speed"
+        Entry written.
+    reject : Any, default -1
+        Class value of a rejected decision.
+
+    Attributes
+    ----------
+    thresholds_ : dict
+        ``class -> (lo, hi)`` after :meth:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> windows = np.ones((3, 2, 10)) * np.array([1.0, 2.0, 3.0])[:, None, None]
+    >>> vc = VelocityControl().fit(windows, [1, 1, 1])    # amplitudes 2, 4, 6
+    >>> vc.thresholds_[1]                                  # (2 + 0.1*4, 2 + 0.7*4)
+    (2.4, 4.8)
+    >>> round(vc.speed(3.6, 1), 6), vc.speed(1.0, 1), vc.speed(9.0, 1)
+    (0.5, 0.0, 1.0)
+    """
+
+    def __init__(self, low: float = 0.1, high: float = 0.7, *, key: str = "class",
+                 amplitude_key: str = "amplitude", speed_key: str = "speed", reject: Any = -1):
+        low, high = float(low), float(high)
+        if not (0.0 <= low < high and math.isfinite(high)):
+            raise ValueError(f"need 0 <= low < high, got low={low}, high={high}")
+        self.low = low
+        self.high = high
+        self.key = key
+        self.amplitude_key = amplitude_key
+        self.speed_key = speed_key
+        self.reject = reject
+        self.thresholds_: dict[Any, tuple[float, float]] = {}
+
+    def __repr__(self) -> str:
+        classes = list(self.thresholds_)
+        return f"VelocityControl(low={self.low}, high={self.high}, classes={classes})"
+
+    amplitude = staticmethod(window_amplitude)
+
+    def fit(self, windows: np.ndarray, labels: Any) -> VelocityControl:
+        """Set each class's thresholds from its training windows.
+
+        Parameters
+        ----------
+        windows : ndarray of shape (n_windows, n_channels, n_samples)
+            Training windows (e.g. ``TrainingData.windows["emg"]``), ideally
+            ramp contractions covering the range of effort.
+        labels : array of shape (n_windows,)
+            Class of each window.
+
+        Returns
+        -------
+        VelocityControl
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If shapes disagree, or a class's training amplitudes are all equal
+            (no range to scale by).
+        """
+        arr = np.asarray(windows)
+        y = np.asarray(labels)
+        if arr.ndim != 3:
+            raise ValueError(
+                f"windows must have shape (n_windows, n_channels, n_samples), got {arr.shape}"
+            )
+        if y.shape != (arr.shape[0],):
+            raise ValueError(f"labels must have shape ({arr.shape[0]},), got {y.shape}")
+        if y.size == 0:
+            raise ValueError("VelocityControl.fit needs at least one window")
+        amp = window_amplitude(arr)
+        thresholds = {}
+        for c in np.unique(y):
+            a = amp[y == c]
+            a_min, a_max = float(a.min()), float(a.max())
+            if not a_max > a_min:
+                raise ValueError(
+                    f"class {c!r}: all {a.size} training windows have amplitude {a_min:g}; "
+                    "velocity control needs a range of contraction levels (record ramps)"
+                )
+            span = a_max - a_min
+            key = c.item() if hasattr(c, "item") else c
+            thresholds[key] = (a_min + self.low * span, a_min + self.high * span)
+        self.thresholds_ = thresholds
+        return self
+
+    def speed(self, amplitude: float, cls: Any) -> float:
+        """Speed in [0, 1] of a decision for ``cls`` on a window of ``amplitude``.
+
+        Parameters
+        ----------
+        amplitude : float
+            :func:`window_amplitude` of the window.
+        cls : Any
+            The decided class (``reject`` gives 0).
+
+        Returns
+        -------
+        float
+        """
+        if cls == self.reject:
+            return 0.0
+        if not self.thresholds_:
+            raise ValueError("VelocityControl is not fitted: call fit(windows, labels) first")
+        try:
+            lo, hi = self.thresholds_[cls]
+        except KeyError:
+            raise ValueError(
+                f"VelocityControl: class {cls!r} was not in the training labels "
+                f"{list(self.thresholds_)}"
+            ) from None
+        return float(min(1.0, max(0.0, (float(amplitude) - lo) / (hi - lo))))
+
+    def __call__(self, result: dict[str, Any], timestamp: float) -> dict[str, Any]:
+        """Return ``result`` with ``speed_key`` added."""
+        for k in (self.key, self.amplitude_key):
+            if k not in result:
+                raise KeyError(f"VelocityControl: the prediction has no {k!r} entry "
+                               f"(keys: {sorted(result)})")
+        return {**result, self.speed_key: self.speed(result[self.amplitude_key],
+                                                     result[self.key])}
 
 
 class LSLPredictionOutlet:

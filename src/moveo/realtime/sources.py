@@ -154,6 +154,16 @@ class SyntheticSource(Source):
     scaled per channel by ``noise + amplitude * gain[class, channel]``, plus an
     optional mains hum. The noise sequence is fully determined by ``seed``.
 
+    With ``target_hz`` the activation is continuous (proportional control):
+    degree of freedom ``k = 1 .. n_classes - 1`` has the level
+    ``l_k(t) = (1 - cos(2π f_k t)) / 2`` in [0, 1] with ``f_k = target_hz *
+    (1 + (k - 1) / 2)``, and the per-channel scale becomes
+    ``noise + amplitude * Σ_k l_k(t) gain[k, channel]`` (all degrees of freedom
+    at once), or ``noise + amplitude * l_c(t) gain[c, channel]`` for the cued
+    class ``c`` only when ``cue_s`` is also given. :meth:`targets_at` returns
+    the levels: the continuous targets a force sensor or data glove would
+    record, computable from timestamps alone.
+
     Parameters
     ----------
     n_channels : int, default 8
@@ -178,6 +188,8 @@ class SyntheticSource(Source):
         Standard deviation added on a fully active channel.
     mains : float, default 0.0
         Amplitude of a 50 Hz hum added to every channel.
+    target_hz : float, optional
+        Base frequency (Hz) of the continuous activation levels (see above).
     realtime : bool, default True
         Pace chunks at the sampling rate. With False, chunks are produced as fast
         as they are read (timestamps still advance by ``1 / fs`` per sample).
@@ -206,6 +218,7 @@ class SyntheticSource(Source):
         noise: float = 0.05,
         amplitude: float = 1.0,
         mains: float = 0.0,
+        target_hz: float | None = None,
         realtime: bool = True,
         channel_names: Sequence[str] | None = None,
     ):
@@ -217,6 +230,12 @@ class SyntheticSource(Source):
             raise ValueError(f"n_classes must be >= 1, got {n_classes}")
         if cue_s is not None and not float(cue_s) > 0:
             raise ValueError(f"cue_s must be a positive number of seconds, got {cue_s}")
+        if target_hz is not None and not (math.isfinite(float(target_hz))
+                                          and float(target_hz) > 0):
+            raise ValueError(f"target_hz must be a positive frequency in Hz, got {target_hz}")
+        if target_hz is not None and int(n_classes) < 2:
+            raise ValueError("target_hz needs n_classes >= 2 (rest + at least one degree of "
+                             "freedom)")
         self.n_channels = int(n_channels)
         self.fs = _check_rate(fs)
         self.chunk = int(chunk)
@@ -227,6 +246,7 @@ class SyntheticSource(Source):
         self.noise = float(noise)
         self.amplitude = float(amplitude)
         self.mains = float(mains)
+        self.target_hz = None if target_hz is None else float(target_hz)
         self.realtime = bool(realtime)
         self.channel_names = _channel_names(channel_names, self.n_channels)
         self.gains = self.class_gains(self.n_classes, self.n_channels)
@@ -293,6 +313,51 @@ class SyntheticSource(Source):
             return np.full(np.shape(timestamps), self._class, dtype=np.int64)
         return (np.floor_divide(timestamps, self.cue_s).astype(np.int64)) % self.n_classes
 
+    def levels(self, timestamps: np.ndarray) -> np.ndarray:
+        """Return the continuous activation level of every degree of freedom.
+
+        Parameters
+        ----------
+        timestamps : ndarray of shape (n,)
+            LSL clock times.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes - 1), float64
+            ``l_k(t) = (1 - cos(2π f_k t)) / 2`` for ``k = 1 .. n_classes - 1``
+            (requires ``target_hz``).
+        """
+        if self.target_hz is None:
+            raise ValueError("levels() needs a source built with target_hz=")
+        t = np.asarray(timestamps, dtype=np.float64)
+        freq = self.target_hz * (1.0 + np.arange(self.n_classes - 1) / 2.0)
+        return 0.5 - 0.5 * np.cos(2.0 * np.pi * t[:, None] * freq[None, :])
+
+    def targets_at(self, timestamps: np.ndarray) -> np.ndarray:
+        """Return the regression targets of samples stamped ``timestamps``.
+
+        Column ``k - 1`` is the activation of class ``k`` (rest has none):
+        with ``target_hz``, the level ``l_k(t)`` (only the cued class's when
+        ``cue_s`` is set); without it, 1 for the active class and 0 otherwise.
+
+        Parameters
+        ----------
+        timestamps : ndarray of shape (n,)
+            LSL clock times.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes - 1), float64
+        """
+        t = np.asarray(timestamps, dtype=np.float64)
+        if self.target_hz is not None and self.cue_s is None:
+            return self.levels(t)
+        classes = self.class_at(t)
+        onehot = (classes[:, None] == np.arange(1, self.n_classes)[None, :]).astype(np.float64)
+        if self.target_hz is None:
+            return onehot
+        return onehot * self.levels(t)
+
     def open(self, timeout: float | None = None) -> None:
         """Start the sample clock (idempotent)."""
         if self._pacer is None:
@@ -313,8 +378,11 @@ class SyntheticSource(Source):
         -------
         ndarray of shape (n, n_channels), float32
         """
-        classes = self.class_at(timestamps)
-        scale = self.noise + self.amplitude * self.gains[classes]
+        if self.target_hz is None:
+            scale = self.noise + self.amplitude * self.gains[self.class_at(timestamps)]
+        else:
+            activation = self.targets_at(timestamps).astype(np.float32)
+            scale = self.noise + self.amplitude * (activation @ self.gains[1:])
         data = self._rng.standard_normal((n, self.n_channels), dtype=np.float32) * scale
         if self.mains:
             data += (self.mains * np.sin(2 * np.pi * 50.0 * timestamps)).astype(np.float32)[
@@ -418,7 +486,7 @@ def start_outlet_process(
         Seconds to run (default: until stopped).
     **source_kwargs
         Passed to :class:`SyntheticSource` (``n_channels``, ``fs``, ``chunk``,
-        ``n_classes``, ``seed``, ``cue_s``, ...).
+        ``n_classes``, ``seed``, ``cue_s``, ``target_hz``, ...).
 
     Returns
     -------

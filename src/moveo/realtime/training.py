@@ -152,6 +152,9 @@ class TrainingData:
         The recorded sessions the windows come from.
     class_names : sequence of str, optional
         Names of the classes.
+    session_index : ndarray of shape (n_windows,), optional
+        Index into ``sessions`` of each window's session (default: all 0).
+        Windows are in recording order within a session.
     """
 
     def __init__(
@@ -166,6 +169,7 @@ class TrainingData:
         times: np.ndarray | None = None,
         sessions: Sequence[tuple[str, str]] = (),
         class_names: Sequence[str] | None = None,
+        session_index: np.ndarray | None = None,
     ):
         self.windows = {str(k): np.asarray(v) for k, v in windows.items()}
         sizes = {k: v.shape[0] for k, v in self.windows.items()}
@@ -190,6 +194,14 @@ class TrainingData:
         self.times = None if times is None else np.asarray(times, dtype=np.float64)
         self.sessions = [tuple(s) for s in sessions]
         self.class_names = None if class_names is None else [str(c) for c in class_names]
+        if session_index is None:
+            self.session_index = np.zeros(n, dtype=np.int64)
+        else:
+            self.session_index = np.asarray(session_index, dtype=np.int64)
+            if self.session_index.shape != (n,):
+                raise ValueError(
+                    f"session_index must have shape ({n},), got {self.session_index.shape}"
+                )
 
     def __len__(self) -> int:
         return self.n_windows
@@ -216,6 +228,76 @@ class TrainingData:
         if self.labels is None:
             return np.empty(0, dtype=np.int64)
         return np.unique(self.labels)
+
+    @property
+    def overlap(self) -> int:
+        """Windows on each side that share samples with a window.
+
+        ``ceil(size / step) - 1`` for windows of ``size`` samples every
+        ``step`` samples (from ``fs``, ``window_ms`` and ``hop_ms``): 7 for
+        200 ms windows every 25 ms. The ``gap`` a
+        :class:`~moveo.emg.evaluation.BlockKFold` needs so that no training
+        window shares a sample with a test window.
+
+        Raises
+        ------
+        ValueError
+            If ``fs``, ``window_ms`` or ``hop_ms`` is unknown.
+        """
+        if self.fs is None or self.window_ms is None or self.hop_ms is None:
+            raise ValueError(
+                "TrainingData does not know how its windows were cut (fs, window_ms, hop_ms); "
+                "pass gap= explicitly (moveo.emg.evaluation.overlapping_windows(size, step))"
+            )
+        from moveo.emg.evaluation import overlapping_windows
+
+        size = round(self.window_ms * self.fs / 1000.0)
+        step = round(self.hop_ms * self.fs / 1000.0)
+        return overlapping_windows(max(size, 1), max(step, 1))
+
+    def groups(self, by: str = "block", *, block_s: float | None = None) -> np.ndarray:
+        """Return a group id per window for splits that do not leak.
+
+        Parameters
+        ----------
+        by : {"block", "time", "session"}, default "block"
+            ``"session"``: the recording session (``session_index``).
+            ``"block"``: the cue block -- a run of consecutive windows of one
+            session with one label (:func:`moveo.emg.evaluation.cue_blocks`;
+            without labels, one block per session). ``"time"``: stretches of
+            ``block_s`` seconds within each session (by window time,
+            :func:`moveo.emg.evaluation.time_blocks`), for recordings without cues.
+        block_s : float, optional
+            Block length in seconds (``by="time"``).
+
+        Returns
+        -------
+        ndarray of shape (n_windows,), int64
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> td = TrainingData({"emg": np.zeros((6, 1, 4))}, labels=[0, 0, 1, 1, 0, 0],
+        ...                   session_index=[0, 0, 0, 1, 1, 1])
+        >>> td.groups("block").tolist(), td.groups("session").tolist()
+        ([0, 0, 1, 2, 3, 3], [0, 0, 0, 1, 1, 1])
+        """
+        from moveo.emg.evaluation import cue_blocks, time_blocks
+
+        if by == "session":
+            return self.session_index.copy()
+        if by == "block":
+            if block_s is not None:
+                raise ValueError("block_s is for by='time'; cue blocks follow the labels")
+            labels = self.labels if self.labels is not None else np.zeros(self.n_windows)
+            return cue_blocks(labels, self.session_index)
+        if by == "time":
+            if block_s is None:
+                raise ValueError("groups('time') needs block_s= (block length in seconds)")
+            if self.times is None or self.times.shape != (self.n_windows,):
+                raise ValueError("groups('time') needs the window times (TrainingData.times)")
+            return time_blocks(self.times, block_s, self.session_index)
+        raise ValueError(f"by must be 'block', 'time' or 'session', got {by!r}")
 
     def window(self, i: int) -> dict[str, np.ndarray]:
         """Return window ``i`` as the dict the live ``extract`` receives.
@@ -315,7 +397,7 @@ class TrainingData:
             raise ValueError(f"target_reduce must be 'last' or 'mean', got {target_reduce!r}")
         name = stream or dataset.meta.get("stream") or "emg"
         keys = list(dataset.entries() if sessions is None else sessions)
-        all_w, all_y, all_t, all_target, used = [], [], [], [], []
+        all_w, all_y, all_t, all_target, used, all_s = [], [], [], [], [], []
         for subject, session in keys:
             data, ts = read_recording(dataset, subject, session)
             n = data.shape[0]
@@ -342,6 +424,7 @@ class TrainingData:
             all_w.append(np.ascontiguousarray(data[idx].transpose(0, 2, 1)))
             all_y.append(y)
             all_t.append(ts[starts + size - 1])
+            all_s.append(np.full(len(starts), len(used), dtype=np.int64))
             used.append((subject, session))
         n_ch = len(dataset.meta.get("channels") or []) or (all_w[0].shape[1] if all_w else 0)
         empty = np.empty((0, n_ch, size), dtype=np.float32)
@@ -365,6 +448,7 @@ class TrainingData:
             times=np.concatenate(all_t) if all_t else np.empty(0),
             sessions=used,
             class_names=class_names,
+            session_index=np.concatenate(all_s) if all_s else np.empty(0, np.int64),
         )
 
 

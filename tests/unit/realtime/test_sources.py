@@ -66,6 +66,43 @@ def test_cue_schedule_follows_clock():
     np.testing.assert_array_equal(src.class_at(np.array([0.1, 0.6, 1.2, 1.6])), [0, 1, 2, 0])
 
 
+def test_continuous_levels_hand_worked():
+    src = SyntheticSource(n_classes=3, target_hz=0.5)
+    # DoF 1 at 0.5 Hz, DoF 2 at 0.75 Hz: l = (1 - cos(2 pi f t)) / 2
+    t = np.array([0.0, 1.0, 2.0, 2.0 / 3.0])
+    np.testing.assert_allclose(
+        src.levels(t),
+        [[0.0, 0.0], [1.0, 0.5 - 0.5 * np.cos(1.5 * np.pi)], [0.0, 0.5 - 0.5 * np.cos(3 * np.pi)],
+         [0.5 - 0.5 * np.cos(2 * np.pi / 3), 0.5 - 0.5 * np.cos(np.pi)]],
+        atol=1e-12,
+    )
+    # without cues every DoF is active at its level
+    np.testing.assert_array_equal(src.targets_at(t), src.levels(t))
+    # with cues only the cued class's level (class 0 = rest has none)
+    cued = SyntheticSource(n_classes=3, target_hz=0.5, cue_s=1.0)
+    tt = np.array([0.5, 1.5, 2.5])  # classes 0, 1, 2
+    lv = cued.levels(tt)
+    np.testing.assert_allclose(cued.targets_at(tt), [[0, 0], [lv[1, 0], 0], [0, lv[2, 1]]])
+    # without target_hz: one-hot of the active class
+    plain = SyntheticSource(n_classes=3, cue_s=1.0)
+    np.testing.assert_array_equal(plain.targets_at(tt), [[0, 0], [1, 0], [0, 1]])
+    with pytest.raises(ValueError, match="target_hz"):
+        plain.levels(tt)
+
+
+def test_continuous_activation_scales_channels():
+    src = SyntheticSource(n_channels=6, n_classes=3, chunk=1000, realtime=False, seed=2,
+                          noise=0.05, amplitude=1.0, target_hz=0.5)
+    data, ts = _read(src, 40)  # 20 s at 2 kHz
+    # per 0.1 s segment the std follows noise + levels @ gains[1:]
+    seg = 200
+    scale = 0.05 + src.targets_at(ts) @ src.gains[1:]
+    std = data.reshape(-1, seg, 6).std(axis=1)
+    expected = scale.reshape(-1, seg, 6).mean(axis=1)
+    np.testing.assert_allclose(std.mean(axis=0), expected.mean(axis=0), rtol=0.05)
+    assert np.corrcoef(std[:, 0], expected[:, 0])[0, 1] > 0.95
+
+
 def test_realtime_pacing_matches_rate():
     src = SyntheticSource(n_channels=2, fs=1000.0, chunk=10)
     out = np.empty((10, 2), np.float32)
@@ -85,6 +122,8 @@ def test_realtime_pacing_matches_rate():
         ({"fs": -1.0}, "fs must be a positive"),
         ({"chunk": 0}, "chunk must be >= 1"),
         ({"cue_s": 0.0}, "cue_s must be a positive"),
+        ({"target_hz": 0.0}, "target_hz must be a positive"),
+        ({"target_hz": 1.0, "n_classes": 1}, "n_classes >= 2"),
         ({"channel_names": ["a"]}, "channel_names has 1 names for 8 channels"),
     ],
 )

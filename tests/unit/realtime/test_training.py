@@ -111,3 +111,50 @@ def test_bad_inputs(ds):
         TrainingData({"a": np.zeros((2, 1, 3)), "b": np.zeros((3, 1, 3))})
     with pytest.raises(ValueError, match="TrainingData is empty"):
         TrainingData({"emg": np.zeros((0, 1, 3))}).apply(lambda w: 0)
+
+
+def test_session_index_blocks_and_overlap(tmp_path):
+    d = Dataset.create(tmp_path / "two", fps=100.0, kind="emg",
+                       meta={"channels": ["ch0", "ch1"], "stream": "emg"})
+    data = np.stack([np.arange(100), -np.arange(100)], axis=1).astype(np.float32)
+    ts = np.arange(100) / 100.0
+    _session(d, "s1", "r1", data, ts, events=[(0, 1), (50, 2)])
+    _session(d, "s1", "r2", data, 10.0 + ts, events=[(0, 2), (30, 1)])
+    td = TrainingData.from_dataset(d, window_ms=100, hop_ms=50)
+    # 19 windows per session (ends 9, 14, ..., 99)
+    assert td.sessions == [("s1", "r1"), ("s1", "r2")]
+    np.testing.assert_array_equal(td.session_index, np.repeat([0, 1], 19))
+    np.testing.assert_array_equal(td.groups("session"), td.session_index)
+    ends = np.arange(19) * 5 + 9
+    # r1: label 1 until sample 49, 2 after; r2: 2 until 29, then 1
+    blocks = td.groups("block")
+    np.testing.assert_array_equal(blocks[:19], np.where(ends >= 50, 1, 0))
+    np.testing.assert_array_equal(blocks[19:], np.where(ends >= 30, 3, 2))
+    # time blocks of 0.3 s within each session (by window end time)
+    tb = td.groups("time", block_s=0.3)
+    np.testing.assert_array_equal(tb[:19], np.floor((ends - 9) / 30))
+    assert tb[19] == tb[:19].max() + 1
+    # 10-sample windows every 5 samples share samples with 1 neighbour per side
+    assert td.overlap == 1
+    assert TrainingData.from_dataset(d, window_ms=100, hop_ms=20).overlap == 4
+
+
+def test_groups_errors():
+    td = TrainingData({"emg": np.zeros((4, 1, 5))}, labels=[0, 0, 1, 1])
+    np.testing.assert_array_equal(td.session_index, 0)
+    with pytest.raises(ValueError, match="pass gap="):
+        _ = td.overlap
+    with pytest.raises(ValueError, match="needs block_s"):
+        td.groups("time")
+    with pytest.raises(ValueError, match="window times"):
+        td.groups("time", block_s=1.0)
+    with pytest.raises(ValueError, match="by must be"):
+        td.groups("window")
+    with pytest.raises(ValueError, match="block_s is for"):
+        td.groups("block", block_s=1.0)
+    with pytest.raises(ValueError, match="session_index must have shape"):
+        TrainingData({"emg": np.zeros((4, 1, 5))}, session_index=[0, 1])
+    # without labels (regression) a session is one cue block
+    reg = TrainingData({"emg": np.zeros((4, 1, 5))}, targets=np.zeros((4, 1)),
+                       session_index=[0, 0, 1, 1])
+    np.testing.assert_array_equal(reg.groups("block"), [0, 0, 1, 1])
