@@ -82,7 +82,7 @@ def test_realtime_demo_regression_scores_continuous_outputs(tmp_path, capsys):
 
 
 def test_regression_demo_validates_arguments():
-    from moveo.realtime.regression_demo import run_regression_demo
+    from moveo.cli.regression_demo import run_regression_demo
 
     with pytest.raises(ValueError, match="at least two blocks"):
         run_regression_demo(record_s=1.0, block_s=1.0)

@@ -82,7 +82,7 @@ def _outlet_command(args: argparse.Namespace) -> int:
 
 def _demo_command(args: argparse.Namespace) -> int:
     if args.regression:
-        from moveo.realtime.regression_demo import run_regression_demo
+        from moveo.cli.regression_demo import run_regression_demo
 
         out = run_regression_demo(
             n_channels=args.channels, fs=args.fs, record_s=args.record_s,

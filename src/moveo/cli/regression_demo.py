@@ -83,7 +83,7 @@ def run_regression_demo(
         time-block CV R² on the recording), ``predictions`` (scored),
         ``train_windows``, ``stats`` and ``dataset``.
     """
-    from moveo import Dataset
+    from moveo.dataset import Dataset
     from moveo.emg import EMGRegressor
     from moveo.emg import metrics as M
     from moveo.emg.evaluation import cross_validate
