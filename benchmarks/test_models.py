@@ -1,8 +1,8 @@
-"""Nearest-centroid assignment vs numpy / scikit-learn baselines (issue: models).
+"""Nearest-centroid assignment vs numpy / scikit-learn baselines.
 
 Two data sets, each its own comparison group:
 
-- ``rng.normal`` rows and centroids (the issue's figure);
+- ``rng.normal`` rows and centroids (the headline figure in docs/performance.md);
 - a smooth, stationary 20-D process (AR(1) per column, like consecutive
   tracking frames of standardised features) with 50 k-means centroids fitted on
   a subsample: rows cluster around the centroids and many sit near a boundary

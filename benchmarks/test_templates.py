@@ -1,4 +1,4 @@
-"""Farthest-first template selection vs numpy baselines (issue: models).
+"""Farthest-first template selection vs numpy baselines.
 
 Two pools: random normal 10-D rows (the worst case for pruning: no structure)
 and standardised 10-D features on a smooth 3-D manifold (closer to real

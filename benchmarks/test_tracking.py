@@ -1,4 +1,4 @@
-"""Tracking kernels and features vs their baselines (issue 3).
+"""Tracking kernels and features vs their baselines.
 
 - speed-angvel kernel vs ``np.copyto`` of the same input + output bytes (roofline);
 - nearest neighbour vs a dense numpy broadcast over (frames, N, N) and vs

@@ -1,3 +1,5 @@
+"""The on-disk Dataset: layout, manifest, ingest validation and sorting, scoped reads, fingerprints, atomic writes."""
+
 import json
 
 import numpy as np

@@ -1,3 +1,5 @@
+"""EMG filters: designs and streaming/zero-phase filtering match scipy, chunking is exact, NaN is rejected."""
+
 import numpy as np
 import pytest
 from hypothesis import given

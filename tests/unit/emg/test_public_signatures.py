@@ -1,4 +1,4 @@
-"""The public names and signatures issue 5 lists (other parts of moveo rely on them)."""
+"""The public EMG names and signatures other parts of moveo (and users) rely on."""
 
 import inspect
 

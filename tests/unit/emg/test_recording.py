@@ -1,3 +1,5 @@
+"""EMG recordings in a Dataset: round trip, label events by time and frame, per-sample labels, errors."""
+
 import numpy as np
 import polars as pl
 import pytest

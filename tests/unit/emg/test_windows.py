@@ -1,3 +1,5 @@
+"""EMG windows are zero-copy read-only views that match a copying loop; window labels by mode/last/first."""
+
 import numpy as np
 import pytest
 from hypothesis import given

@@ -1,3 +1,5 @@
+"""body-scale and heading: a rigid 7-keypoint body, NaN keypoints give NaN, bad input, dataset pose defaults."""
+
 import math
 
 import numpy as np

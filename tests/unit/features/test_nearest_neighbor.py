@@ -1,3 +1,5 @@
+"""nearest-neighbor: known distances, k neighbours and ties, sequences never mixed, bad input, vs the reference."""
+
 import numpy as np
 import polars as pl
 import pytest

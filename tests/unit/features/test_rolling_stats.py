@@ -1,3 +1,5 @@
+"""rolling-stats: hand-worked windows over gaps, on an upstream feature, bad input, vs the reference."""
+
 import numpy as np
 import polars as pl
 import pytest

@@ -1,3 +1,5 @@
+"""speed-angvel: known speeds, fps sources, step/smooth columns, order and segments, NaN, bad input, vs the reference."""
+
 import math
 
 import numpy as np

@@ -1,3 +1,5 @@
+"""The TRex, DeepLabCut csv and generic table readers give the canonical tracks table, and bad files are named."""
+
 import numpy as np
 import polars as pl
 import pytest

@@ -1,3 +1,5 @@
+"""Synthetic generators: known speeds and lengths, determinism, gaps, generated datasets."""
+
 import numpy as np
 import polars as pl
 import pytest

@@ -1,3 +1,5 @@
+"""Body kernels vs the references (hypothesis): scale, headings, egocentric rotation, degenerate input."""
+
 import math
 
 import numpy as np

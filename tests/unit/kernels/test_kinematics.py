@@ -1,3 +1,5 @@
+"""Kinematics kernels vs the references (hypothesis) and hand-worked motion; NaN, segments, bad arguments."""
+
 import math
 
 import numpy as np

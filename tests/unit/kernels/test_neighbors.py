@@ -1,3 +1,5 @@
+"""Nearest-neighbour kernels vs the reference (hypothesis): grid vs dense, ties, NaN, 1,000 individuals, panel path."""
+
 import math
 
 import numpy as np

@@ -1,3 +1,5 @@
+"""Rolling and window kernels vs the reference (hypothesis): segments, frame gaps, NaN, edges, zero-copy views."""
+
 import numpy as np
 import pytest
 from hypothesis import given

@@ -1,3 +1,5 @@
+"""Pipeline: graph validation, cached/stale/partial status with reasons, force_from, clean, saved specs, parallel runs."""
+
 from __future__ import annotations
 
 import json

@@ -1,3 +1,5 @@
+"""The SQLite registry: WAL, runs and entries, pending/complete rules, lineage, migrations, read-only, threads."""
+
 from __future__ import annotations
 
 import sqlite3

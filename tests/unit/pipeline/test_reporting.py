@@ -1,3 +1,5 @@
+"""Progress bars and status tables: when they show, what they count, quiet off a terminal."""
+
 from __future__ import annotations
 
 import io

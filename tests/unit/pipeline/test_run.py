@@ -1,3 +1,5 @@
+"""run_feature: outputs and registry rows, caching and run ids, scope, upstream joins, state, failures, filters, parallel modes."""
+
 from __future__ import annotations
 
 import math

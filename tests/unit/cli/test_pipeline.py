@@ -1,3 +1,5 @@
+"""`moveo status`, `clean` and `lineage` on real datasets, and every sub-command is registered."""
+
 from __future__ import annotations
 
 import pytest

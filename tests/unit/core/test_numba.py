@@ -1,3 +1,5 @@
+"""moveo's numba settings (nogil, cache, NaN-safe fastmath), warm-up, kernel threads and the warmup command."""
+
 import numba
 import numpy as np
 import pytest

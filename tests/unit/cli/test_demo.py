@@ -1,3 +1,5 @@
+"""`moveo demo` runs the synthetic pipeline twice (the second run all cached) and its outputs are right."""
+
 from __future__ import annotations
 
 import polars as pl

@@ -1,3 +1,5 @@
+"""The feature contract: Params merging and errors, frozen results, Inputs, load specs, artifact refs, the protocol check."""
+
 from __future__ import annotations
 
 import joblib
