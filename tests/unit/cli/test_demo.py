@@ -1,4 +1,6 @@
-"""`moveo demo` runs the synthetic pipeline twice (the second run all cached) and its outputs are right."""
+"""`moveo demo` runs the synthetic pipeline twice (the second run all cached) and its outputs
+are right.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The feature contract: Params merging and errors, frozen results, Inputs, load specs, artifact refs, the protocol check."""
+"""The feature contract: Params merging and errors, frozen results, Inputs, load specs,
+artifact refs, the protocol check.
+"""
 
 from __future__ import annotations
 

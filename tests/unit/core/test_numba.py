@@ -1,4 +1,6 @@
-"""moveo's numba settings (nogil, cache, NaN-safe fastmath), warm-up, kernel threads and the warmup command."""
+"""moveo's numba settings (nogil, cache, NaN-safe fastmath), warm-up, kernel threads and the
+warmup command.
+"""
 
 import numba
 import numpy as np

@@ -1,4 +1,6 @@
-"""The on-disk Dataset: layout, manifest, ingest validation and sorting, scoped reads, fingerprints, atomic writes."""
+"""The on-disk Dataset: layout, manifest, ingest validation and sorting, scoped reads,
+fingerprints, atomic writes.
+"""
 
 import json
 

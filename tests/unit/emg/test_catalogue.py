@@ -1,4 +1,6 @@
-"""The EMG feature catalogue is complete, every code runs with its defaults, and bad selections are named."""
+"""The EMG feature catalogue is complete, every code runs with its defaults, and bad selections
+are named.
+"""
 
 import numpy as np
 import pytest

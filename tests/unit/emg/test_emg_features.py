@@ -1,4 +1,6 @@
-"""The emg-features feature: one row per window, units and labels, cached through the pipeline, param errors."""
+"""The emg-features feature: one row per window, units and labels, cached through the pipeline,
+param errors.
+"""
 
 import numpy as np
 import polars as pl

@@ -1,4 +1,6 @@
-"""EMG filters: designs and streaming/zero-phase filtering match scipy, chunking is exact, NaN is rejected."""
+"""EMG filters: designs and streaming/zero-phase filtering match scipy, chunking is exact, NaN
+is rejected.
+"""
 
 import numpy as np
 import pytest

@@ -1,4 +1,6 @@
-"""EMG recordings in a Dataset: round trip, label events by time and frame, per-sample labels, errors."""
+"""EMG recordings in a Dataset: round trip, label events by time and frame, per-sample labels,
+errors.
+"""
 
 import numpy as np
 import polars as pl

@@ -1,4 +1,6 @@
-"""EMG windows are zero-copy read-only views that match a copying loop; window labels by mode/last/first."""
+"""EMG windows are zero-copy read-only views that match a copying loop; window labels by
+mode/last/first.
+"""
 
 import numpy as np
 import pytest

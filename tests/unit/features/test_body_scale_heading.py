@@ -1,4 +1,6 @@
-"""body-scale and heading: a rigid 7-keypoint body, NaN keypoints give NaN, bad input, dataset pose defaults."""
+"""body-scale and heading: a rigid 7-keypoint body, NaN keypoints give NaN, bad input, dataset
+pose defaults.
+"""
 
 import math
 

@@ -1,4 +1,6 @@
-"""nearest-neighbor: known distances, k neighbours and ties, sequences never mixed, bad input, vs the reference."""
+"""nearest-neighbor: known distances, k neighbours and ties, sequences never mixed, bad input,
+vs the reference.
+"""
 
 import numpy as np
 import polars as pl

@@ -1,4 +1,6 @@
-"""rolling-stats: hand-worked windows over gaps, on an upstream feature, bad input, vs the reference."""
+"""rolling-stats: hand-worked windows over gaps, on an upstream feature, bad input, vs the
+reference.
+"""
 
 import numpy as np
 import polars as pl

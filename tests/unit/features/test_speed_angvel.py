@@ -1,4 +1,6 @@
-"""speed-angvel: known speeds, fps sources, step/smooth columns, order and segments, NaN, bad input, vs the reference."""
+"""speed-angvel: known speeds, fps sources, step/smooth columns, order and segments, NaN, bad
+input, vs the reference.
+"""
 
 import math
 

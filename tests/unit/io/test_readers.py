@@ -1,4 +1,6 @@
-"""The TRex, DeepLabCut csv and generic table readers give the canonical tracks table, and bad files are named."""
+"""The TRex, DeepLabCut csv and generic table readers give the canonical tracks table, and bad
+files are named.
+"""
 
 import numpy as np
 import polars as pl

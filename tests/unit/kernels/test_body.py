@@ -1,4 +1,6 @@
-"""Body kernels vs the references (hypothesis): scale, headings, egocentric rotation, degenerate input."""
+"""Body kernels vs the references (hypothesis): scale, headings, egocentric rotation,
+degenerate input.
+"""
 
 import math
 

@@ -1,4 +1,6 @@
-"""Kinematics kernels vs the references (hypothesis) and hand-worked motion; NaN, segments, bad arguments."""
+"""Kinematics kernels vs the references (hypothesis) and hand-worked motion; NaN, segments, bad
+arguments.
+"""
 
 import math
 

@@ -1,4 +1,6 @@
-"""Nearest-neighbour kernels vs the reference (hypothesis): grid vs dense, ties, NaN, 1,000 individuals, panel path."""
+"""Nearest-neighbour kernels vs the reference (hypothesis): grid vs dense, ties, NaN, 1,000
+individuals, panel path.
+"""
 
 import math
 

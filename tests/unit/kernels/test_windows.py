@@ -1,4 +1,6 @@
-"""Rolling and window kernels vs the reference (hypothesis): segments, frame gaps, NaN, edges, zero-copy views."""
+"""Rolling and window kernels vs the reference (hypothesis): segments, frame gaps, NaN, edges,
+zero-copy views.
+"""
 
 import numpy as np
 import pytest

@@ -1,4 +1,6 @@
-"""Run ids: golden values, the hashing recipe, canonical JSON rules, every part changes the id, stable across processes."""
+"""Run ids: golden values, the hashing recipe, canonical JSON rules, every part changes the id,
+stable across processes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Pipeline: graph validation, cached/stale/partial status with reasons, force_from, clean, saved specs, parallel runs."""
+"""Pipeline: graph validation, cached/stale/partial status with reasons, force_from, clean,
+saved specs, parallel runs.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The SQLite registry: WAL, runs and entries, pending/complete rules, lineage, migrations, read-only, threads."""
+"""The SQLite registry: WAL, runs and entries, pending/complete rules, lineage, migrations,
+read-only, threads.
+"""
 
 from __future__ import annotations
 

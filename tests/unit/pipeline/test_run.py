@@ -1,4 +1,6 @@
-"""run_feature: outputs and registry rows, caching and run ids, scope, upstream joins, state, failures, filters, parallel modes."""
+"""run_feature: outputs and registry rows, caching and run ids, scope, upstream joins, state,
+failures, filters, parallel modes.
+"""
 
 from __future__ import annotations
 
