@@ -63,6 +63,9 @@ __all__ = [
     "MosaicTracksEntry",
     "is_mosaic_dataset",
     "open_mosaic",
+    "parse_timestamp",
+    "read_index_csv",
+    "resolve_index_path",
 ]
 
 MANIFEST_NAME = "dataset.yaml"
@@ -254,13 +257,94 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def _read_index(path: Path) -> pl.DataFrame:
-    """Read an ``index.csv`` with every column as a string (empty fields are null)."""
+def read_index_csv(path: str | Path) -> pl.DataFrame:
+    """Read a mosaic ``index.csv`` with every column as a string.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    polars.DataFrame
+        All columns String; empty fields are null.
+
+    Raises
+    ------
+    MosaicLayoutError
+        The file is not a readable CSV.
+    """
     try:
-        df = pl.read_csv(path, infer_schema=False)
+        return pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         raise MosaicLayoutError(f"{path} is not a readable index.csv: {exc}") from exc
-    return df
+
+
+def resolve_index_path(
+    stored: str,
+    *,
+    root: str | Path,
+    expected_dir: str | Path,
+    base: str | Path | None = None,
+) -> Path | None:
+    """Resolve a path an ``index.csv`` row holds, confined to ``root``.
+
+    A relative path is relative to ``base`` (default ``root``); an absolute path
+    outside ``root`` (the dataset was moved, or written on another machine) is
+    re-anchored to the same file name in ``expected_dir``, the folder mosaic keeps
+    that file in.
+
+    Parameters
+    ----------
+    stored : str
+        The ``abs_path`` field.
+    root : str or Path
+        The folder the path must stay inside (the dataset root).
+    expected_dir : str or Path
+        Where the file lives in mosaic's layout (e.g. ``features/<folder>/<run_id>``).
+    base : str or Path, optional
+        What relative paths are relative to (mosaic: the dataset root).
+
+    Returns
+    -------
+    Path or None
+        The path, or ``None`` when it is empty or would leave ``root`` (symbolic
+        links resolved).
+    """
+    if not stored:
+        return None
+    root = Path(root)
+    p = Path(stored)
+    if not p.is_absolute():
+        p = Path(base if base is not None else root) / p
+    elif not _inside(p, root):
+        p = Path(expected_dir) / Path(stored).name
+    return p if _inside(p, root) else None
+
+
+def parse_timestamp(text: str | None) -> float | None:
+    """Parse an ISO-8601 timestamp of an ``index.csv`` into Unix seconds.
+
+    Parameters
+    ----------
+    text : str or None
+
+    Returns
+    -------
+    float or None
+        ``None`` for an empty or unparsable field.
+    """
+    if not text:
+        return None
+    import datetime as _dt
+
+    try:
+        stamp = _dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=_dt.UTC)
+    return stamp.timestamp()
 
 
 def _col(row: Mapping[str, Any], name: str) -> str:
@@ -369,14 +453,8 @@ class MosaicDataset:
         """Resolve an index path: relative to the root, re-anchored if the dataset moved."""
         if not stored:
             raise MosaicLayoutError(f"{what}: the index row has no abs_path")
-        p = Path(stored)
-        if not p.is_absolute():
-            p = self.root / p
-        elif not _inside(p, self.root):
-            # written on another machine or before the dataset moved: same file name in
-            # the folder mosaic keeps it in
-            p = expected_dir / Path(stored).name
-        if not _inside(p, self.root):
+        p = resolve_index_path(stored, root=self.root, expected_dir=expected_dir)
+        if p is None:
             raise MosaicLayoutError(
                 f"{what}: index path {stored!r} points outside the dataset {self.root}"
             )
@@ -403,7 +481,7 @@ class MosaicDataset:
                 "tracks (run `mosaic convert-tracks` there first)"
             )
         out = []
-        for row in _read_index(index).iter_rows(named=True):
+        for row in read_index_csv(index).iter_rows(named=True):
             run_id = _col(row, "run_id")
             what = f"{index} (group={_col(row, 'group')!r}, sequence={_col(row, 'sequence')!r})"
             path = self._resolve(_col(row, "abs_path"), root / run_id, what)
@@ -503,7 +581,7 @@ class MosaicDataset:
         section = (self.meta.get("labels") or {}).get(kind)
         section = section if isinstance(section, dict) else {}
         out = []
-        for row in _read_index(index).iter_rows(named=True):
+        for row in read_index_csv(index).iter_rows(named=True):
             run_id = _col(row, "run_id")
             g, s = _col(row, "group"), _col(row, "sequence")
             path = self._resolve(
@@ -631,7 +709,7 @@ class MosaicDataset:
             base = self._roots["features"] / folder
             index = base / "index.csv"
             rows: dict[str, list[dict[str, Any]]] = {}
-            for row in _read_index(index).iter_rows(named=True):
+            for row in read_index_csv(index).iter_rows(named=True):
                 rows.setdefault(_col(row, "run_id"), []).append(row)
             for run_id, items in sorted(rows.items()):
                 runs.append(self._feature_run(folder, run_id, items))
