@@ -1,8 +1,9 @@
 """Cached feature pipelines: types, SQLite registry, ``run_feature``, ``Pipeline``.
 
-See the Pipeline guide (``docs/pipeline.md``). ``train_model`` lives in
-:mod:`moveo.pipeline.training` and is re-exported lazily, so this package
-imports even when that module is absent.
+See the Pipeline guide (``docs/pipeline.md``). ``train_model`` (in
+:mod:`moveo.pipeline.training`) and ``import_mosaic`` (in
+:mod:`moveo.pipeline.mosaic`, which imports the feature classes) are re-exported
+lazily, so importing this package stays cheap.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ from moveo.pipeline.pipeline import CallbackStep, FeatureStep, Pipeline
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
 
-_LAZY = {"train_model": "moveo.pipeline.training"}
+_LAZY = {
+    "train_model": "moveo.pipeline.training",
+    "import_mosaic": "moveo.pipeline.mosaic",
+    "MosaicImportReport": "moveo.pipeline.mosaic",
+}
 
 __all__ = [
     "ArtifactSpec",
@@ -69,6 +74,7 @@ __all__ = [
     "JoblibLoadSpec",
     "LabelsSource",
     "LoadSpec",
+    "MosaicImportReport",
     "NNResult",
     "NpzArtifact",
     "NpzLoadSpec",
@@ -82,6 +88,7 @@ __all__ = [
     "StrictModel",
     "TrackInput",
     "TracksColumn",
+    "import_mosaic",
     "load_from_spec",
     "open_registry",
     "read_feature",
