@@ -202,7 +202,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _entry_name(group: str, sequence: str) -> str:
-    return f"{group}/{sequence}"
+    return f"{group or '(no group)'}/{sequence}"
 
 
 def _pose_count(names: Iterable[str], x_prefix: str = "poseX", y_prefix: str = "poseY") -> int:
