@@ -111,6 +111,9 @@ class BaseFeature:
         the whole scope).
     default_inputs : tuple
         Inputs used when none are given.
+    output_columns : tuple of str or None
+        The columns :meth:`apply` adds to the row keys, when they do not depend
+        on the parameters (``moveo features`` lists them); ``None``: not declared.
     dataset_fps : float or None
         The dataset's frame rate, set by :meth:`set_dataset_defaults`.
     """
@@ -120,6 +123,7 @@ class BaseFeature:
     parallelizable: ClassVar[bool] = True
     scope_dependent: ClassVar[bool] = False
     default_inputs: ClassVar[tuple[Any, ...]] = ("tracks",)
+    output_columns: ClassVar[tuple[str, ...] | None] = None
 
     class Params(Params):
         """No parameters."""

@@ -3,7 +3,8 @@
 See the Pipeline guide (``docs/pipeline.md``). ``train_model`` (in
 :mod:`moveo.pipeline.training`) and ``import_mosaic`` (in
 :mod:`moveo.pipeline.mosaic`, which imports the feature classes) are re-exported
-lazily, so importing this package stays cheap.
+lazily, like ``load_pipeline_file`` (:mod:`moveo.pipeline.declarative`), so
+importing this package stays cheap.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ _LAZY = {
     "train_model": "moveo.pipeline.training",
     "import_mosaic": "moveo.pipeline.mosaic",
     "MosaicImportReport": "moveo.pipeline.mosaic",
+    "load_pipeline_file": "moveo.pipeline.declarative",
 }
 
 __all__ = [
@@ -90,6 +92,7 @@ __all__ = [
     "TracksColumn",
     "import_mosaic",
     "load_from_spec",
+    "load_pipeline_file",
     "open_registry",
     "read_feature",
     "resolve_order_col",

@@ -59,7 +59,7 @@ from moveo.io.mosaic import (
 from moveo.labels import add_labels
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.run import _apply_dataset_defaults, plan_run
-from moveo.schema import PoseConfig, validate_entry_name
+from moveo.schema import PoseConfig, validate_entry_name, validation_message
 
 __all__ = ["ImportItem", "MosaicImportReport", "import_mosaic"]
 
@@ -194,9 +194,7 @@ class MosaicImportReport:
 
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
-        errors = exc.errors()
-        parts = [f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in errors[:3]]
-        return "; ".join(parts)
+        return validation_message(exc)
     text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
     return " ".join(str(text).split()) or type(exc).__name__
 
