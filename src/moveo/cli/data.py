@@ -465,6 +465,12 @@ def _run(args: argparse.Namespace) -> int:
     cls = get_feature(args.feature)
     params = _params(args.param)
     inputs = _inputs(args.input)
+    if inputs:
+        try:
+            inputs = cls.Inputs(inputs)
+        except ValueError as exc:
+            what = "inputs: " + validation_message(exc, what="input")
+            raise ValueError(f"feature {args.feature!r} {what}") from exc
     try:
         feature = cls(params=params, inputs=inputs) if inputs else cls(params=params)
     except ValueError as exc:
