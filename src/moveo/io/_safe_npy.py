@@ -70,12 +70,17 @@ _ALLOWED: dict[tuple[str, str], Any] = {
 }
 
 
+_PY2_MODULES = {"__builtin__": "builtins"}
+
+
 class _RefusedGlobal(pickle.UnpicklingError):
     pass
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
+        # protocol 0-2 pickles name Python 2 modules (what fix_imports maps in pickle)
+        module = _PY2_MODULES.get(module, module)
         try:
             return _ALLOWED[(module, name)]
         except KeyError:

@@ -169,13 +169,11 @@ def to_movement(
 
     frame_axis = np.arange(f0, f1 + 1)
     time = frame_axis / float(fps) if fps is not None else frame_axis
-    attrs: dict[str, Any] = {
-        "source_software": source_software,
-        "ds_type": "poses",
-        "fps": None if fps is None else float(fps),
-        "time_unit": "seconds" if fps is not None else "frames",
-        "source_file": None,
-    }
+    # as movement's own loaders: no "fps" attribute when the frame rate is unknown
+    attrs: dict[str, Any] = {"source_software": source_software, "ds_type": "poses"}
+    if fps is not None:
+        attrs["fps"] = float(fps)
+    attrs["time_unit"] = "seconds" if fps is not None else "frames"
     coords = {"time": time, "space": ["x", "y"], "keypoints": kp_names,
               "individuals": ind_names}
     return xr.Dataset(
