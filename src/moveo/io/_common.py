@@ -107,13 +107,30 @@ def centroid(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     A keypoint counts only when both its x and y are finite.
     """
-    finite = np.isfinite(xs) & np.isfinite(ys)
-    count = finite.sum(axis=-1)
+    n_kp = xs.shape[-1]
+    if n_kp == 1:  # one point: it is the centroid where both coordinates are finite
+        x, y = xs[..., 0], ys[..., 0]
+        ok = np.isfinite(x) & np.isfinite(y)
+        return np.where(ok, x, np.nan), np.where(ok, y, np.nan)
+    # one pass per keypoint over (rows,) slices, accumulating in place: much faster than
+    # reducing a short last axis; same numbers as sum(finite x) / count(finite)
+    sx = np.zeros(xs.shape[:-1])
+    sy = np.zeros(xs.shape[:-1])
+    count = np.zeros(xs.shape[:-1])
+    ok = np.empty(xs.shape[:-1], dtype=bool)
+    for k in range(n_kp):
+        x, y = xs[..., k], ys[..., k]
+        np.isfinite(x, out=ok)
+        ok &= np.isfinite(y)
+        np.add(sx, x, out=sx, where=ok)
+        np.add(sy, y, out=sy, where=ok)
+        count += ok
     with np.errstate(invalid="ignore", divide="ignore"):
-        cx = np.where(finite, xs, 0.0).sum(axis=-1) / count
-        cy = np.where(finite, ys, 0.0).sum(axis=-1) / count
-    cx[count == 0] = np.nan
-    cy[count == 0] = np.nan
+        cx = np.divide(sx, count, out=sx)
+        cy = np.divide(sy, count, out=sy)
+    empty = count == 0
+    cx[empty] = np.nan
+    cy[empty] = np.nan
     return cx, cy
 
 
@@ -124,7 +141,7 @@ def pose_table(
     ps: np.ndarray | None,
     *,
     ids: np.ndarray,
-    names: list[str],
+    names: list[str] | None,
     group: str | None,
     sequence: str | None,
     columns: Columns,
@@ -144,8 +161,8 @@ def pose_table(
         Keypoint confidences.
     ids : array of shape (n_individuals,)
         Integer id of each individual.
-    names : list of str
-        Name of each individual (the ``individual`` column).
+    names : list of str or None
+        Name of each individual (the ``individual`` column; None: no such column).
     group, sequence : str or None
         Constant group / sequence columns (omitted when None).
     columns, pose : Columns, PoseConfig
@@ -168,28 +185,40 @@ def pose_table(
         # (n_frames, n_ind[, ...]) -> individual-major rows, i.e. sorted by (id, frame)
         return np.ascontiguousarray(np.swapaxes(a, 0, 1)).reshape((n_ind * n_frames, *a.shape[2:]))
 
+    ids = np.asarray(ids, dtype=np.int64)
     order = np.argsort(ids, kind="stable")
-    ids = np.asarray(ids, dtype=np.int64)[order]
-    names = [names[i] for i in order]
-    xs, ys, cx, cy = xs[:, order], ys[:, order], cx[:, order], cy[:, order]
+    if np.any(order != np.arange(n_ind)):
+        ids = ids[order]
+        names = None if names is None else [names[i] for i in order]
+        xs, ys, cx, cy = xs[:, order], ys[:, order], cx[:, order], cy[:, order]
+        ps = None if ps is None else ps[:, order]
+        extra = {name: arr[:, order] for name, arr in (extra or {}).items()}
     data: dict[str, Any] = {}
     data[columns.id_col] = np.repeat(ids, n_frames)
-    data["individual"] = pl.Series("individual", names, pl.String).gather(
-        np.repeat(np.arange(n_ind), n_frames)
-    )
+    if names is not None:
+        data["individual"] = pl.Series("individual", names, pl.String).gather(
+            np.repeat(np.arange(n_ind), n_frames)
+        )
     data[columns.frame_col] = np.tile(np.asarray(frames, dtype=np.int64), n_ind)
     data[columns.x_col] = flat(cx).astype(np.float64, copy=False)
     data[columns.y_col] = flat(cy).astype(np.float64, copy=False)
     if with_keypoints:
-        fx, fy = flat(xs), flat(ys)
-        fp = None if ps is None else flat(ps[:, order])
+
+        def by_keypoint(a: np.ndarray) -> np.ndarray:
+            # (n_frames, n_ind, n_kp) -> (n_kp, rows): one copy, each keypoint contiguous
+            return np.ascontiguousarray(np.transpose(a, (2, 1, 0)), dtype=np.float64).reshape(
+                n_kp, n_ind * n_frames
+            )
+
+        fx, fy = by_keypoint(xs), by_keypoint(ys)
+        fp = None if ps is None else by_keypoint(ps)
         for k in range(n_kp):
-            data[f"{pose.x_prefix}{k}"] = fx[:, k].astype(np.float64)
-            data[f"{pose.y_prefix}{k}"] = fy[:, k].astype(np.float64)
+            data[f"{pose.x_prefix}{k}"] = fx[k]
+            data[f"{pose.y_prefix}{k}"] = fy[k]
             if fp is not None:
-                data[f"{pose.confidence_prefix}{k}"] = fp[:, k].astype(np.float64)
+                data[f"{pose.confidence_prefix}{k}"] = fp[k]
     for name, arr in (extra or {}).items():
-        data[name] = flat(arr[:, order])
+        data[name] = flat(arr)
     return with_entry_names(pl.DataFrame(data), group, sequence, columns)
 
 
@@ -208,7 +237,7 @@ def with_entry_names(
 
 
 def entry_name_from(path: Path, strip: tuple[str, ...] = ()) -> str:
-    """A file's stem with any of the ``strip`` suffixes removed (``x.analysis.h5`` -> ``x``)."""
+    """Return a file's name without any of the ``strip`` suffixes (``x.analysis.h5`` -> ``x``)."""
     name = path.name
     for suffix in sorted(strip, key=len, reverse=True):
         if name.lower().endswith(suffix.lower()) and len(name) > len(suffix):

@@ -67,7 +67,7 @@ def _read_header(path: Path, tool: str) -> list[list[str]]:
 
 
 def _last_line_fields(path: Path) -> int:
-    """Number of csv fields on the last non-empty line of ``path``."""
+    """Count the csv fields on the last non-empty line of ``path``."""
     with open(path, "rb") as fh:
         fh.seek(0, 2)
         size = fh.tell()
@@ -276,11 +276,11 @@ def _build(
         xs[low] = np.nan
         ys[low] = np.nan
     index = parsed.index
-    if isinstance(index, np.ndarray):
-        frames = index
-    else:  # image-path index (labelled data): frames are the row order
-        frames = np.arange(n, dtype=np.int64)
-    group_name = validate_entry_name("group", group if group is not None else path.absolute().parent.name)
+    # an image-path index (labelled data) has no frame numbers: use the row order
+    frames = index if isinstance(index, np.ndarray) else np.arange(n, dtype=np.int64)
+    group_name = validate_entry_name(
+        "group", group if group is not None else path.absolute().parent.name
+    )
     seq_name = validate_entry_name("sequence", sequence if sequence is not None
                                    else default_sequence)
     extra_cols = {

@@ -60,8 +60,8 @@ def read_idtracker(
     """Read an idtracker.ai ``trajectories.npy`` / ``trajectories_wo_gaps.npy``.
 
     Column ``i`` of ``trajectories`` is idtracker.ai's identity ``i + 1`` and
-    becomes ``id`` ``i + 1`` (the numbers idtracker.ai's GUI shows), with
-    ``individual`` ``"1"``, ``"2"``, .... Every frame of every identity has a row;
+    becomes ``id`` ``i + 1`` (the numbers idtracker.ai's GUI shows; identities have
+    no names, so there is no ``individual`` column). Every frame of every identity has a row;
     ``X``/``Y`` are the centroid in pixels, NaN where idtracker.ai lost the animal.
     ``id_probabilities`` become an ``id_probability`` column and ``areas`` an
     ``area`` column when the file has them.
@@ -86,7 +86,7 @@ def read_idtracker(
     Returns
     -------
     polars.DataFrame or (polars.DataFrame, SourceInfo)
-        Columns group, sequence, id, individual, frame, X, Y (+ id_probability,
+        Columns group, sequence, id, frame, X, Y (+ id_probability,
         area); sorted by (id, frame).
 
     Raises
@@ -150,7 +150,7 @@ def read_idtracker(
     ids = np.arange(1, n_ind + 1)
     table = pose_table(
         np.arange(n_frames), traj[:, :, None, 0], traj[:, :, None, 1], None,
-        ids=ids, names=[str(i) for i in ids], group=group_name, sequence=seq_name,
+        ids=ids, names=None, group=group_name, sequence=seq_name,
         columns=columns, pose=POSE, with_keypoints=False, extra=extra_cols,
     )
     if not return_info:

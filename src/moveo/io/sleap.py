@@ -211,7 +211,9 @@ def read_sleap(
             f"{path}: several videos share a file name ({seq_names}); read them one at a "
             "time with video= and sequence="
         )
-    group_name = validate_entry_name("group", group if group is not None else path.absolute().parent.name)
+    group_name = validate_entry_name(
+        "group", group if group is not None else path.absolute().parent.name
+    )
 
     skeletons = list(labels.skeletons)
     if not skeletons:

@@ -12,12 +12,12 @@ import json
 import numpy as np
 import polars as pl
 import pytest
-from reference.io import long_rows
 
 from moveo import Dataset
 from moveo.io import read_calms21
 from moveo.io.calms21 import CALMS21_KEYPOINTS
 from moveo.labels import add_labels, read_labels
+from reference.io import long_rows
 
 VOCAB = {"attack": 0, "investigation": 1, "mount": 2, "other": 3}
 
@@ -124,7 +124,8 @@ def test_bad_files(tmp_path):
         read_calms21(cut)
     wrong = tmp_path / "w.json"
     wrong.write_text(json.dumps({"a": {"s": {"keypoints": np.zeros((3, 2, 7)).tolist()}}}))
-    with pytest.raises(ValueError, match=r"w\.json: sequence 's': 'keypoints' has shape \(3, 2, 7\)"):
+    with pytest.raises(ValueError,
+                       match=r"w\.json: sequence 's': 'keypoints' has shape \(3, 2, 7\)"):
         read_calms21(wrong)
     ann = tmp_path / "ann.json"
     seq = sequence(4, 0)
@@ -147,7 +148,7 @@ def test_bad_files(tmp_path):
     dup.write_text(json.dumps({"a": {"x/s": sequence(2, 0), "y/s": sequence(2, 1)}}))
     with pytest.raises(ValueError, match=r"both become entry \('a', 's'\)"):
         read_calms21(dup)
+    p = tmp_path / "x.csv"
+    p.write_text("a")
     with pytest.raises(ValueError, match=r"\.csv'; a CalMS21"):
-        p = tmp_path / "x.csv"
-        p.write_text("a")
         read_calms21(p)

@@ -13,10 +13,10 @@ truncated and other tools' files fail with a clear error naming the file.
 import numpy as np
 import polars as pl
 import pytest
-from reference.io import dlc_long
 
 from moveo import Dataset
 from moveo.io import SourceInfo, dlc_pose_config, read_dlc, read_dlc_csv
+from reference.io import dlc_long
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("tables")

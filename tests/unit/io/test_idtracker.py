@@ -16,11 +16,11 @@ import pickle
 import numpy as np
 import polars as pl
 import pytest
-from reference.io import long_rows
 
 from moveo import Dataset
 from moveo.io import read_idtracker
 from moveo.io._safe_npy import load_npy
+from reference.io import long_rows
 
 
 def trajectories_dict(n_frames=20, n_ind=3, seed=0):
@@ -59,7 +59,7 @@ def test_matches_reference_and_records_metadata(tmp_path):
         lambda i, f, k: (traj[f, i, 0], traj[f, i, 1], np.nan),
         group="lab", sequence="school1", ids=[1, 2, 3], with_pose=False,
     )
-    assert table.drop("id_probability", "area").equals(expected)
+    assert table.drop("id_probability", "area").equals(expected.drop("individual"))
     np.testing.assert_array_equal(
         table.filter(pl.col("id") == 2)["id_probability"].to_numpy(),
         data["id_probabilities"][:, 1, 0],
@@ -84,7 +84,7 @@ def test_without_gaps_file_and_plain_folder(tmp_path):
     path = write(tmp_path / "runs", "trajectories_wo_gaps.npy", data)
     table = read_idtracker(path)
     assert set(table["group"]) == {"runs"} and set(table["sequence"]) == {"trajectories_wo_gaps"}
-    assert table.columns == ["group", "sequence", "id", "individual", "frame", "X", "Y"]
+    assert table.columns == ["group", "sequence", "id", "frame", "X", "Y"]
     assert not table["X"].is_nan().any()
 
 

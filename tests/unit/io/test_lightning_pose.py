@@ -10,10 +10,10 @@ gaps, the default sequence name, and clear errors for other files.
 import numpy as np
 import polars as pl
 import pytest
-from reference.io import dlc_long
 
 from moveo import Dataset
 from moveo.io import read_lightning_pose
+from reference.io import dlc_long
 
 pd = pytest.importorskip("pandas")
 

@@ -62,8 +62,9 @@ def check_against_truth(table, truth, n_tracks=2, *, tracking=True):
         assert sub["frame"].to_list() == frames
         assert set(sub["individual"]) == {f"mouse{t}"}
         for k in range(len(NODES)):
-            np.testing.assert_array_equal(sub[f"poseX{k}"].to_numpy(), truth["pts"][frames, t, k, 0])
-            np.testing.assert_array_equal(sub[f"poseY{k}"].to_numpy(), truth["pts"][frames, t, k, 1])
+            pts = truth["pts"][frames, t, k]
+            np.testing.assert_array_equal(sub[f"poseX{k}"].to_numpy(), pts[:, 0])
+            np.testing.assert_array_equal(sub[f"poseY{k}"].to_numpy(), pts[:, 1])
             np.testing.assert_allclose(sub[f"poseP{k}"].to_numpy(), truth["scores"][frames, t, k])
         np.testing.assert_allclose(sub["instance_score"].to_numpy(), truth["inst"][frames, t],
                                    rtol=1e-6)  # .slp stores instance scores as float32
