@@ -13,6 +13,8 @@ truncated and other tools' files fail with a clear error naming the file.
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moveo import Dataset
 from moveo.io import SourceInfo, dlc_pose_config, read_dlc, read_dlc_csv
@@ -185,3 +187,29 @@ def test_truncated_csv(tmp_path):
     cut.write_text("\n".join(text[:-1]) + "\n" + text[-1][: len(text[-1]) // 2] + "\n")
     with pytest.raises(ValueError, match=r"cut\.csv: data rows"):
         read_dlc(cut)
+
+
+@settings(max_examples=25)
+@given(
+    n=st.integers(1, 12),
+    n_ind=st.integers(1, 3),
+    n_bp=st.integers(1, 4),
+    nan_seed=st.integers(0, 2**16),
+    nan_rate=st.sampled_from([0.0, 0.3, 1.0]),
+    threshold=st.sampled_from([None, 0.5]),
+)
+def test_any_shape_and_nan_pattern_matches_reference(n, n_ind, n_bp, nan_seed, nan_rate,
+                                                      threshold):
+    import tempfile
+    from pathlib import Path
+
+    individuals = [f"m{i}" for i in range(n_ind)] if n_ind > 1 else None
+    df = dlc_frame(n, individuals, [f"bp{k}" for k in range(n_bp)], seed=nan_seed, gaps=False)
+    mask = np.random.default_rng(nan_seed).uniform(size=df.shape) < nan_rate
+    df = df.mask(mask)
+    with tempfile.TemporaryDirectory() as tmp:
+        h5, csv = write_dlc(df, Path(tmp) / "g", "s")
+        expected = dlc_long(df, group="g", sequence="s", likelihood_threshold=threshold)
+        for path in (h5, csv):
+            got = read_dlc(path, likelihood_threshold=threshold)
+            assert got.equals(expected), path.suffix

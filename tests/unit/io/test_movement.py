@@ -9,6 +9,8 @@ datasets with movement's older dim order read the same, and clear errors.
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moveo.io import from_movement, synthetic, to_movement
 from moveo.schema import PoseConfig
@@ -132,3 +134,34 @@ def test_errors():
         from_movement(no_fps)
     with pytest.raises(ValueError, match="not whole frames"):
         from_movement(ds.assign_coords(time=ds["time"].values + 0.031))
+
+
+@settings(max_examples=40)
+@given(
+    n_frames=st.integers(1, 15),
+    ids=st.lists(st.integers(0, 20), min_size=1, max_size=4, unique=True),
+    n_kp=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+    fps=st.sampled_from([None, 25.0, 29.97]),
+)
+def test_roundtrip_any_sparse_table(n_frames, ids, n_kp, seed, fps):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in sorted(ids):
+        for f in range(100, 100 + n_frames):
+            if rng.uniform() < 0.3:
+                continue  # no row: a gap
+            xs = rng.uniform(-5, 5, n_kp)
+            ys = rng.uniform(-5, 5, n_kp)
+            lost = rng.uniform(size=n_kp) < 0.3
+            lost[rng.integers(n_kp)] = False  # keep one finite keypoint: dropna keeps the row
+            xs[lost] = ys[lost] = np.nan
+            row = {"id": i, "frame": f, "X": float(np.nanmean(xs)), "Y": float(np.nanmean(ys))}
+            for k in range(n_kp):
+                row |= {f"poseX{k}": xs[k], f"poseY{k}": ys[k], f"poseP{k}": rng.uniform()}
+            rows.append(row)
+    if not rows:
+        return
+    table = pl.DataFrame(rows)
+    back = from_movement(to_movement(table, fps=fps), dropna=True)
+    assert back.drop("individual").equals(table.select(back.drop("individual").columns))
