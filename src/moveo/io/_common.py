@@ -102,28 +102,29 @@ def require_file(path: str | Path, what: str) -> Path:
     return path
 
 
-def centroid(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the finite keypoints along the last axis (NaN where none is finite).
+def centroid(
+    xs: np.ndarray, ys: np.ndarray, axis: int = -1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the finite keypoints along ``axis`` (NaN where none is finite).
 
     A keypoint counts only when both its x and y are finite.
     """
-    n_kp = xs.shape[-1]
+    xs, ys = np.moveaxis(xs, axis, 0), np.moveaxis(ys, axis, 0)
+    n_kp = xs.shape[0]
     if n_kp == 1:  # one point: it is the centroid where both coordinates are finite
-        x, y = xs[..., 0], ys[..., 0]
-        ok = np.isfinite(x) & np.isfinite(y)
-        return np.where(ok, x, np.nan), np.where(ok, y, np.nan)
-    # one pass per keypoint over (rows,) slices, accumulating in place: much faster than
-    # reducing a short last axis; same numbers as sum(finite x) / count(finite)
-    sx = np.zeros(xs.shape[:-1])
-    sy = np.zeros(xs.shape[:-1])
-    count = np.zeros(xs.shape[:-1])
-    ok = np.empty(xs.shape[:-1], dtype=bool)
+        ok = np.isfinite(xs[0]) & np.isfinite(ys[0])
+        return np.where(ok, xs[0], np.nan), np.where(ok, ys[0], np.nan)
+    # one pass per keypoint, accumulating in place: much faster than reducing a short
+    # axis; same numbers as sum(finite x) / count(finite)
+    sx = np.zeros(xs.shape[1:])
+    sy = np.zeros(xs.shape[1:])
+    count = np.zeros(xs.shape[1:])
+    ok = np.empty(xs.shape[1:], dtype=bool)
     for k in range(n_kp):
-        x, y = xs[..., k], ys[..., k]
-        np.isfinite(x, out=ok)
-        ok &= np.isfinite(y)
-        np.add(sx, x, out=sx, where=ok)
-        np.add(sy, y, out=sy, where=ok)
+        np.isfinite(xs[k], out=ok)
+        ok &= np.isfinite(ys[k])
+        np.add(sx, xs[k], out=sx, where=ok)
+        np.add(sy, ys[k], out=sy, where=ok)
         count += ok
     with np.errstate(invalid="ignore", divide="ignore"):
         cx = np.divide(sx, count, out=sx)
@@ -149,18 +150,20 @@ def pose_table(
     with_keypoints: bool = True,
     extra: dict[str, np.ndarray] | None = None,
 ) -> pl.DataFrame:
-    """Build the long table of one entry from dense arrays.
+    """Build the long table of one entry from dense keypoint-major arrays.
 
     Parameters
     ----------
     frames : array of shape (n_frames,)
         Frame numbers (integers).
-    xs, ys : arrays of shape (n_frames, n_individuals, n_keypoints)
-        Keypoint coordinates (NaN where missing).
-    ps : array of shape (n_frames, n_individuals, n_keypoints) or None
+    xs, ys : arrays of shape (n_keypoints, n_individuals, n_frames)
+        Keypoint coordinates (NaN where missing). Keypoint-major so that each output
+        column is one contiguous slice (``xs[k].reshape(-1)``, no copy when ``xs`` is
+        C-contiguous).
+    ps : array of shape (n_keypoints, n_individuals, n_frames) or None
         Keypoint confidences.
     ids : array of shape (n_individuals,)
-        Integer id of each individual.
+        Integer id of each individual, ascending.
     names : list of str or None
         Name of each individual (the ``individual`` column; None: no such column).
     group, sequence : str or None
@@ -169,7 +172,7 @@ def pose_table(
         Output names.
     with_keypoints : bool
         Write pose columns (False: only the centroid X/Y, for one-point formats).
-    extra : dict of str to array of shape (n_frames, n_individuals), optional
+    extra : dict of str to array of shape (n_individuals, n_frames), optional
         More per-row columns.
 
     Returns
@@ -178,47 +181,30 @@ def pose_table(
         Sorted by (id, frame): group, sequence, id, individual, frame, X, Y, pose
         columns, extra columns.
     """
-    n_frames, n_ind, n_kp = xs.shape
-    cx, cy = centroid(xs, ys)  # (n_frames, n_ind)
-
-    def flat(a: np.ndarray) -> np.ndarray:
-        # (n_frames, n_ind[, ...]) -> individual-major rows, i.e. sorted by (id, frame)
-        return np.ascontiguousarray(np.swapaxes(a, 0, 1)).reshape((n_ind * n_frames, *a.shape[2:]))
-
+    n_kp, n_ind, n_frames = xs.shape
     ids = np.asarray(ids, dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
-    if np.any(order != np.arange(n_ind)):
-        ids = ids[order]
-        names = None if names is None else [names[i] for i in order]
-        xs, ys, cx, cy = xs[:, order], ys[:, order], cx[:, order], cy[:, order]
-        ps = None if ps is None else ps[:, order]
-        extra = {name: arr[:, order] for name, arr in (extra or {}).items()}
-    data: dict[str, Any] = {}
-    data[columns.id_col] = np.repeat(ids, n_frames)
+    if n_ind > 1 and np.any(np.diff(ids) <= 0):
+        raise ValueError(f"pose_table: ids must be strictly ascending, got {ids.tolist()}")
+    n_rows = n_ind * n_frames
+    cx, cy = centroid(xs, ys, axis=0)  # (n_ind, n_frames)
+    data: dict[str, Any] = {columns.id_col: np.repeat(ids, n_frames)}
     if names is not None:
         data["individual"] = pl.Series("individual", names, pl.String).gather(
             np.repeat(np.arange(n_ind), n_frames)
         )
     data[columns.frame_col] = np.tile(np.asarray(frames, dtype=np.int64), n_ind)
-    data[columns.x_col] = flat(cx).astype(np.float64, copy=False)
-    data[columns.y_col] = flat(cy).astype(np.float64, copy=False)
+    data[columns.x_col] = cx.reshape(n_rows)
+    data[columns.y_col] = cy.reshape(n_rows)
     if with_keypoints:
-
-        def by_keypoint(a: np.ndarray) -> np.ndarray:
-            # (n_frames, n_ind, n_kp) -> (n_kp, rows): one copy, each keypoint contiguous
-            return np.ascontiguousarray(np.transpose(a, (2, 1, 0)), dtype=np.float64).reshape(
-                n_kp, n_ind * n_frames
-            )
-
-        fx, fy = by_keypoint(xs), by_keypoint(ys)
-        fp = None if ps is None else by_keypoint(ps)
         for k in range(n_kp):
-            data[f"{pose.x_prefix}{k}"] = fx[k]
-            data[f"{pose.y_prefix}{k}"] = fy[k]
-            if fp is not None:
-                data[f"{pose.confidence_prefix}{k}"] = fp[k]
+            data[f"{pose.x_prefix}{k}"] = np.asarray(xs[k], dtype=np.float64).reshape(n_rows)
+            data[f"{pose.y_prefix}{k}"] = np.asarray(ys[k], dtype=np.float64).reshape(n_rows)
+            if ps is not None:
+                data[f"{pose.confidence_prefix}{k}"] = np.asarray(
+                    ps[k], dtype=np.float64
+                ).reshape(n_rows)
     for name, arr in (extra or {}).items():
-        data[name] = flat(arr)
+        data[name] = np.asarray(arr).reshape(n_rows)
     return with_entry_names(pl.DataFrame(data), group, sequence, columns)
 
 

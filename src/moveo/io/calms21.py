@@ -184,7 +184,9 @@ def read_calms21(
             names = (["resident", "intruder"] if n_mice == 2
                      else [f"mouse{m}" for m in range(n_mice)])
             tracks.append(pose_table(
-                np.arange(n_frames), kp[:, :, 0, :], kp[:, :, 1, :], scores,
+                np.arange(n_frames), kp[:, :, 0, :].transpose(2, 1, 0),
+                kp[:, :, 1, :].transpose(2, 1, 0),
+                None if scores is None else scores.transpose(2, 1, 0),
                 ids=np.arange(n_mice), names=names, group=g, sequence=s,
                 columns=columns, pose=pose,
             ))

@@ -262,15 +262,17 @@ def _build(
     individuals, bodyparts, extras = _layout(parsed, path, extra_coords=extra_coords)
     n = parsed.values.shape[0]
     n_ind, n_bp = len(individuals), len(bodyparts)
-    shape = (n, n_ind, n_bp)
+    shape = (n_bp, n_ind, n)  # keypoint-major: every output column is one slice
     xs, ys, ps = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     extra_arrays = {co: np.full(shape, np.nan) for co in extras}
     target = {"x": xs, "y": ys, "likelihood": ps, **extra_arrays}
     ind_pos = {name: i for i, name in enumerate(individuals)}
     bp_pos = {name: k for k, name in enumerate(bodyparts)}
-    values = np.where(np.isfinite(parsed.values), parsed.values, np.nan)
+    # (n_cols, n), contiguous columns; a copy (the parsed values may be read-only views)
+    by_column = np.array(parsed.values.T, dtype=np.float64, order="C")
+    by_column[~np.isfinite(by_column)] = np.nan  # inf -> NaN
     for j, (ind, bp, co) in enumerate(parsed.cols):
-        target[co][:, ind_pos[ind], bp_pos[bp]] = values[:, j]
+        target[co][bp_pos[bp], ind_pos[ind]] = by_column[j]
     if likelihood_threshold is not None:
         low = ~(ps >= likelihood_threshold)  # NaN likelihood counts as low
         xs[low] = np.nan
@@ -284,7 +286,7 @@ def _build(
     seq_name = validate_entry_name("sequence", sequence if sequence is not None
                                    else default_sequence)
     extra_cols = {
-        f"{co}{k}": arr[:, :, k] for co, arr in extra_arrays.items() for k in range(n_bp)
+        f"{co}{k}": arr[k] for co, arr in extra_arrays.items() for k in range(n_bp)
     }
     table = pose_table(
         frames, xs, ys, ps,

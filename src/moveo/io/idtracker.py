@@ -142,14 +142,15 @@ def read_idtracker(
                 f"{path}: '{key}' has shape {arr.shape}; expected {shapes[0]} to match "
                 f"'trajectories' {traj.shape}"
             )
-        extra_cols[col] = arr.reshape(n_frames, n_ind)
+        extra_cols[col] = arr.reshape(n_frames, n_ind).T
 
     g_default, s_default = _default_names(path)
     group_name = validate_entry_name("group", group if group is not None else g_default)
     seq_name = validate_entry_name("sequence", sequence if sequence is not None else s_default)
     ids = np.arange(1, n_ind + 1)
     table = pose_table(
-        np.arange(n_frames), traj[:, :, None, 0], traj[:, :, None, 1], None,
+        np.arange(n_frames), traj[None, :, :, 0].transpose(0, 2, 1),
+        traj[None, :, :, 1].transpose(0, 2, 1), None,
         ids=ids, names=None, group=group_name, sequence=seq_name,
         columns=columns, pose=POSE, with_keypoints=False, extra=extra_cols,
     )
