@@ -34,7 +34,7 @@ class _Parsed:
 
     index: list[str] | np.ndarray
     cols: list[tuple[str, str, str]]
-    values: np.ndarray  # (n_rows, n_cols) float64
+    values: np.ndarray  # (n_cols, n_rows) float64, C-contiguous, writable: one column a row
     scorer: str
     multi_animal: bool
 
@@ -117,7 +117,9 @@ def _parse_csv(path: Path, tool: str) -> _Parsed:
             f"{path}: data rows end with a row of {last} fields, header has {n_cols}; "
             "truncated file?"
         )
-    values = raw.select(pl.all().exclude("c0")).to_numpy().astype(np.float64, copy=False)
+    values = np.empty((n_cols - 1, raw.height))
+    for j, name in enumerate(list(schema)[1:]):
+        values[j] = raw[name].to_numpy()  # nulls (empty fields) come out as NaN
     index = raw["c0"]
     as_int = index.cast(pl.Int64, strict=False)
     idx = as_int.to_numpy() if as_int.null_count() == 0 else index.to_list()
@@ -183,7 +185,7 @@ def _parse_h5(path: Path, tool: str) -> _Parsed:
     if len(df) == 0:
         raise ValueError(f"{path}: the table has no rows")
     try:
-        values = df.to_numpy(dtype=np.float64)
+        values = np.array(df.to_numpy(dtype=np.float64).T, order="C")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: non-numeric values in coordinate columns ({exc})") from exc
     index = df.index
@@ -260,7 +262,7 @@ def _build(
     extra_coords: bool,
 ) -> tuple[pl.DataFrame, SourceInfo]:
     individuals, bodyparts, extras = _layout(parsed, path, extra_coords=extra_coords)
-    n = parsed.values.shape[0]
+    n = parsed.values.shape[1]
     n_ind, n_bp = len(individuals), len(bodyparts)
     shape = (n_bp, n_ind, n)  # keypoint-major: every output column is one slice
     xs, ys, ps = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
@@ -268,8 +270,7 @@ def _build(
     target = {"x": xs, "y": ys, "likelihood": ps, **extra_arrays}
     ind_pos = {name: i for i, name in enumerate(individuals)}
     bp_pos = {name: k for k, name in enumerate(bodyparts)}
-    # (n_cols, n), contiguous columns; a copy (the parsed values may be read-only views)
-    by_column = np.array(parsed.values.T, dtype=np.float64, order="C")
+    by_column = parsed.values
     by_column[~np.isfinite(by_column)] = np.nan  # inf -> NaN
     for j, (ind, bp, co) in enumerate(parsed.cols):
         target[co][bp_pos[bp], ind_pos[ind]] = by_column[j]
