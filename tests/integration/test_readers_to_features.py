@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from moveo import Dataset, run_feature
+from moveo import Dataset, read_feature, run_feature
 from moveo.features import SpeedAngvel
 from moveo.io import (
     from_movement,
@@ -50,7 +50,7 @@ def check_speed(tmp_path, table, *, pose=None, labels=None, id_a=0, id_b=1):
     if labels is not None:
         add_labels(ds, "behavior", labels)
     result = run_feature(ds, SpeedAngvel(), progress=False)
-    out = ds.read_feature(result, *entry)
+    out = read_feature(ds, result, *entry)
     a = out.filter(pl.col("id") == id_a).sort("frame")["speed"].to_numpy()
     b = out.filter(pl.col("id") == id_b).sort("frame")["speed"].to_numpy()
     expected = np.full(N_FRAMES, 150.0)
@@ -98,7 +98,7 @@ def test_sleap_slp(tmp_path):
     ds = Dataset.create(tmp_path / "ds", fps=FPS, pose=info.pose)
     ds.add_tracks(table)
     result = run_feature(ds, SpeedAngvel(), progress=False)
-    out = ds.read_feature(result, "g", "trial").filter(pl.col("id") == 0)
+    out = read_feature(ds, result, "g", "trial").filter(pl.col("id") == 0)
     # no row at the gap: the next row's speed spans two frames at the same velocity
     speeds = out["speed"].to_numpy()
     assert np.isnan(speeds[0])
@@ -142,7 +142,7 @@ def test_movement_roundtrip(tmp_path):
     back = from_movement(ds_xr, group="g", sequence="s")
     ds = check_speed(tmp_path, back)
     # and the feature's output can go back to movement next to the positions
-    speed = ds.read_feature("speed-angvel", "g", "s")
+    speed = read_feature(ds, "speed-angvel", "g", "s")
     assert to_movement(ds.read("g", "s").join(speed.select("id", "frame", "speed"),
                                               on=["id", "frame"]), fps=FPS)["position"].shape == \
         (N_FRAMES, 2, N_KP, 2)
