@@ -46,6 +46,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_joblib",
     "atomic_write_parquet",
+    "ensure_inside",
     "fsync_dir",
     "sweep_temp_files",
     "temp_path",
@@ -355,6 +356,43 @@ def set_journal_mode(conn: sqlite3.Connection, db_path: str | os.PathLike[str]) 
             if "locked" not in str(exc) or attempts >= 100:
                 raise
             time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- containment
+def ensure_inside(root: str | os.PathLike[str], path: str | os.PathLike[str], what: str) -> Path:
+    """Check that ``path`` lies inside ``root`` once symlinks and ``..`` are resolved.
+
+    Call it before deleting or writing anything whose path was built from names
+    that came from data (registry rows, ``pipeline.json``, parameters).
+
+    Parameters
+    ----------
+    root : path
+        The folder that must contain ``path`` (e.g. the dataset root).
+    path : path
+        The file or folder about to be written or deleted (need not exist).
+    what : str
+        What the path is, for the error message (e.g. ``"run folder"``).
+
+    Returns
+    -------
+    Path
+        ``path`` unchanged (as a Path).
+
+    Raises
+    ------
+    ValueError
+        ``path`` resolves to ``root`` itself or to a place outside it.
+    """
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real == real_root or not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        raise ValueError(
+            f"refusing to touch {what} {os.fspath(path)!r}: it resolves to {real!r}, which "
+            f"is not inside {real_root!r}. A name in the dataset (registry, pipeline.json "
+            "or a parameter) points outside it; the dataset may be damaged or crafted"
+        )
+    return Path(path)
 
 
 TMP_MARK = ".tmp-"

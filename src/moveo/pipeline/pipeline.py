@@ -26,11 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from moveo._fs import ensure_inside
 from moveo.contract import Result
 from moveo.pipeline.hashing import canonical_json, stable_hash
-from moveo.pipeline.registry import FeatureRegistry, open_registry
+from moveo.pipeline.registry import FeatureRegistry, open_registry, registry_path
 from moveo.pipeline.reporting import ProgressReporter
-from moveo.pipeline.run import RunPlan, _apply_dataset_defaults, plan_run, run_feature
+from moveo.pipeline.run import (
+    RunPlan,
+    _apply_dataset_defaults,
+    feature_run_root,
+    plan_run,
+    run_feature,
+)
+from moveo.schema import validate_path_name
 
 if TYPE_CHECKING:
     from moveo.dataset import Dataset
@@ -585,7 +593,7 @@ class Pipeline:
                 if isinstance(sp.step, FeatureStep):
                     keep.setdefault((sp.feature, sp.run_id), []).append(name)
                     users.setdefault(sp.feature, []).append(name)
-            rows = []
+            runs: list[tuple[str, str, Path]] = []
             for feature in sorted(users):
                 folder = Path(ds.features_root) / feature
                 on_disk = (
@@ -595,18 +603,21 @@ class Pipeline:
                 )
                 known = set(reg.list_runs(feature)["run_id"].to_list())
                 for run_id in sorted(on_disk | known):
-                    run_dir = folder / run_id
-                    n_files, size, modified = _folder_stats(run_dir)
-                    kept = (feature, run_id) in keep
-                    steps = keep.get((feature, run_id)) or users[feature]
-                    status = "keep" if kept else ("orphan" if dry_run else "deleted")
-                    if not kept and not dry_run:
-                        if run_dir.exists():
-                            shutil.rmtree(run_dir)
-                        reg.delete_run(feature, run_id)
-                    rows.append(
-                        (",".join(steps), feature, run_id, status, n_files, size / 1e6, modified)
-                    )
+                    runs.append((feature, run_id, _run_folder(ds, feature, run_id)))
+            rows = []
+            for feature, run_id, run_dir in runs:
+                n_files, size, modified = _folder_stats(run_dir)
+                kept = (feature, run_id) in keep
+                steps = keep.get((feature, run_id)) or users[feature]
+                status = "keep" if kept else ("orphan" if dry_run else "deleted")
+                if not kept and not dry_run:
+                    if run_dir.exists():
+                        shutil.rmtree(run_dir)
+                    reg.delete_run(feature, run_id)
+                rows.append(
+                    (",".join(steps), feature, run_id, status, n_files, round(size / 1e6, 3),
+                     modified)
+                )
         return pl.DataFrame(rows, schema=CLEAN_SCHEMA, orient="row")
 
     # ------------------------------------------------------------------ persistence
@@ -830,6 +841,25 @@ def _param_diff(old_json: str | None, plan: RunPlan) -> str:
 def _callback_ids(reg: FeatureRegistry, step: str) -> str:
     runs = reg.step_runs(step)
     return runs[0][1] if runs else ""
+
+
+def _run_folder(ds: Dataset, feature: str, run_id: str) -> Path:
+    """Return a run's folder after checking its names and that it stays in the dataset.
+
+    Run ids come from the registry and folder listings: data, not code. Every one
+    is checked before anything is deleted, so a damaged or crafted registry row
+    (``../../victim``) or a symlinked run folder stops :meth:`Pipeline.clean`
+    before it removes anything.
+    """
+    try:
+        validate_path_name("run id", run_id)
+    except ValueError as exc:
+        raise ValueError(
+            f"the registry {registry_path(ds)} lists run {run_id!r} of feature {feature!r}, "
+            f"which is not a safe folder name ({exc}); nothing was deleted. Remove that row "
+            "with moveo.pipeline.open_registry(ds).delete_run(feature, run_id)"
+        ) from None
+    return ensure_inside(ds.root, feature_run_root(ds, feature, run_id), "run folder")
 
 
 def _folder_stats(folder: Path) -> tuple[int, int, _dt.datetime | None]:

@@ -45,11 +45,12 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
-from moveo._fs import sweep_temp_files
+from moveo._fs import ensure_inside, sweep_temp_files
 from moveo.contract import ArtifactSpec, Inputs, InputStream, Result
 from moveo.pipeline.hashing import canonical_json, compute_run_id, params_hash, stable_hash
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.reporting import ProgressReporter
+from moveo.schema import validate_path_name
 
 if TYPE_CHECKING:
     from moveo.dataset import Dataset
@@ -208,7 +209,15 @@ def feature_run_root(ds: Dataset, feature: str, run_id: str) -> Path:
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValueError
+        ``feature`` or ``run_id`` is not a safe folder name (e.g. a run id read
+        from a damaged registry that contains ``..`` or ``/``).
     """
+    validate_path_name("feature", feature)
+    validate_path_name("run id", run_id)
     return Path(ds.features_root) / feature / run_id
 
 
@@ -224,9 +233,7 @@ def _check_feature(feature: Any) -> None:
             f"{missing}. A feature needs name, version, parallelizable, scope_dependent, "
             "params and load_state/fit/apply/save_state"
         )
-    name = str(feature.name)
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ValueError(f"feature name {name!r} cannot be used as a folder name")
+    validate_path_name("feature", feature.name)
 
 
 def _params_payload(params: Any) -> Any:
@@ -995,6 +1002,7 @@ def _execute(
         return plan.result()
 
     reg.mark_unfinished(plan.feature, plan.run_id)
+    ensure_inside(ds.root, plan.run_root, "run folder")
     plan.run_root.mkdir(parents=True, exist_ok=True)
     with _writer_lock(ds, [plan.run_root]):
         reg.mark_pending(plan.feature, plan.run_id, todo, force=True)

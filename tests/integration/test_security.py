@@ -1,0 +1,203 @@
+"""Attacks and faults from issue 13, reproduced with real files, SQLite and processes.
+
+Each test builds the damaged or crafted input for real (a registry row, a model
+name, a truncated parquet file, a tampered pickle, a killed driver...), runs the
+public API or the ``moveo`` command on it, and asserts the clear error or the
+recovery -- and that nothing outside the dataset and nothing already stored
+changed (byte snapshots of the trees involved).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from moveo import Dataset
+from moveo.cli import main
+from moveo.pipeline import FeatureStep, Pipeline, run_feature
+from moveo.pipeline.registry import open_registry
+from unit.pipeline.pipeline_features import RollingMean, StepLength, make_tracks
+
+SQLITE_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file (symlinks by target), SQLite files excluded.
+
+    The registry's bytes change whenever it is opened (WAL checkpoints); its rows
+    are compared separately with :func:`registry_rows`.
+    """
+    out = {}
+    root = Path(root)
+    if not root.exists():
+        return out
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            rel = str(p.relative_to(root))
+            if p.is_symlink():
+                out[rel] = "link:" + os.readlink(p)
+            elif p.is_file() and not name.endswith(SQLITE_SUFFIXES):
+                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+            elif p.is_dir():
+                out[rel] = "dir"
+    return out
+
+
+def registry_rows(ds: Dataset) -> list[tuple]:
+    with open_registry(ds, readonly=True) as reg:
+        runs = reg.list_runs().drop("started_at", "finished_at").rows()
+        entries = [
+            r for f in reg.list_features() for r in reg.list_entries(f).drop("updated_at").rows()
+        ]
+    return sorted(runs) + sorted(entries, key=str)
+
+
+def make_victim(path: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "precious.txt").write_text("do not delete")
+    (path / "sub").mkdir()
+    (path / "sub" / "data.bin").write_bytes(b"\x00\x01" * 100)
+    return path
+
+
+def two_step_pipeline(window: int = 3) -> Pipeline:
+    return (
+        Pipeline(name="sec")
+        .add(FeatureStep("step", StepLength))
+        .add(FeatureStep("roll", RollingMean, params={"window": window}, input_names=["step"]))
+    )
+
+
+@pytest.fixture
+def ds(tmp_path):
+    d = Dataset.create(tmp_path / "ds", fps=30.0)
+    d.add_tracks(make_tracks(n_groups=2, n_sequences=2, n_frames=30))
+    return d
+
+
+# --------------------------------------------------------------------------- item 1
+def test_clean_refuses_run_id_escaping_the_dataset(ds, tmp_path, capsys):
+    """A registry row with run id ``../../../victim`` must not make clean delete ``victim``."""
+    victim = make_victim(tmp_path / "victim")
+    two_step_pipeline(3).run(ds, progress=False)
+    two_step_pipeline(5).run(ds, progress=False)  # leaves one genuine orphan run
+    with open_registry(ds) as reg:
+        # ds/features/step-length/../../../victim == tmp_path/victim
+        reg.record_run_start("step-length", "../../../victim", "0.1", "x")
+    before_victim, before_ds, rows = snapshot(victim), snapshot(ds.root), registry_rows(ds)
+
+    assert main(["clean", str(ds.root), "--apply"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("moveo: error: ")
+    assert "'../../../victim'" in err and "nothing was deleted" in err
+
+    assert snapshot(victim) == before_victim
+    assert snapshot(ds.root) == before_ds  # the genuine orphan was not deleted either
+    assert registry_rows(ds) == rows
+
+
+def test_clean_refuses_symlinked_run_folder(ds, tmp_path):
+    """A run folder that is a symlink to a folder outside the dataset is refused."""
+    victim = make_victim(tmp_path / "victim")
+    two_step_pipeline().run(ds, progress=False)
+    (ds.features_root / "step-length" / "0.1-planted").symlink_to(victim)
+    before_victim, before_ds = snapshot(victim), snapshot(ds.root)
+    with pytest.raises(ValueError, match="not inside"):
+        two_step_pipeline().clean(ds, dry_run=False)
+    assert snapshot(victim) == before_victim
+    assert snapshot(ds.root) == before_ds
+
+
+# --------------------------------------------------------------------------- item 2
+class _TinyModel:
+    """The smallest trainable model: stores the mean X of the first entry."""
+
+    version = "1"
+
+    def __init__(self, name: str, version: str = "1"):
+        from moveo.models.base import ModelConfig
+
+        self.name = name
+        self.version = version
+
+        class Config(ModelConfig):
+            pass
+
+        self.Config = Config
+
+    def identity(self, ds, config):
+        return {}
+
+    def fit(self, ds, config, run_root, progress):
+        from moveo.models.base import dump_artifact
+
+        dump_artifact({"mean": 1.0}, Path(run_root) / "model.joblib")
+        return {"ok": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "what"),
+    [
+        ("../../../escaped-model", "1", "model"),
+        ("fine", "../../../escaped", "run id"),
+        ("a" * 300, "1", "model"),
+    ],
+)
+def test_model_names_and_run_ids_are_validated(ds, tmp_path, name, version, what):
+    """``train_model`` refuses a model name or version that would leave ``models/``."""
+    from moveo import train_model
+
+    outside = snapshot(tmp_path)
+    before = snapshot(ds.root)
+    with pytest.raises(ValueError, match=f"unsafe {what} name"):
+        train_model(ds, _TinyModel(name, version))
+    after = snapshot(tmp_path)
+    assert not [p for p in after if p.startswith("escaped") or "escaped" in p]
+    assert snapshot(ds.root) == before
+    assert {k for k in after if not k.startswith("ds")} == {
+        k for k in outside if not k.startswith("ds")
+    }
+
+
+def test_feature_version_and_artifact_run_ids_are_validated(ds, tmp_path):
+    """A feature version with ``/`` and an artifact run id with ``..`` are refused."""
+    from moveo.features import GlobalScaler
+
+    victim = make_victim(tmp_path / "victim")
+    before = snapshot(ds.root)
+
+    class Escaping(StepLength):
+        version = "0.1/../../../../victim"
+
+    with pytest.raises(ValueError, match="feature version must be .* without '/'"):
+        run_feature(ds, Escaping(), progress=False)
+    with open_registry(ds) as reg:  # a crafted registry knows the run
+        reg.record_run_start("global-scaler", "../../../victim", "0.1", "x")
+    before = snapshot(ds.root)
+    scaler = GlobalScaler({"model": {"feature": "global-scaler", "run_id": "../../../victim"}})
+    with pytest.raises(ValueError, match="unsafe run id name '../../../victim'"):
+        run_feature(ds, scaler, progress=False)
+    assert snapshot(ds.root) == before
+    assert (victim / "precious.txt").read_text() == "do not delete"
+
+
+# --------------------------------------------------------------------------- item 9
+def test_long_entry_names_fail_clearly_at_the_real_limit(tmp_path):
+    """Names whose temp file name would exceed 255 bytes are refused up front, by bytes."""
+    ds = Dataset.create(tmp_path / "ds", fps=30.0)
+    table = make_tracks(n_groups=1, n_sequences=1, n_frames=5).drop("group", "sequence")
+    longest = "s" * 229  # ".<229>.parquet.tmp-<12 hex>" is exactly 255 bytes
+    assert ds.add_tracks(table, group="g", sequence=longest) == [("g", longest)]
+    assert ds.read("g", longest).height == 10
+    before = snapshot(ds.root)
+    for name in ("s" * 230, "é" * 115):  # 230 bytes each
+        with pytest.raises(ValueError, match="at most 229 bytes") as info:
+            ds.add_tracks(table, group="g", sequence=name)
+        assert "File name too long" not in str(info.value)
+    assert snapshot(ds.root) == before
+    assert pl.read_parquet(ds.entry_path("g", longest)).height == 10
