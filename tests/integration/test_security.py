@@ -48,6 +48,12 @@ def snapshot(root: Path) -> dict[str, str]:
     return out
 
 
+def assert_kept(before: dict[str, str], after: dict[str, str]) -> None:
+    """Everything stored before is unchanged; anything new is an empty folder at most."""
+    assert {k: after.get(k) for k in before} == before
+    assert {v for k, v in after.items() if k not in before} <= {"dir"}
+
+
 def registry_rows(ds: Dataset) -> list[tuple]:
     with open_registry(ds, readonly=True) as reg:
         runs = reg.list_runs().drop("started_at", "finished_at").rows()
@@ -201,3 +207,132 @@ def test_long_entry_names_fail_clearly_at_the_real_limit(tmp_path):
         assert "File name too long" not in str(info.value)
     assert snapshot(ds.root) == before
     assert pl.read_parquet(ds.entry_path("g", longest)).height == 10
+
+
+# --------------------------------------------------------------------------- item 3
+class _Exploit:
+    """Unpickling this creates ``marker``: the proof that code from the file ran."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def plant_exploit(path: Path, marker: Path) -> None:
+    import joblib
+
+    joblib.dump(_Exploit(marker), path)
+    assert not marker.exists()
+
+
+def test_load_model_verifies_the_checksum(ds, tmp_path, monkeypatch, caplog):
+    """A trained model replaced by a crafted pickle is refused; its code never runs."""
+    import joblib
+
+    from moveo import train_model
+    from moveo._fs import UnverifiedArtifactError, sidecar_path
+    from moveo.models import load_model
+
+    run_id = train_model(ds, _TinyModel("tiny"))
+    root = ds.models_root / "tiny" / run_id
+    assert load_model(root) == {"mean": 1.0}
+    marker = tmp_path / "pwned"
+    plant_exploit(root / "model.joblib", marker)
+    side = sidecar_path(root / "model.joblib")
+    good_side = side.read_bytes()
+    before = snapshot(ds.root)
+    with pytest.raises(UnverifiedArtifactError, match="changed since it was saved") as info:
+        load_model(root)
+    assert "trust=True" in str(info.value) and "MOVEO_TRUST_PICKLES=1" in str(info.value)
+    side.write_text("{not json")
+    with pytest.raises(UnverifiedArtifactError, match=f"sidecar {side} is not valid JSON"):
+        load_model(root)
+    side.write_text('{"file": "model.joblib"}')
+    with pytest.raises(UnverifiedArtifactError, match="records no sha256 checksum"):
+        load_model(root)
+    side.unlink()
+    with pytest.raises(UnverifiedArtifactError, match="no checksum sidecar"):
+        load_model(root)
+    side.write_bytes(good_side)
+    assert not marker.exists()
+    assert snapshot(ds.root) == before
+
+    # forcing works, for a file the user vouches for (a benign one here)
+    joblib.dump({"mean": 2.0}, root / "model.joblib")
+    assert load_model(root, trust=True) == {"mean": 2.0}
+    assert "loading unverified model file" in caplog.text
+    monkeypatch.setenv("MOVEO_TRUST_PICKLES", "1")
+    assert load_model(root) == {"mean": 2.0}
+    monkeypatch.delenv("MOVEO_TRUST_PICKLES")
+    # training again replaces the unverifiable file with a fresh, verified one
+    assert train_model(ds, _TinyModel("tiny")) == run_id
+    assert load_model(root) == {"mean": 1.0}
+
+
+def test_behavior_feature_refuses_unverified_model_path(tmp_path):
+    """The behaviour classifier's ``model_path`` is a pickle too: verified before loading."""
+    from moveo._fs import UnverifiedArtifactError
+    from moveo.features import BehaviorClassifierFeature
+
+    marker = tmp_path / "pwned"
+    plant_exploit(tmp_path / "model.joblib", marker)
+    with pytest.raises(UnverifiedArtifactError, match="refusing to load model file"):
+        BehaviorClassifierFeature({"model_path": str(tmp_path / "model.joblib")})
+    assert not marker.exists()
+
+
+def test_global_feature_state_is_verified(ds, tmp_path):
+    """A tampered ``.state/model.joblib``: refused as another run's model, refitted as its own."""
+    from moveo._fs import UnverifiedArtifactError
+    from moveo.features import ExtractTemplates, GlobalScaler
+    from moveo.pipeline import read_feature
+
+    run_feature(ds, ExtractTemplates({"n_templates": 10, "pool_size": 40, "columns": ["X"]}))
+    first = run_feature(ds, GlobalScaler({"columns": ["X"]}))
+    expected = read_feature(ds, first, "g0", "s0")
+    state = ds.features_root / "global-scaler" / first.run_id / ".state" / "model.joblib"
+    marker = tmp_path / "pwned"
+    plant_exploit(state, marker)
+    before = snapshot(ds.root)
+    with pytest.raises(UnverifiedArtifactError, match="refusing to load joblib artifact"):
+        run_feature(ds, GlobalScaler({"model": {"run_id": first.run_id}}))
+    assert not marker.exists()
+    assert_kept(before, snapshot(ds.root))
+    # its own run refits instead of unpickling the file, and writes a verified state
+    again = run_feature(ds, GlobalScaler({"columns": ["X"]}), overwrite=True)
+    assert again == first
+    assert not marker.exists()
+    assert read_feature(ds, first, "g0", "s0").equals(expected)
+    reuse = run_feature(ds, GlobalScaler({"model": {"run_id": first.run_id}}))
+    assert read_feature(ds, reuse, "g0", "s0")["X_z"].equals(expected["X_z"])
+
+
+def test_realtime_load_pickle_refuses_crafted_file(tmp_path):
+    """The realtime loader uses the same checksum: a swapped model file never runs."""
+    from moveo.realtime import load_pickle, save_pickle
+    from moveo.realtime.persistence import ModelMismatchError
+
+    path = save_pickle({"w": 1}, tmp_path / "rt" / "model.joblib", n_channels=4)
+    marker = tmp_path / "pwned"
+    plant_exploit(Path(path), marker)
+    with pytest.raises(ModelMismatchError, match="changed since it was saved"):
+        load_pickle(path)
+    assert not marker.exists()
+
+
+def test_worker_refuses_a_changed_feature_file(tmp_path):
+    """A process worker unpickles the feature file only if its sha256 is the driver's."""
+    import pickle
+
+    from moveo.pipeline.run import _FeatureHandle, _worker_feature
+
+    path = tmp_path / "feature.pkl"
+    good = pickle.dumps(StepLength())
+    marker = tmp_path / "pwned"
+    path.write_bytes(pickle.dumps(_Exploit(marker)))
+    handle = _FeatureHandle(str(path), hashlib.sha256(good).hexdigest())
+    with pytest.raises(RuntimeError, match="changed after the driver wrote it"):
+        _worker_feature(handle, str(tmp_path))
+    assert not marker.exists()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import math
 import os
@@ -68,6 +69,8 @@ __all__ = [
 log = logging.getLogger("moveo.pipeline")
 
 _FLUSH_EVERY_S = 0.5
+WORKERS_DIR = "workers"
+"""Folder under ``.moveo/`` for the pickled features process workers load."""
 _FLUSH_EVERY_N = 64
 
 
@@ -707,9 +710,14 @@ _WORKER_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class _FeatureHandle:
-    """Points a worker at the pickled, state-loaded feature (read once per process)."""
+    """Points a worker at the pickled, state-loaded feature (read once per process).
+
+    ``sha256`` travels with the task, not through the file system: a worker
+    unpickles the file only if it is byte for byte what the driver wrote.
+    """
 
     path: str
+    sha256: str
 
 
 def _worker_feature(handle: _FeatureHandle, dataset_root: str) -> tuple[Any, Any]:
@@ -719,7 +727,13 @@ def _worker_feature(handle: _FeatureHandle, dataset_root: str) -> tuple[Any, Any
             from moveo.dataset import Dataset
 
             with open(handle.path, "rb") as fh:
-                feature = pickle.load(fh)
+                payload = fh.read()
+            if hashlib.sha256(payload).hexdigest() != handle.sha256:
+                raise RuntimeError(
+                    f"the feature file {handle.path} changed after the driver wrote it "
+                    "(sha256 mismatch); refusing to unpickle it"
+                )
+            feature = pickle.loads(payload)
             ds = Dataset.open(dataset_root)
             cached = (feature, ds)
             _WORKER_CACHE.clear()  # one run at a time per worker: drop older features
@@ -1128,13 +1142,16 @@ def _dispatch(
             for task in tasks:
                 futures[pool.submit(_local_entry, feature, ds, task, 1)] = task
         else:
-            handle_dir = Path(ds.internal_root) / "workers"
+            handle_dir = Path(ds.internal_root) / WORKERS_DIR
             handle_dir.mkdir(parents=True, exist_ok=True)
-            handle_path = handle_dir / f"{plan.feature}-{plan.run_id}-{uuid.uuid4().hex[:8]}.pkl"
+            # short enough for any feature name (NAME_MAX), unique per run call
+            stem = f"{plan.feature[:64]}-{plan.run_id[:48]}-{uuid.uuid4().hex[:8]}"
+            handle_path = handle_dir / f"{stem}.pkl"
             from moveo._fs import atomic_write_bytes
 
-            atomic_write_bytes(pickle.dumps(feature, protocol=pickle.HIGHEST_PROTOCOL), handle_path)
-            handle = _FeatureHandle(str(handle_path))
+            payload = pickle.dumps(feature, protocol=pickle.HIGHEST_PROTOCOL)
+            atomic_write_bytes(payload, handle_path)
+            handle = _FeatureHandle(str(handle_path), hashlib.sha256(payload).hexdigest())
             for task in tasks:
                 futures[pool.submit(_remote_entry, handle, task)] = task
         try:

@@ -4,6 +4,7 @@ A training run lives in ``models/<name>/<run_id>/``::
 
     config.json     the validated configuration (defaults filled in) + resolved inputs
     model.joblib    the fitted model (written atomically by the model)
+    model.joblib.json  its sha256, checked before it is ever unpickled
     metrics.json    what the model reported (per-class metrics, confusion matrix, ...)
 
 ``run_id = f"{model.version}-{hash}"`` where the hash covers the validated
@@ -36,7 +37,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from moveo._fs import atomic_write_bytes, ensure_inside, set_journal_mode
+from moveo._fs import artifact_problems, atomic_write_bytes, ensure_inside, set_journal_mode
 from moveo.pipeline.hashing import canonical_json, stable_hash
 from moveo.pipeline.progress import (
     CompositeProgressCallback,
@@ -301,6 +302,8 @@ def train_model(
             and row["status"] == "finished"
             and not overwrite
             and (run_root / "model.joblib").exists()
+            # a model file that changed or lost its checksum is trained again
+            and not artifact_problems(run_root / "model.joblib")[0]
         ):
             if progress_callback is not None:
                 progress_callback.on_phase("cached", f"{job_id} is already trained")
