@@ -10,7 +10,11 @@ changed (byte snapshots of the trees involved).
 from __future__ import annotations
 
 import hashlib
+import importlib
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -19,9 +23,12 @@ import pytest
 from moveo import Dataset
 from moveo.cli import main
 from moveo.pipeline import FeatureStep, Pipeline, run_feature
+from moveo.pipeline.pipeline import load_saved_pipeline
 from moveo.pipeline.registry import open_registry
 from unit.pipeline.pipeline_features import RollingMean, StepLength, make_tracks
 
+TESTS = Path(__file__).resolve().parents[1]
+SRC = TESTS.parent / "src"
 SQLITE_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
 
 
@@ -336,3 +343,103 @@ def test_worker_refuses_a_changed_feature_file(tmp_path):
     with pytest.raises(RuntimeError, match="changed after the driver wrote it"):
         _worker_feature(handle, str(tmp_path))
     assert not marker.exists()
+
+
+# --------------------------------------------------------------------------- item 4
+USER_FEATURES = '''
+import polars as pl
+from moveo.features.base import BaseFeature
+
+
+class MyStep(BaseFeature):
+    name = "mylab-step"
+
+    def apply(self, df):
+        return df.select("group", "sequence", "id", "frame", (pl.col("X") * 2).alias("x2"))
+
+
+def after(ds, results):
+    pass
+'''
+
+EVIL = '''
+import pathlib
+pathlib.Path({marker!r}).touch()
+class Evil:
+    name = "evil"
+def run(ds, results):
+    pass
+'''
+
+RUN_USER_PIPELINE = '''
+import sys
+from moveo import Dataset
+from moveo.pipeline import CallbackStep, FeatureStep, Pipeline
+import mylab_features
+
+p = Pipeline(name="mylab")
+p.add(FeatureStep("x2", mylab_features.MyStep))
+p.add(CallbackStep("after", mylab_features.after, depends_on=["x2"]))
+p.run(Dataset.open(sys.argv[1]), progress=False)
+'''
+
+
+def moveo_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(TESTS)]), "COLUMNS": "200"}
+    return subprocess.run(
+        # as the `moveo` console script does; with -c the current folder is importable
+        [sys.executable, "-c", "import sys; from moveo.cli import main; sys.exit(main())", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+
+
+def test_status_never_imports_modules_named_in_pipeline_json(ds, tmp_path, monkeypatch):
+    """``moveo status`` finds features by registered name; a crafted spec imports nothing."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "mylab_features.py").write_text(USER_FEATURES)
+    marker = tmp_path / "pwned"
+    (work / "evil_mod.py").write_text(EVIL.format(marker=str(marker)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(work)])}
+    subprocess.run(
+        [sys.executable, "-c", RUN_USER_PIPELINE, str(ds.root)],
+        cwd=work, env=env, check=True, timeout=240,
+    )
+
+    # the user's own module, imported by the flag the user types: found by name
+    done = moveo_cli("status", str(ds.root), "--import", "mylab_features", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert "mylab-step" in done.stdout and done.stdout.count("cached") == 2
+    # without it: one line saying how to make the feature available, exit 2
+    done = moveo_cli("status", str(ds.root), cwd=work)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "cannot find feature 'mylab-step'" in done.stderr and "--import" in done.stderr
+
+    # a crafted spec naming a module that is importable from here (evil_mod.py in cwd)
+    spec_path = ds.internal_root / "pipeline.json"
+    spec = json.loads(spec_path.read_text())
+    spec["steps"][0].update(feature="evil", feature_cls="evil_mod:Evil")
+    spec["steps"][1]["fn"] = "evil_mod:run"
+    spec_path.write_text(json.dumps(spec))
+    before = snapshot(ds.root)
+    for cmd in (["status"], ["clean"], ["clean", "--apply"]):
+        done = moveo_cli(*cmd, str(ds.root), cwd=work)
+        assert done.returncode == 2, done.stdout
+        assert "cannot find feature 'evil'" in done.stderr
+        assert "never imports code named in pipeline.json" in done.stderr
+    assert not marker.exists()
+    assert snapshot(ds.root) == before
+
+    # a callback named in the spec is not imported either: its status is still shown
+    spec["steps"][0].update(feature="mylab-step", feature_cls="mylab_features:MyStep")
+    spec_path.write_text(json.dumps(spec))
+    done = moveo_cli("status", str(ds.root), "--import", "mylab_features", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert "after" in done.stdout and not marker.exists()
+    monkeypatch.syspath_prepend(str(work))  # evil_mod is importable here too
+    importlib.import_module("mylab_features")  # what the user's own script does
+    loaded = load_saved_pipeline(ds)
+    with pytest.raises(RuntimeError, match="does not import code named in a data file"):
+        loaded.steps["after"].fn(ds, {})
+    assert "evil_mod" not in sys.modules and not marker.exists()

@@ -16,9 +16,9 @@ whether it is cached, stale (and why), partially done or missing;
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import json
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -627,8 +627,9 @@ class Pipeline:
         Returns
         -------
         dict
-            ``{"name": ..., "steps": [...]}``; classes and functions are stored
-            as ``"module:qualname"``.
+            ``{"name": ..., "steps": [...]}``; a feature step stores its feature's
+            registered name (and, for reference, ``"module:qualname"`` of the
+            class), a callback step the ``"module:qualname"`` of its function.
         """
         steps = []
         for step in self.steps.values():
@@ -640,6 +641,7 @@ class Pipeline:
                     {
                         "kind": "feature",
                         "name": step.name,
+                        "feature": str(step.feature_cls.name),
                         "feature_cls": _qualified(step.feature_cls),
                         "params": json.loads(canonical_json(step.params or {})),
                         "input_names": step.input_names,
@@ -659,7 +661,17 @@ class Pipeline:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Pipeline:
-        """Rebuild a pipeline from :meth:`to_spec` output.
+        """Rebuild a pipeline from :meth:`to_spec` output, without importing anything.
+
+        A spec is data (``.moveo/pipeline.json`` travels with the dataset), so it
+        never decides which code runs: feature classes are looked up by their
+        registered name (:func:`moveo.features.get_feature`: moveo's features, and
+        any ``BaseFeature`` subclass whose module is already imported) or, for
+        other classes following the Feature protocol, in a module the running
+        program has already imported. Callback functions are resolved the same
+        way; one that is not found becomes a step that refuses to run (its status
+        is still reported). Import your own modules first, e.g. ``moveo status
+        DIR --import mylab.features``.
 
         Parameters
         ----------
@@ -673,8 +685,8 @@ class Pipeline:
         Raises
         ------
         ImportError
-            A feature class or callback cannot be imported (e.g. it was defined in
-            a notebook or script); the message names it.
+            A feature class is neither registered nor in an imported module; the
+            message names it and says how to make it available.
         """
         steps: list[Step] = []
         for item in spec.get("steps", []):
@@ -682,7 +694,7 @@ class Pipeline:
                 steps.append(
                     FeatureStep(
                         item["name"],
-                        _import(item["feature_cls"], item["name"]),
+                        _feature_class(item),
                         params=item.get("params") or None,
                         input_names=item.get("input_names", []),
                         run_kwargs=item.get("run_kwargs", {}),
@@ -692,7 +704,7 @@ class Pipeline:
                 steps.append(
                     CallbackStep(
                         item["name"],
-                        _import(item["fn"], item["name"]),
+                        _saved_callback(str(item.get("fn", "")), item["name"]),
                         depends_on=item.get("depends_on", []),
                     )
                 )
@@ -892,20 +904,61 @@ def _qualified(obj: Any) -> str:
     return f"{module}:{qualname}"
 
 
-def _import(path: str, step: str) -> Any:
+def _imported(path: str) -> Any:
+    """Return the object ``"module:qualname"`` names if its module is already imported.
+
+    Nothing is imported: a module the running program has not imported itself
+    is not looked at.
+    """
     module_name, _, qualname = path.partition(":")
-    problem = None
-    if "<locals>" in qualname or module_name == "__main__":
-        problem = "it was defined inside a function or a script"
-    else:
+    obj: Any = sys.modules.get(module_name)
+    if obj is None or not qualname or "<locals>" in qualname:
+        return None
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _feature_class(item: Mapping[str, Any]) -> type:
+    """Resolve a saved feature step's class by registered name (see ``from_spec``)."""
+    from moveo.features import get_feature
+
+    step = item["name"]
+    qualified = str(item.get("feature_cls", ""))
+    name = item.get("feature")
+    if name is not None:
         try:
-            obj: Any = importlib.import_module(module_name)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
-            return obj
-        except (ImportError, AttributeError) as exc:
-            problem = str(exc)
+            return get_feature(str(name))
+        except KeyError:
+            pass
+    found = _imported(qualified)
+    if isinstance(found, type) and (name is None or getattr(found, "name", None) == name):
+        return found
+    if "<locals>" in qualified or qualified.startswith("__main__:"):
+        where = "it was defined inside a function or a script"
+    else:
+        where = f"no registered feature has that name, and {qualified.partition(':')[0]!r} " \
+            "is not imported"
     raise ImportError(
-        f"step {step!r}: cannot import {path} ({problem}); define features and callbacks "
-        "in an importable module to use saved pipelines from the command line"
+        f"step {step!r}: cannot find feature {name or qualified!r} ({where}). moveo never "
+        "imports code named in pipeline.json; define the feature in an importable module "
+        "and import it first (from the command line: moveo status DIR --import MODULE)"
     )
+
+
+def _saved_callback(path: str, step: str) -> Callable[..., None]:
+    """Return the saved callback if its module is imported, else a step that refuses to run."""
+    found = _imported(path)
+    if callable(found):
+        return found
+
+    def refuse(ds: Any, results: Any) -> None:
+        raise RuntimeError(
+            f"callback step {step!r} ({path}) was read from pipeline.json and its module is "
+            "not imported; moveo does not import code named in a data file. Import it "
+            "first, or run the pipeline from the script that defines it"
+        )
+
+    return refuse
