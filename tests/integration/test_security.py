@@ -443,3 +443,51 @@ def test_status_never_imports_modules_named_in_pipeline_json(ds, tmp_path, monke
     with pytest.raises(RuntimeError, match="does not import code named in a data file"):
         loaded.steps["after"].fn(ds, {})
     assert "evil_mod" not in sys.modules and not marker.exists()
+
+
+# --------------------------------------------------------------------------- item 5
+def test_corrupt_output_is_reported_and_recomputed(ds, tmp_path, capsys, caplog):
+    """A truncated and a same-size damaged output: ``corrupt`` in status, recomputed by run."""
+    from moveo.pipeline import read_feature
+
+    log = tmp_path / "calls.txt"
+    p = (
+        Pipeline(name="sec")
+        .add(FeatureStep("step", StepLength, params={"log_calls": str(log)}))
+        .add(FeatureStep("roll", RollingMean, input_names=["step"]))
+    )
+    results = p.run(ds, progress=False)
+    expected = {k: read_feature(ds, results["step"], *k) for k in ds.entries()}
+    run_root = ds.features_root / "step-length" / results["step"].run_id
+    truncated, flipped = run_root / "g0" / "s1.parquet", run_root / "g1" / "s0.parquet"
+    truncated.write_bytes(truncated.read_bytes()[:-100])
+    data = bytearray(flipped.read_bytes())
+    data[-1:] = b"X"  # same size, footer magic broken
+    flipped.write_bytes(bytes(data))
+    damaged = {str(f.relative_to(ds.root)) for f in (truncated, flipped)}
+    others = {
+        k: v for k, v in snapshot(ds.root).items() if k.endswith(".parquet") and k not in damaged
+    }
+    log.write_text("")
+
+    by = {r["step"]: r for r in p.status(ds).iter_rows(named=True)}
+    assert by["step"]["state"] == "corrupt"
+    assert by["step"]["done"] == 2
+    reason = by["step"]["reason"]
+    assert reason.startswith("2 of 4 outputs corrupt")
+    assert f"(g0, s1) {truncated}: size" in reason and "the registry recorded" in reason
+    assert f"(g1, s0) {flipped}: not a complete parquet file" in reason
+    assert by["roll"]["state"] == "cached"  # computed from the intact upstream data
+    with pytest.raises(ValueError, match="is corrupt: size"):
+        read_feature(ds, results["step"], "g0", "s1")
+    assert main(["status", str(ds.root)]) == 0
+    assert "corrupt" in capsys.readouterr().out
+
+    assert p.run(ds, progress=False) == results
+    assert sorted(log.read_text().split()) == ["g0/s1", "g1/s0"]  # only the damaged ones
+    assert "recomputing 2 corrupt output(s)" in caplog.text
+    assert p.status(ds)["state"].to_list() == ["cached", "cached"]
+    for key, df in expected.items():
+        assert read_feature(ds, results["step"], *key).equals(df, null_equal=True)
+    after = snapshot(ds.root)
+    assert {k: after[k] for k in others} == others  # every intact file untouched

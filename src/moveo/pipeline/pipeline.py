@@ -34,6 +34,8 @@ from moveo.pipeline.reporting import ProgressReporter
 from moveo.pipeline.run import (
     RunPlan,
     _apply_dataset_defaults,
+    check_outputs,
+    describe_problems,
     feature_run_root,
     plan_run,
     run_feature,
@@ -353,9 +355,12 @@ class Pipeline:
         -------
         polars.DataFrame
             One row per step: ``step, feature, run_id, state`` (``cached`` /
-            ``stale`` / ``partial`` / ``missing``), ``done, total`` (entries) and
-            ``reason`` (why a step is not cached, e.g. ``params changed: window
-            3 -> 5``, ``upstream changed: speed``, ``tracks changed for 2 entries``).
+            ``stale`` / ``corrupt`` / ``partial`` / ``missing``), ``done, total``
+            (entries) and ``reason`` (why a step is not cached, e.g. ``params
+            changed: window 3 -> 5``, ``upstream changed: speed``, ``tracks changed
+            for 2 entries``, or which output files are damaged: their size differs
+            from the one recorded when they were written, or they lack parquet's
+            ``PAR1`` markers; the next run recomputes them).
         """
         with _open_for_reading(ds) as reg:
             plans = self._plan(ds, reg)
@@ -385,15 +390,17 @@ class Pipeline:
         from_upstream = set().union(*inherited.values()) if inherited else set()
         done = 0
         changed: set[tuple[str, str]] = set()
+        intact: list[tuple[str, str]] = []
         for key in plan.entries:
             if key not in done_fps:
                 continue
             if done_fps[key] != plan.fingerprints[key]:
                 changed.add(key)
-            elif key in from_upstream:
-                continue
-            elif plan.entry_path(*key).exists():
-                done += 1
+            elif key not in from_upstream:
+                intact.append(key)
+        problems = check_outputs(plan, reg, intact)
+        corrupt = {k: why for k, why in problems.items() if why != "missing"}
+        done = len(intact) - len(problems)
         stale[name] = changed | (from_upstream & set(done_fps))
         total = sp.total
         upstream_states = [u for u in sp.step.upstream if plans[u].plan is not None]
@@ -407,6 +414,12 @@ class Pipeline:
             ups = ", ".join(u for u, keys in inherited.items() if keys)
             n = len(stale[name])
             state, reason = "stale", f"upstream stale: {ups} ({n} of {total} entries)"
+        elif corrupt:
+            state = "corrupt"
+            reason = (
+                f"{len(corrupt)} of {total} outputs corrupt, recomputed by the next run: "
+                f"{describe_problems(plan, corrupt)}"
+            )
         elif done:
             failed = reg.list_entries(plan.feature, plan.run_id, status="failed").height
             missing = total - done
