@@ -491,3 +491,48 @@ def test_corrupt_output_is_reported_and_recomputed(ds, tmp_path, capsys, caplog)
         assert read_feature(ds, results["step"], *key).equals(df, null_equal=True)
     after = snapshot(ds.root)
     assert {k: after[k] for k in others} == others  # every intact file untouched
+
+
+# --------------------------------------------------------------------------- item 6
+def test_corrupt_tracks_file_is_reported_and_the_rest_stays_usable(ds, tmp_path, capsys):
+    """A truncated tracks file: status says unreadable (entry, path), run says it in one error."""
+    from moveo.dataset import UnreadableEntryError
+    from moveo.pipeline import read_feature
+    from moveo.pipeline.run import FeatureRunError
+
+    results = two_step_pipeline().run(ds, progress=False)
+    bad = ds.entry_path("g0", "s1")
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    before, rows = snapshot(ds.root), registry_rows(ds)
+
+    by = {r["step"]: r for r in two_step_pipeline().status(ds).iter_rows(named=True)}
+    assert by["step"]["state"] == "unreadable"
+    assert by["step"]["reason"].startswith("1 of 4 entries unreadable: the tracks file")
+    assert str(bad) in by["step"]["reason"]
+    assert "(group='g0', sequence='s1')" in by["step"]["reason"]
+    assert by["step"]["done"] == 3 and by["step"]["total"] == 4
+    assert main(["status", str(ds.root)]) == 0
+    assert "unreadable" in capsys.readouterr().out
+
+    with pytest.raises(FeatureRunError) as info:
+        two_step_pipeline().run(ds, progress=False)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "1 of 1 entries failed: (group='g0', sequence='s1')" in message
+    assert str(bad) in message and "is unreadable" in message
+    with pytest.raises(UnreadableEntryError, match="is unreadable"):
+        ds.read("g0", "s1")
+    assert any("unreadable" in p for p in ds.verify())
+    assert snapshot(ds.root) == before and registry_rows(ds) == rows  # nothing rewritten
+
+    # a feature never run before: the readable entries are computed and saved
+    with pytest.raises(FeatureRunError, match="1 of 4 entries failed") as info:
+        run_feature(ds, StepLength({"scale": 2.0}), progress=False)
+    with open_registry(ds) as reg:
+        run_id = info.value.run_id
+        assert sorted(reg.complete_entries("step-length", run_id)) == [
+            ("g0", "s0"), ("g1", "s0"), ("g1", "s1")
+        ]
+    assert read_feature(ds, results["step"], "g1", "s1").height == 60
+    after = snapshot(ds.root)
+    assert {k: after.get(k) for k in before} == before  # new outputs only, nothing changed

@@ -355,7 +355,9 @@ class Pipeline:
         -------
         polars.DataFrame
             One row per step: ``step, feature, run_id, state`` (``cached`` /
-            ``stale`` / ``corrupt`` / ``partial`` / ``missing``), ``done, total``
+            ``stale`` / ``corrupt`` / ``unreadable`` (a tracks file cannot be read:
+            the reason names the entry and the file) / ``partial`` / ``missing``),
+            ``done, total``
             (entries) and ``reason`` (why a step is not cached, e.g. ``params
             changed: window 3 -> 5``, ``upstream changed: speed``, ``tracks changed
             for 2 entries``, or which output files are damaged: their size differs
@@ -402,7 +404,7 @@ class Pipeline:
         corrupt = {k: why for k, why in problems.items() if why != "missing"}
         done = len(intact) - len(problems)
         stale[name] = changed | (from_upstream & set(done_fps))
-        total = sp.total
+        total = sp.total + len(plan.unreadable)
         upstream_states = [u for u in sp.step.upstream if plans[u].plan is not None]
         if total and done == total:
             state, reason = "cached", ""
@@ -419,6 +421,14 @@ class Pipeline:
             reason = (
                 f"{len(corrupt)} of {total} outputs corrupt, recomputed by the next run: "
                 f"{describe_problems(plan, corrupt)}"
+            )
+        elif plan.unreadable:
+            state = "unreadable"
+            first = next(iter(sorted(plan.unreadable.items())))[1]
+            more = len(plan.unreadable) - 1
+            reason = (
+                f"{len(plan.unreadable)} of {total} entries unreadable: {first}"
+                + (f" (+{more} more)" if more else "")
             )
         elif done:
             failed = reg.list_entries(plan.feature, plan.run_id, status="failed").height

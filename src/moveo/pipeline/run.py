@@ -158,6 +158,9 @@ class RunPlan:
         Row filter (``start <= frame < end``).
     overlap_frames : int
         Frames borrowed from neighbouring sequences.
+    unreadable : dict
+        Entries in scope whose tracks file cannot be read, with the reason; they
+        are left out of :attr:`entries` and reported as failed by the run.
     """
 
     feature: str
@@ -176,6 +179,7 @@ class RunPlan:
     sources: list[_Source] = field(default_factory=list)
     artifact_paths: dict[str, Path] = field(default_factory=dict)
     dependency_lookups: dict[str, Path] = field(default_factory=dict)
+    unreadable: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def result(self) -> Result:
         """Return the :class:`Result` that locates this run's outputs.
@@ -435,13 +439,21 @@ def plan_run(
     entries = sorted(keys)
 
     tracks_fp: dict[tuple[str, str], str] = {}
+    unreadable: dict[tuple[str, str], str] = {}
     if any(src.kind == "tracks" for src in filled):
+        from moveo.dataset import UnreadableEntryError
+
         fingerprint = getattr(ds, "fingerprint", None)
         wanted = set(entries)
         if overlap:
             wanted |= {k for k in _all_keys(ds, filled)}
         for key in sorted(wanted):
-            tracks_fp[key] = fingerprint(*key) if fingerprint is not None else ""
+            try:
+                tracks_fp[key] = fingerprint(*key) if fingerprint is not None else ""
+            except UnreadableEntryError as exc:
+                # one damaged tracks file must not stop the rest of the dataset
+                unreadable[key] = str(exc)
+        entries = [k for k in entries if k not in unreadable]
 
     def entry_fp(key: tuple[str, str]) -> dict[str, Any]:
         parts: dict[str, Any] = {}
@@ -509,6 +521,7 @@ def plan_run(
         sources=filled,
         artifact_paths=artifact_paths,
         dependency_lookups=dependency_lookups,
+        unreadable={k: v for k, v in unreadable.items() if k in keys},
     )
 
 
@@ -947,7 +960,7 @@ def run_feature(
             filter_start_time=filter_start_time,
             filter_end_time=filter_end_time,
         )
-        if not plan.entries:
+        if not plan.entries and not plan.unreadable:
             raise ValueError(
                 f"feature {plan.feature!r}: no entries in scope (groups={groups}, "
                 f"sequences={sequences}); the dataset has {len(ds.entries())} entries"
@@ -1100,7 +1113,14 @@ def _execute(
         reg.record_step(step_name, plan.feature, plan.run_id)
     label = step_name or plan.feature
     reporter = progress if isinstance(progress, ProgressReporter) else ProgressReporter(progress)
+    unreadable = [
+        EntryFailure(g, s, f"UnreadableEntryError: {why}")
+        for (g, s), why in sorted(plan.unreadable.items())
+    ]
+    # (not recorded as failed: an output computed before the file was damaged stays)
     if not todo:
+        if unreadable:
+            raise FeatureRunError(plan.feature, plan.run_id, unreadable, 0)
         if not reg.run_is_finished(plan.feature, plan.run_id):
             reg.mark_finished(plan.feature, plan.run_id)
         with reporter:
@@ -1131,6 +1151,7 @@ def _execute(
                 parallel_mode=parallel_mode,
                 executor=executor,
             )
+    failures += unreadable
     if failures:
         raise FeatureRunError(plan.feature, plan.run_id, failures, n_ok)
     reg.mark_finished(plan.feature, plan.run_id)
