@@ -536,3 +536,44 @@ def test_corrupt_tracks_file_is_reported_and_the_rest_stays_usable(ds, tmp_path,
     assert read_feature(ds, results["step"], "g1", "s1").height == 60
     after = snapshot(ds.root)
     assert {k: after.get(k) for k in before} == before  # new outputs only, nothing changed
+
+
+# --------------------------------------------------------------------------- item 7
+def test_source_whose_read_keeps_raising_counts_as_silence():
+    """read() raising on every call: disconnected, predictions stop, the operator is told."""
+    import time
+
+    from moveo.realtime import App
+    from moveo.realtime import Pipeline as RealtimePipeline
+    from reference.realtime import GateSource, wait_until
+
+    source = GateSource(n_channels=4, fs=1000.0, chunk=10, seed=3)
+    app = App(warmup=False)
+    app.add_stream("emg", source, window_ms=50, silence_s=0.2)
+    p = RealtimePipeline(app, predict_hz=50)
+    p.extract(lambda w: float(w["emg"].mean()))
+    p.predict(lambda m, f: {"level": f})
+    p.model = 1
+    with app:
+        stream = app.streams["emg"]
+        assert app.wait_for_samples(100, 10)
+        p.start_predicting()
+        assert wait_until(lambda: p.prediction_count > 5, 10)
+        source.fail_next = 10**9  # the device driver now fails on every read
+        assert wait_until(lambda: stream.status == "disconnected", 5)
+        assert "read() keeps failing" in stream.status_reason
+        assert "device hiccup" in stream.status_reason
+        assert wait_until(lambda: p.stale, 5)
+        message = app.ctx.status_message
+        assert message.startswith("Stream 'emg' is disconnected (read() keeps failing")
+        assert message.endswith("predictions paused.")
+        made = p.prediction_count
+        time.sleep(0.3)
+        assert p.prediction_count == made  # no predictions on the frozen last window
+        assert stream.counters["errors"] > 3
+        source.fail_next = 0
+        assert wait_until(lambda: stream.status == "connected", 5)
+        assert wait_until(lambda: p.prediction_count > made + 3, 5)
+        assert app.ctx.status_message == "Predicting..."
+        assert stream.status_reason == ""
+    assert stream.counters["disconnects"] == 1 and stream.counters["reconnects"] == 1
