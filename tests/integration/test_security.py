@@ -9,6 +9,7 @@ changed (byte snapshots of the trees involved).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -577,3 +578,98 @@ def test_source_whose_read_keeps_raising_counts_as_silence():
         assert app.ctx.status_message == "Predicting..."
         assert stream.status_reason == ""
     assert stream.counters["disconnects"] == 1 and stream.counters["reconnects"] == 1
+
+
+# --------------------------------------------------------------------------- item 8
+DRIVER = '''
+import sys
+sys.path.insert(0, {tests!r})
+from moveo import Dataset
+from moveo.pipeline import run_feature
+from unit.pipeline.pipeline_features import StepLength
+
+ds = Dataset.open(sys.argv[1])
+run_feature(ds, StepLength({{"sleep_s": 120.0}}), parallel_workers=2, parallel_mode="process",
+            progress=False)
+'''
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rpartition(")")[2].split()[1])
+            tree.setdefault(ppid, []).append(int(d.name))
+    return tree
+
+
+def _descendants(pid: int) -> set[int]:
+    tree, out, todo = _children(), set(), [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has exited; only its parent may reap it
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_process_workers_die_with_a_killed_driver(ds, tmp_path):
+    """``kill -9`` of the driver: its workers and the resource tracker exit, leftovers are swept."""
+    import signal
+    import time
+
+    workers_dir = ds.internal_root / "workers"
+    family: set[int] = set()
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER.format(tests=str(TESTS)), str(ds.root)],
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # both workers started and hold the feature file
+            spawned = {
+                p for p in _descendants(driver.pid)
+                if b"multiprocessing" in Path(f"/proc/{p}/cmdline").read_bytes()
+            } if driver.poll() is None else set()
+            if len(spawned) >= 3 and list(workers_dir.glob("*.pkl")):  # 2 workers + tracker
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the workers did not start (driver exit code {driver.poll()})")
+        family = _descendants(driver.pid)
+        time.sleep(1.0)  # let the workers import moveo and block in apply()
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(p) for p in family):
+            time.sleep(0.1)
+        assert not [p for p in family if _alive(p)], "orphaned processes outlived the driver"
+    finally:  # on failure, end what this test started (orphans included)
+        family |= _descendants(driver.pid)
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(10)
+        for p in family:
+            if _alive(p):
+                with contextlib.suppress(OSError):
+                    os.kill(p, signal.SIGKILL)
+    leftovers = list(workers_dir.glob("*.pkl"))
+    assert leftovers  # the killed driver could not remove its feature file
+    tracks_before = {k: v for k, v in snapshot(ds.root).items() if k.startswith("tracks")}
+    result = run_feature(ds, StepLength(), progress=False)  # the next run that writes
+    assert not list(workers_dir.glob("*.pkl"))
+    assert {k: v for k, v in snapshot(ds.root).items() if k.startswith("tracks")} == tracks_before
+    with open_registry(ds) as reg:
+        assert reg.entry_count("step-length", result.run_id) == 4

@@ -20,12 +20,15 @@ no-op; a crashed or failed run redoes only its missing entries.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import logging
 import math
 import os
 import pickle
+import signal
+import sys
 import threading
 import time
 import traceback
@@ -756,6 +759,36 @@ def _worker_feature(handle: _FeatureHandle, dataset_root: str) -> tuple[Any, Any
         return cached
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PARENT_POLL_S = 0.5
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Process-pool initializer: end this worker when the driver process dies.
+
+    A driver killed with SIGKILL cannot shut its pool down, and an orphaned
+    worker would keep its memory (and the resource tracker) alive. On Linux the
+    kernel sends SIGKILL to the worker when its parent dies (``PR_SET_PDEATHSIG``);
+    everywhere, a daemon thread notices that the parent changed and exits.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent_pid:  # the driver died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(_PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="moveo-parent-watchdog", daemon=True).start()
+
+
 def _remote_entry(handle: _FeatureHandle, task: _EntryTask) -> _EntryOutcome:
     """Entry point for process / Dask workers."""
     from moveo._numba import kernel_threads
@@ -795,11 +828,25 @@ def _writer_lock(ds: Dataset, sweep_roots: Sequence[Path]) -> Iterator[None]:
         if exclusive:
             for root in sweep_roots:
                 _sweep_temp(root)
+            _sweep_worker_files(Path(ds.internal_root) / WORKERS_DIR)
         fcntl.flock(fd, fcntl.LOCK_SH)  # downgrade (or wait for a sweeper to finish)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _sweep_worker_files(folder: Path) -> int:
+    """Remove feature files process workers of a killed driver left behind."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for p in folder.glob("*.pkl"):
+        p.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("removed %d leftover worker file(s) from %s", removed, folder)
+    return removed
 
 
 def _sweep_temp(root: Path) -> int:
@@ -1234,7 +1281,12 @@ def _dispatch(
             import multiprocessing
 
             # spawn, not fork: forking a process that runs polars/numba threads can deadlock
-            own_pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            own_pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         else:
             own_pool = ThreadPoolExecutor(workers, thread_name_prefix=f"moveo-{plan.feature}")
         pool = own_pool
