@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -40,6 +41,8 @@ __all__ = [
     "sweep_temp_files",
     "to_polars",
 ]
+
+log = logging.getLogger("moveo.dataset")
 
 MANIFEST_NAME = "dataset.json"
 SCHEMA_VERSION = 1
@@ -80,6 +83,39 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _infinite_as_missing(df: pl.DataFrame, source: str, c: Columns) -> pl.DataFrame:
+    """Replace +-inf in float columns by NaN (missing), logging how many and where.
+
+    moveo's policy for non-finite values: a coordinate (or any float value) that
+    is not finite is missing, exactly like a tracking gap, in every feature.
+    """
+    floats = [col for col, dt in df.schema.items() if dt.is_float()]
+    if not floats or not df.height:
+        return df
+    counts = df.select(pl.col(floats).is_infinite().sum()).row(0)
+    bad = {col: int(n) for col, n in zip(floats, counts, strict=True) if n}
+    if not bad:
+        return df
+    first = df.filter(pl.any_horizontal(pl.col(list(bad)).is_infinite())).row(0, named=True)
+    where = ", ".join(
+        f"{k}={first[k]!r}" for k in (c.group_col, c.seq_col, c.id_col, c.frame_col) if k in first
+    )
+    log.warning(
+        "%s: %d infinite value(s) treated as missing (NaN): %s; first at %s",
+        source,
+        sum(bad.values()),
+        ", ".join(f"{col} {n}" for col, n in bad.items()),
+        where,
+    )
+    return df.with_columns(
+        pl.when(pl.col(col).is_infinite())
+        .then(pl.lit(float("nan"), dtype=df.schema[col]))  # float32 stays float32
+        .otherwise(pl.col(col))
+        .alias(col)
+        for col in bad
+    )
 
 
 # --------------------------------------------------------------------------- table conversion
@@ -756,7 +792,7 @@ class Dataset:
                 continue
             if dt.is_float():
                 casts.append(pl.col(col).fill_null(float("nan")))
-        return df.with_columns(casts)
+        return _infinite_as_missing(df.with_columns(casts), source, c)
 
     # ------------------------------------------------------------------ reading
     def scan(self, group: str, sequence: str) -> pl.LazyFrame:

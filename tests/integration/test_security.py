@@ -673,3 +673,73 @@ def test_process_workers_die_with_a_killed_driver(ds, tmp_path):
     assert {k: v for k, v in snapshot(ds.root).items() if k.startswith("tracks")} == tracks_before
     with open_registry(ds) as reg:
         assert reg.entry_count("step-length", result.run_id) == 4
+
+
+# --------------------------------------------------------------------------- item 10
+def _with_bad_values(value: float) -> pl.DataFrame:
+    t = make_tracks(n_groups=1, n_sequences=1, n_ids=3, n_frames=20, seed=4)
+    row = (pl.col("id") == 1) & (pl.col("frame") == 7)
+    return t.with_columns(
+        pl.when(row).then(value).otherwise(pl.col("X")).alias("X"),
+        pl.when((pl.col("id") == 2) & (pl.col("frame") == 3)).then(-value)
+        .otherwise(pl.col("Y")).alias("Y"),
+    )
+
+
+def test_infinite_coordinates_are_missing_everywhere(tmp_path, caplog):
+    """inf and -inf are NaN at ingest (counted, logged) and in every feature's input."""
+    from moveo.features import NearestNeighbor, SpeedAngvel
+    from moveo.pipeline import read_feature
+
+    with_inf = Dataset.create(tmp_path / "inf", fps=30.0)
+    with_nan = Dataset.create(tmp_path / "nan", fps=30.0)
+    with_inf.add_tracks(_with_bad_values(float("inf")))
+    with_nan.add_tracks(_with_bad_values(float("nan")))
+    assert "2 infinite value(s) treated as missing (NaN): X 1, Y 1" in caplog.text
+    assert "first at group='g0', sequence='s0', id=1, frame=7" in caplog.text
+    stored = with_inf.read("g0", "s0")
+    assert not any(stored.select(pl.col("X", "Y").is_infinite().any()).row(0))
+    assert stored.equals(with_nan.read("g0", "s0"), null_equal=True)
+    for feature in (SpeedAngvel, NearestNeighbor):
+        a = read_feature(with_inf, run_feature(with_inf, feature(), progress=False), "g0", "s0")
+        b = read_feature(with_nan, run_feature(with_nan, feature(), progress=False), "g0", "s0")
+        assert a.equals(b, null_equal=True), feature.name
+        assert not any(a.select(pl.selectors.float().is_infinite().any()).row(0))
+    # a feature applied to a frame directly (no ingest) follows the same policy
+    raw_inf = _with_bad_values(float("inf"))
+    raw_nan = _with_bad_values(float("nan"))
+    for feature in (SpeedAngvel({"fps": 30.0}), NearestNeighbor()):
+        assert feature.apply(raw_inf).equals(feature.apply(raw_nan), null_equal=True)
+
+
+def test_kernels_do_not_overflow_on_huge_finite_coordinates():
+    """Nearest neighbour and speed at 1e308: exact answers, no inf from squaring."""
+    import numpy as np
+
+    from moveo.kernels.kinematics import speed_angvel, step_speed_angvel
+    from moveo.kernels.neighbors import nearest_neighbors
+
+    # a=(1e308, 0), b=(9e307, 0), c=(0, 0): every squared distance overflows float64
+    x = np.array([1e308, 9e307, 0.0, 1.0, 2.0])
+    y = np.zeros(5)
+    ids = np.array([0, 1, 2, 0, 1])
+    frames = np.array([0, 0, 0, 1, 1])
+    for k in (1, 2):
+        rows, dist = nearest_neighbors(x, y, ids, frames, k=k)
+        assert rows[:3, 0].tolist() == [1, 0, 1]
+        np.testing.assert_allclose(dist[:3, 0], [1e307, 1e307, 9e307], rtol=1e-15)
+        assert rows[3:, 0].tolist() == [4, 3] and dist[3:, 0].tolist() == [1.0, 1.0]
+    rows, dist = nearest_neighbors(x, y, ids, frames, k=2)
+    np.testing.assert_allclose(dist[:3, 1], [1e308, 9e307, 1e308], rtol=1e-15)
+    # the true distance from -1e308 to 1e308 exceeds float64: inf, not a wrong neighbour
+    rows, dist = nearest_neighbors(np.array([-1e308, 1e308]), np.zeros(2), np.array([0, 1]),
+                                   np.zeros(2, dtype=np.int64))
+    assert rows[:, 0].tolist() == [1, 0] and np.isinf(dist[:, 0]).all()
+
+    # speed: steps of 3e200 and 4e200 (x, y) per frame at 30 fps -> 5e200 * 30
+    n = 4
+    xs, ys = np.arange(n) * 3e200, np.arange(n) * 4e200
+    out = speed_angvel(xs, ys, np.arange(n, dtype=np.int64), fps=30.0)
+    np.testing.assert_allclose(out["speed"][1:], 1.5e202, rtol=1e-15)
+    step = step_speed_angvel(xs, ys, np.arange(n, dtype=np.int64), step=2, fps=30.0)
+    np.testing.assert_allclose(step["speed_step"][2:], 1.5e202, rtol=1e-15)
