@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -34,16 +35,46 @@ __all__ = [
     "MANIFEST_NAME",
     "SCHEMA_VERSION",
     "Dataset",
+    "UnreadableEntryError",
     "atomic_write_bytes",
     "atomic_write_parquet",
     "sweep_temp_files",
     "to_polars",
 ]
 
+log = logging.getLogger("moveo.dataset")
+
 MANIFEST_NAME = "dataset.json"
 SCHEMA_VERSION = 1
 
 Kind = Literal["tracks", "emg"]
+
+
+class UnreadableEntryError(ValueError):
+    """A stored entry's file cannot be read (truncated, overwritten, not parquet).
+
+    Attributes
+    ----------
+    group, sequence : str
+        The entry.
+    path : Path
+        Its file.
+    """
+
+    def __init__(self, group: str, sequence: str, path: Path, cause: BaseException):
+        self.group = group
+        self.sequence = sequence
+        self.path = path
+        detail = " ".join(str(cause).split()) or type(cause).__name__
+        super().__init__(
+            f"the tracks file {path} of entry (group={group!r}, sequence={sequence!r}) is "
+            f"unreadable ({detail}); restore it, re-ingest the entry with "
+            "add_tracks(..., overwrite=True) or remove it with ds.remove_entry"
+        )
+
+
+# a damaged file raises one of these while polars reads it
+_READ_ERRORS = (pl.exceptions.PolarsError, OSError)
 
 
 def _file_sha256(path: Path) -> str:
@@ -52,6 +83,39 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _infinite_as_missing(df: pl.DataFrame, source: str, c: Columns) -> pl.DataFrame:
+    """Replace +-inf in float columns by NaN (missing), logging how many and where.
+
+    moveo's policy for non-finite values: a coordinate (or any float value) that
+    is not finite is missing, exactly like a tracking gap, in every feature.
+    """
+    floats = [col for col, dt in df.schema.items() if dt.is_float()]
+    if not floats or not df.height:
+        return df
+    counts = df.select(pl.col(floats).is_infinite().sum()).row(0)
+    bad = {col: int(n) for col, n in zip(floats, counts, strict=True) if n}
+    if not bad:
+        return df
+    first = df.filter(pl.any_horizontal(pl.col(list(bad)).is_infinite())).row(0, named=True)
+    where = ", ".join(
+        f"{k}={first[k]!r}" for k in (c.group_col, c.seq_col, c.id_col, c.frame_col) if k in first
+    )
+    log.warning(
+        "%s: %d infinite value(s) treated as missing (NaN): %s; first at %s",
+        source,
+        sum(bad.values()),
+        ", ".join(f"{col} {n}" for col, n in bad.items()),
+        where,
+    )
+    return df.with_columns(
+        pl.when(pl.col(col).is_infinite())
+        .then(pl.lit(float("nan"), dtype=df.schema[col]))  # float32 stays float32
+        .otherwise(pl.col(col))
+        .alias(col)
+        for col in bad
+    )
 
 
 # --------------------------------------------------------------------------- table conversion
@@ -440,23 +504,34 @@ class Dataset:
         path = self._require_entry(group, sequence)
         side = self._sidecar_path(group, sequence)
         if side.exists():
-            info = json.loads(side.read_text())
+            try:
+                info = json.loads(side.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                info = {}  # a damaged sidecar is only a cache: describe the file again
             st = path.stat()
-            if info.get("size") == st.st_size and info.get("mtime_ns") == st.st_mtime_ns:
+            if (
+                isinstance(info, dict)
+                and info.get("size") == st.st_size
+                and info.get("mtime_ns") == st.st_mtime_ns
+            ):
                 return info
         return self._describe_entry(path)
 
     def _describe_entry(self, path: Path, df: pl.DataFrame | None = None) -> dict[str, Any]:
         c = self._columns
-        if df is None:
-            df = pl.read_parquet(path, columns=[c.id_col, c.frame_col])
+        try:
+            if df is None:
+                df = pl.read_parquet(path, columns=[c.id_col, c.frame_col])
+            columns = list(pl.read_parquet_schema(path).keys())
+        except _READ_ERRORS as exc:
+            raise UnreadableEntryError(path.parent.name, path.stem, path, exc) from exc
         st = path.stat()
         return {
             "n_rows": df.height,
             "n_ids": int(df[c.id_col].n_unique()) if df.height else 0,
             "frame_min": int(df[c.frame_col].min()) if df.height else None,
             "frame_max": int(df[c.frame_col].max()) if df.height else None,
-            "columns": list(pl.read_parquet_schema(path).keys()),
+            "columns": columns,
             "sha256": _file_sha256(path),
             "size": st.st_size,
             "mtime_ns": st.st_mtime_ns,
@@ -717,7 +792,7 @@ class Dataset:
                 continue
             if dt.is_float():
                 casts.append(pl.col(col).fill_null(float("nan")))
-        return df.with_columns(casts)
+        return _infinite_as_missing(df.with_columns(casts), source, c)
 
     # ------------------------------------------------------------------ reading
     def scan(self, group: str, sequence: str) -> pl.LazyFrame:
@@ -735,7 +810,10 @@ class Dataset:
         path = self._require_entry(group, sequence)
         c = self._columns
         lf = pl.scan_parquet(path)
-        names = lf.collect_schema().names()
+        try:
+            names = lf.collect_schema().names()
+        except _READ_ERRORS as exc:
+            raise UnreadableEntryError(group, sequence, path, exc) from exc
         return lf.select(
             pl.lit(group, dtype=pl.String).alias(c.group_col),
             pl.lit(sequence, dtype=pl.String).alias(c.seq_col),
@@ -792,7 +870,11 @@ class Dataset:
                     f"{missing}; available: {available}"
                 )
             lf = lf.select(columns)
-        return lf.collect()
+        try:
+            return lf.collect()
+        except _READ_ERRORS as exc:
+            path = self.entry_path(group, sequence)
+            raise UnreadableEntryError(group, sequence, path, exc) from exc
 
     def _filter(
         self,
@@ -875,7 +957,11 @@ class Dataset:
         c = self._columns
         problems = []
         for g, s in self.entries():
-            df = pl.read_parquet(self.entry_path(g, s), columns=[c.id_col, c.frame_col])
+            try:
+                df = pl.read_parquet(self.entry_path(g, s), columns=[c.id_col, c.frame_col])
+            except _READ_ERRORS as exc:
+                problems.append(str(UnreadableEntryError(g, s, self.entry_path(g, s), exc)))
+                continue
             bad = _first_order_violation(df[c.id_col].to_numpy(), df[c.frame_col].to_numpy())
             if bad >= 0:
                 problems.append(
