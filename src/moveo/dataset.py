@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,6 +75,19 @@ class UnreadableEntryError(ValueError):
 
 # a damaged file raises one of these while polars reads it
 _READ_ERRORS = (pl.exceptions.PolarsError, OSError)
+
+
+def _meta_json(meta: Any, source: str) -> bytes:
+    """Canonical JSON bytes of entry metadata (a dict, or an object with ``to_meta()``)."""
+    value = meta.to_meta() if hasattr(meta, "to_meta") else meta
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{source}: meta must be a dict or a SourceInfo, got {type(meta).__name__}"
+        )
+    try:
+        return json.dumps(dict(value), sort_keys=True, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{source}: meta must hold JSON values only ({exc})") from exc
 
 
 def _file_sha256(path: Path) -> str:
@@ -444,6 +457,10 @@ class Dataset:
     def _sidecar_path(self, group: str, sequence: str) -> Path:
         return self.tracks_root / group / f"{sequence}.json"
 
+    def _meta_path(self, group: str, sequence: str) -> Path:
+        # entry names never start with '.', so .meta/ cannot clash with an entry
+        return self.tracks_root / group / ".meta" / f"{sequence}.json"
+
     def has_entry(self, group: str, sequence: str) -> bool:
         """Return True if the entry ``(group, sequence)`` exists."""
         return self.entry_path(group, sequence).exists()
@@ -538,7 +555,10 @@ class Dataset:
         }
 
     def fingerprint(self, group: str, sequence: str) -> str:
-        """Return the content fingerprint (sha256 of the parquet file) of an entry.
+        """Return the content fingerprint of an entry.
+
+        The sha256 of the parquet file; when the entry has metadata
+        (:meth:`entry_meta`), the hash of that digest and the metadata.
 
         Cheap when the file is unchanged since ingest (size and mtime match the
         sidecar); otherwise the file is hashed again, so an entry replaced behind
@@ -554,7 +574,14 @@ class Dataset:
         str
             Hex digest.
         """
-        return str(self.entry_info(group, sequence)["sha256"])
+        digest = str(self.entry_info(group, sequence)["sha256"])
+        meta = self._meta_path(group, sequence)
+        if meta.exists():
+            # metadata (e.g. a calibration) changes what features compute from the entry
+            h = hashlib.sha256(digest.encode())
+            h.update(meta.read_bytes())
+            digest = h.hexdigest()
+        return digest
 
     def refresh_entry_info(self, group: str, sequence: str) -> dict[str, Any]:
         """Recompute and store an entry's sidecar (row count, frame range, content hash).
@@ -589,6 +616,7 @@ class Dataset:
         path = self._require_entry(group, sequence)
         path.unlink()
         self._sidecar_path(group, sequence).unlink(missing_ok=True)
+        self._meta_path(group, sequence).unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ ingest
     def add_tracks(
@@ -600,6 +628,7 @@ class Dataset:
         overwrite: bool = False,
         sort: bool = True,
         source: str | None = None,
+        meta: Any = None,
     ) -> list[tuple[str, str]]:
         """Add tracks, split into one entry per (group, sequence).
 
@@ -621,6 +650,13 @@ class Dataset:
             unsorted rows are an error.
         source : str, optional
             Where the table came from (a file path), used in error messages.
+        meta : dict or SourceInfo, optional
+            Entry metadata to store with every entry written (frame rate,
+            calibration such as ``cm_per_pixel``, keypoint names, source file), e.g.
+            the :class:`moveo.io.SourceInfo` a reader returns with
+            ``return_info=True``; read it back with :meth:`entry_meta`. It is part
+            of the entry's fingerprint, so changing it makes features computed from
+            the entry stale. ``overwrite=True`` replaces an entry's metadata too.
 
         Returns
         -------
@@ -638,6 +674,7 @@ class Dataset:
             An entry exists and ``overwrite`` is False.
         """
         src = source or "table"
+        meta_bytes = None if meta is None else _meta_json(meta, src)
         df = to_polars(table, source=src)
         prepared = self._prepare(df, group=group, sequence=sequence, sort=sort, source=src)
         existing = [key for key in prepared if self.has_entry(*key)]
@@ -651,7 +688,59 @@ class Dataset:
             atomic_write_parquet(part, path)
             info = self._describe_entry(path, part)
             atomic_write_bytes(json.dumps(info, indent=1).encode(), self._sidecar_path(g, s))
+            if meta_bytes is None:
+                self._meta_path(g, s).unlink(missing_ok=True)
+            else:
+                atomic_write_bytes(meta_bytes, self._meta_path(g, s))
         return list(prepared)
+
+    def entry_meta(self, group: str, sequence: str) -> dict[str, Any]:
+        """Return the metadata stored with an entry (``{}`` when there is none).
+
+        Parameters
+        ----------
+        group, sequence : str
+            Entry names.
+
+        Returns
+        -------
+        dict
+            What :meth:`add_tracks` or :meth:`set_entry_meta` stored (e.g. ``fps``,
+            ``calibration``, ``source_software``).
+
+        Raises
+        ------
+        ValueError
+            The metadata file is not valid JSON (its path is named).
+        """
+        self._require_entry(group, sequence)
+        path = self._meta_path(group, sequence)
+        if not path.exists():
+            return {}
+        try:
+            value = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"entry metadata {path} is not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise ValueError(f"entry metadata {path} must hold a JSON object")
+        return value
+
+    def set_entry_meta(self, group: str, sequence: str, meta: Any) -> None:
+        """Replace an entry's metadata (a dict of JSON values, or a ``SourceInfo``).
+
+        Parameters
+        ----------
+        group, sequence : str
+            Entry names.
+        meta : dict or SourceInfo
+            The new metadata; ``{}`` removes it.
+        """
+        self._require_entry(group, sequence)
+        data = _meta_json(meta, f"entry ({group!r}, {sequence!r})")
+        if data == b"{}":
+            self._meta_path(group, sequence).unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(data, self._meta_path(group, sequence))
 
     def _prepare(
         self,

@@ -27,12 +27,13 @@ class SourceInfo:
     Readers return the tracks table that :meth:`moveo.Dataset.add_tracks` takes; the
     table cannot carry file-level facts, so ``read_*(..., return_info=True)`` also
     returns one of these. Use it to create the dataset with the right frame rate and
-    keypoint names, and store the rest in the manifest::
+    keypoint names, and store it with the entry (``ds.entry_meta(group, sequence)``
+    reads it back; a calibration change then makes features computed from the entry
+    stale)::
 
         tracks, info = read_sleap("session1.slp", return_info=True)
         ds = Dataset.create("ds", fps=info.fps, pose=info.pose)
-        ds.add_tracks(tracks)
-        ds.update_meta(sources=[info.to_meta()])
+        ds.add_tracks(tracks, meta=info)
 
     Attributes
     ----------
