@@ -5,6 +5,13 @@ Every file moveo writes goes through :func:`atomic_write_parquet`,
 :data:`TMP_MARK` in the same folder, fsync, rename, fsync of the folder);
 :func:`sweep_temp_files` removes what an interrupted write left behind.
 
+Pickles are verified: :func:`atomic_write_joblib` records the file's sha256 in a
+sidecar ``<file>.json`` and :func:`load_joblib` (or :func:`check_artifact` before
+any other unpickling) refuses a file whose sidecar is missing or does not match,
+unless the caller passes ``trust=True`` or ``MOVEO_TRUST_PICKLES=1`` is set.
+:func:`ensure_inside` checks that a path built from names found in data stays
+inside the dataset before anything is written or deleted there.
+
 SQLite and filesystems
 ----------------------
 
@@ -27,6 +34,8 @@ Environment switch
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import time
@@ -43,12 +52,22 @@ if TYPE_CHECKING:
 __all__ = [
     "JOURNAL_ENV",
     "TMP_MARK",
+    "TRUST_ENV",
+    "UnverifiedArtifactError",
+    "artifact_problems",
     "atomic_write_bytes",
     "atomic_write_joblib",
     "atomic_write_parquet",
+    "check_artifact",
+    "ensure_inside",
+    "file_sha256",
     "fsync_dir",
+    "load_joblib",
+    "read_sidecar",
+    "sidecar_path",
     "sweep_temp_files",
     "temp_path",
+    "trusted_by_env",
     "NETWORK_FILESYSTEMS",
     "MountInfo",
     "is_network_fstype",
@@ -357,6 +376,43 @@ def set_journal_mode(conn: sqlite3.Connection, db_path: str | os.PathLike[str]) 
             time.sleep(0.05)
 
 
+# --------------------------------------------------------------------------- containment
+def ensure_inside(root: str | os.PathLike[str], path: str | os.PathLike[str], what: str) -> Path:
+    """Check that ``path`` lies inside ``root`` once symlinks and ``..`` are resolved.
+
+    Call it before deleting or writing anything whose path was built from names
+    that came from data (registry rows, ``pipeline.json``, parameters).
+
+    Parameters
+    ----------
+    root : path
+        The folder that must contain ``path`` (e.g. the dataset root).
+    path : path
+        The file or folder about to be written or deleted (need not exist).
+    what : str
+        What the path is, for the error message (e.g. ``"run folder"``).
+
+    Returns
+    -------
+    Path
+        ``path`` unchanged (as a Path).
+
+    Raises
+    ------
+    ValueError
+        ``path`` resolves to ``root`` itself or to a place outside it.
+    """
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real == real_root or not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        raise ValueError(
+            f"refusing to touch {what} {os.fspath(path)!r}: it resolves to {real!r}, which "
+            f"is not inside {real_root!r}. A name in the dataset (registry, pipeline.json "
+            "or a parameter) points outside it; the dataset may be damaged or crafted"
+        )
+    return Path(path)
+
+
 TMP_MARK = ".tmp-"
 """The marker in every temporary file name moveo writes (``.<name>.tmp-<hex>``)."""
 
@@ -442,8 +498,14 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> None:
     fsync_dir(path.parent)
 
 
-def atomic_write_joblib(obj: object, path: str | Path) -> None:
-    """Write ``obj`` with joblib atomically (temp name, fsync, rename).
+def atomic_write_joblib(
+    obj: object, path: str | Path, *, meta: dict[str, object] | None = None
+) -> dict[str, object]:
+    """Write ``obj`` with joblib atomically, then its checksum sidecar.
+
+    Every pickle moveo writes goes through here, so every pickle moveo loads can
+    be checked by :func:`load_joblib`: the sidecar ``<file>.json`` records the
+    file's sha256 (see ``docs/security.md``).
 
     Parameters
     ----------
@@ -451,6 +513,14 @@ def atomic_write_joblib(obj: object, path: str | Path) -> None:
         What to store.
     path : str or Path
         Final file; its folder is created if needed.
+    meta : dict, optional
+        Extra JSON-able fields for the sidecar (e.g. what a realtime model expects
+        of the live streams).
+
+    Returns
+    -------
+    dict
+        The sidecar content.
     """
     import joblib
 
@@ -461,11 +531,175 @@ def atomic_write_joblib(obj: object, path: str | Path) -> None:
         joblib.dump(obj, tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        digest = file_sha256(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+    side: dict[str, object] = {
+        "sidecar_version": SIDECAR_VERSION,
+        "file": path.name,
+        "sha256": digest,
+        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "object_type": f"{type(obj).__module__}.{type(obj).__qualname__}",
+        **(meta or {}),
+    }
+    atomic_write_bytes(json.dumps(side, indent=2).encode(), sidecar_path(path))
+    return side
+
+
+# --------------------------------------------------------------------------- verified pickles
+TRUST_ENV = "MOVEO_TRUST_PICKLES"
+"""Set to ``1`` to load pickles whose checksum is missing or wrong (logged as a warning)."""
+
+SIDECAR_VERSION = 1
+
+
+class UnverifiedArtifactError(ValueError):
+    """A pickle's checksum sidecar is missing, unreadable or does not match the file."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Return the hex sha256 of a file (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """Return the checksum sidecar of a file: ``<path>.json``."""
+    p = Path(path)
+    return p.with_name(p.name + ".json")
+
+
+def read_sidecar(path: str | Path) -> dict[str, object]:
+    """Read the checksum sidecar of ``path`` (the file, not the sidecar).
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no sidecar.
+    UnverifiedArtifactError
+        The sidecar is not a JSON object (the message names it).
+    """
+    side = sidecar_path(path)
+    try:
+        text = side.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"no checksum sidecar {side} next to {path}: the file cannot be verified"
+        ) from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UnverifiedArtifactError(f"the sidecar {side} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise UnverifiedArtifactError(
+            f"the sidecar {side} holds a JSON {type(data).__name__}, not an object"
+        )
+    return data
+
+
+def artifact_problems(path: str | Path) -> tuple[list[str], dict[str, object]]:
+    """Check a file against its checksum sidecar.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (it must exist).
+
+    Returns
+    -------
+    problems : list of str
+        Empty when the sidecar exists, is valid and records the file's sha256.
+    sidecar : dict
+        The sidecar content (empty when it is missing or unreadable).
+    """
+    try:
+        side = read_sidecar(path)
+    except FileNotFoundError as exc:
+        return [str(exc)], {}
+    except UnverifiedArtifactError as exc:
+        return [str(exc)], {}
+    recorded = side.get("sha256")
+    if not isinstance(recorded, str) or not recorded:
+        return [f"the sidecar {sidecar_path(path)} records no sha256 checksum"], side
+    digest = file_sha256(path)
+    if digest != recorded:
+        return [
+            f"the file changed since it was saved (sha256 {digest[:12]}... != recorded "
+            f"{recorded[:12]}...)"
+        ], side
+    return [], side
+
+
+def trusted_by_env() -> bool:
+    """Return whether :data:`TRUST_ENV` is set to a true value (``1``, ``true``, ``yes``)."""
+    return os.environ.get(TRUST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def check_artifact(path: str | Path, *, trust: bool = False, what: str = "pickle") -> None:
+    """Refuse a file whose checksum sidecar is missing or wrong, unless trusted.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file about to be unpickled.
+    trust : bool, default False
+        Accept it anyway (a warning is logged); so does ``MOVEO_TRUST_PICKLES=1``.
+    what : str
+        What the file is, for the messages (e.g. ``"model file"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    UnverifiedArtifactError
+        The sidecar is missing, is not JSON, has no checksum or does not match.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    problems, _ = artifact_problems(path)
+    if not problems:
+        return
+    text = "; ".join(problems)
+    if trust or trusted_by_env():
+        how = "trust=True" if trust else f"{TRUST_ENV}=1"
+        log.warning("loading unverified %s %s (%s) because of %s", what, path, text, how)
+        return
+    raise UnverifiedArtifactError(
+        f"refusing to load {what} {path}: {text}. Unpickling runs code stored in the file, "
+        f"so moveo only loads pickles it wrote itself and that are unchanged. If you trust "
+        f"where this file came from, pass trust=True (or set {TRUST_ENV}=1); see "
+        "docs/security.md"
+    )
+
+
+def load_joblib(path: str | Path, *, trust: bool = False, what: str = "pickle") -> object:
+    """Load a joblib file after :func:`check_artifact` accepted it.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`atomic_write_joblib`.
+    trust : bool, default False
+        Load it even without a matching checksum (see :func:`check_artifact`).
+    what : str
+        What the file is, for the messages.
+
+    Returns
+    -------
+    object
+        The stored object.
+    """
+    import joblib
+
+    check_artifact(path, trust=trust, what=what)
+    return joblib.load(path)
 
 
 def sweep_temp_files(root: str | Path) -> list[Path]:

@@ -1,9 +1,9 @@
 """The feature contract: parameters, inputs, results and artifact load specifications.
 
 This module sits below every feature and the pipeline: it imports only
-:mod:`moveo.schema`, pydantic, numpy and polars, so constructing a feature never
-imports the SQLite registry or the executors. :mod:`moveo.pipeline.types`
-re-exports every name here unchanged.
+:mod:`moveo.schema`, :mod:`moveo._fs`, pydantic, numpy and polars, so
+constructing a feature never imports the SQLite registry or the executors.
+:mod:`moveo.pipeline.types` re-exports every name here unchanged.
 
 Everything a :class:`Feature` declares or consumes is a pydantic model with
 unknown fields forbidden, so a typo in a parameter name is an error naming the
@@ -45,6 +45,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
+from moveo._fs import load_joblib
 from moveo.schema import COLUMNS, Columns, PoseConfig, StrictModel
 
 __all__ = [
@@ -319,8 +320,12 @@ LoadSpec: TypeAlias = NpzLoadSpec | ParquetLoadSpec | JoblibLoadSpec
 _PATTERNS = {"npz": "*.npz", "parquet": "*.parquet", "joblib": "*.joblib"}
 
 
-def load_from_spec(path: str | Path, spec: LoadSpec) -> Any:
+def load_from_spec(path: str | Path, spec: LoadSpec, *, trust: bool = False) -> Any:
     """Load an artifact file using a typed load specification.
+
+    A joblib artifact is a pickle: it is loaded only when its checksum sidecar
+    (written by :func:`moveo._fs.atomic_write_joblib`) matches, see
+    ``docs/security.md``.
 
     Parameters
     ----------
@@ -328,6 +333,8 @@ def load_from_spec(path: str | Path, spec: LoadSpec) -> Any:
         Resolved path to the artifact file.
     spec : NpzLoadSpec, ParquetLoadSpec or JoblibLoadSpec
         How to load it.
+    trust : bool, default False
+        Load a joblib artifact even if its checksum is missing or wrong.
 
     Returns
     -------
@@ -345,6 +352,8 @@ def load_from_spec(path: str | Path, spec: LoadSpec) -> Any:
         If the npz/joblib key is missing (the message lists the keys present).
     ValueError
         If requested parquet columns are missing.
+    moveo._fs.UnverifiedArtifactError
+        A joblib artifact's checksum is missing or does not match (and not ``trust``).
     """
     path = Path(path)
     if not path.exists():
@@ -360,9 +369,7 @@ def load_from_spec(path: str | Path, spec: LoadSpec) -> Any:
     if isinstance(spec, ParquetLoadSpec):
         return _load_parquet(path, spec)
     if isinstance(spec, JoblibLoadSpec):
-        import joblib
-
-        obj = joblib.load(path)
+        obj = load_joblib(path, trust=trust, what="joblib artifact")
         if spec.key is None:
             return obj
         if not isinstance(obj, Mapping) or spec.key not in obj:
@@ -457,20 +464,22 @@ class ArtifactSpec(Result[str], Generic[L, R]):
             )
         return cls(feature=result.feature, run_id=result.run_id, **fields)
 
-    def from_path(self, path: str | Path) -> R:
+    def from_path(self, path: str | Path, *, trust: bool = False) -> R:
         """Load the artifact from a resolved file path.
 
         Parameters
         ----------
         path : str or Path
             A file matched by :attr:`pattern` in the run folder.
+        trust : bool, default False
+            Load a pickle even if its checksum is missing or wrong.
 
         Returns
         -------
         object
             Whatever :func:`load_from_spec` returns for :attr:`load`.
         """
-        return load_from_spec(path, self.load)
+        return load_from_spec(path, self.load, trust=trust)
 
     def find(self, run_root: str | Path) -> list[Path]:
         """List the files of a run folder that match :attr:`pattern`, sorted.

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,16 +35,59 @@ __all__ = [
     "MANIFEST_NAME",
     "SCHEMA_VERSION",
     "Dataset",
+    "UnreadableEntryError",
     "atomic_write_bytes",
     "atomic_write_parquet",
     "sweep_temp_files",
     "to_polars",
 ]
 
+log = logging.getLogger("moveo.dataset")
+
 MANIFEST_NAME = "dataset.json"
 SCHEMA_VERSION = 1
 
 Kind = Literal["tracks", "emg"]
+
+
+class UnreadableEntryError(ValueError):
+    """A stored entry's file cannot be read (truncated, overwritten, not parquet).
+
+    Attributes
+    ----------
+    group, sequence : str
+        The entry.
+    path : Path
+        Its file.
+    """
+
+    def __init__(self, group: str, sequence: str, path: Path, cause: BaseException):
+        self.group = group
+        self.sequence = sequence
+        self.path = path
+        detail = " ".join(str(cause).split()) or type(cause).__name__
+        super().__init__(
+            f"the tracks file {path} of entry (group={group!r}, sequence={sequence!r}) is "
+            f"unreadable ({detail}); restore it, re-ingest the entry with "
+            "add_tracks(..., overwrite=True) or remove it with ds.remove_entry"
+        )
+
+
+# a damaged file raises one of these while polars reads it
+_READ_ERRORS = (pl.exceptions.PolarsError, OSError)
+
+
+def _meta_json(meta: Any, source: str) -> bytes:
+    """Canonical JSON bytes of entry metadata (a dict, or an object with ``to_meta()``)."""
+    value = meta.to_meta() if hasattr(meta, "to_meta") else meta
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{source}: meta must be a dict or a SourceInfo, got {type(meta).__name__}"
+        )
+    try:
+        return json.dumps(dict(value), sort_keys=True, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{source}: meta must hold JSON values only ({exc})") from exc
 
 
 def _file_sha256(path: Path) -> str:
@@ -52,6 +96,39 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _infinite_as_missing(df: pl.DataFrame, source: str, c: Columns) -> pl.DataFrame:
+    """Replace +-inf in float columns by NaN (missing), logging how many and where.
+
+    moveo's policy for non-finite values: a coordinate (or any float value) that
+    is not finite is missing, exactly like a tracking gap, in every feature.
+    """
+    floats = [col for col, dt in df.schema.items() if dt.is_float()]
+    if not floats or not df.height:
+        return df
+    counts = df.select(pl.col(floats).is_infinite().sum()).row(0)
+    bad = {col: int(n) for col, n in zip(floats, counts, strict=True) if n}
+    if not bad:
+        return df
+    first = df.filter(pl.any_horizontal(pl.col(list(bad)).is_infinite())).row(0, named=True)
+    where = ", ".join(
+        f"{k}={first[k]!r}" for k in (c.group_col, c.seq_col, c.id_col, c.frame_col) if k in first
+    )
+    log.warning(
+        "%s: %d infinite value(s) treated as missing (NaN): %s; first at %s",
+        source,
+        sum(bad.values()),
+        ", ".join(f"{col} {n}" for col, n in bad.items()),
+        where,
+    )
+    return df.with_columns(
+        pl.when(pl.col(col).is_infinite())
+        .then(pl.lit(float("nan"), dtype=df.schema[col]))  # float32 stays float32
+        .otherwise(pl.col(col))
+        .alias(col)
+        for col in bad
+    )
 
 
 # --------------------------------------------------------------------------- table conversion
@@ -380,6 +457,10 @@ class Dataset:
     def _sidecar_path(self, group: str, sequence: str) -> Path:
         return self.tracks_root / group / f"{sequence}.json"
 
+    def _meta_path(self, group: str, sequence: str) -> Path:
+        # entry names never start with '.', so .meta/ cannot clash with an entry
+        return self.tracks_root / group / ".meta" / f"{sequence}.json"
+
     def has_entry(self, group: str, sequence: str) -> bool:
         """Return True if the entry ``(group, sequence)`` exists."""
         return self.entry_path(group, sequence).exists()
@@ -440,30 +521,44 @@ class Dataset:
         path = self._require_entry(group, sequence)
         side = self._sidecar_path(group, sequence)
         if side.exists():
-            info = json.loads(side.read_text())
+            try:
+                info = json.loads(side.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                info = {}  # a damaged sidecar is only a cache: describe the file again
             st = path.stat()
-            if info.get("size") == st.st_size and info.get("mtime_ns") == st.st_mtime_ns:
+            if (
+                isinstance(info, dict)
+                and info.get("size") == st.st_size
+                and info.get("mtime_ns") == st.st_mtime_ns
+            ):
                 return info
         return self._describe_entry(path)
 
     def _describe_entry(self, path: Path, df: pl.DataFrame | None = None) -> dict[str, Any]:
         c = self._columns
-        if df is None:
-            df = pl.read_parquet(path, columns=[c.id_col, c.frame_col])
+        try:
+            if df is None:
+                df = pl.read_parquet(path, columns=[c.id_col, c.frame_col])
+            columns = list(pl.read_parquet_schema(path).keys())
+        except _READ_ERRORS as exc:
+            raise UnreadableEntryError(path.parent.name, path.stem, path, exc) from exc
         st = path.stat()
         return {
             "n_rows": df.height,
             "n_ids": int(df[c.id_col].n_unique()) if df.height else 0,
             "frame_min": int(df[c.frame_col].min()) if df.height else None,
             "frame_max": int(df[c.frame_col].max()) if df.height else None,
-            "columns": list(pl.read_parquet_schema(path).keys()),
+            "columns": columns,
             "sha256": _file_sha256(path),
             "size": st.st_size,
             "mtime_ns": st.st_mtime_ns,
         }
 
     def fingerprint(self, group: str, sequence: str) -> str:
-        """Return the content fingerprint (sha256 of the parquet file) of an entry.
+        """Return the content fingerprint of an entry.
+
+        The sha256 of the parquet file; when the entry has metadata
+        (:meth:`entry_meta`), the hash of that digest and the metadata.
 
         Cheap when the file is unchanged since ingest (size and mtime match the
         sidecar); otherwise the file is hashed again, so an entry replaced behind
@@ -479,7 +574,14 @@ class Dataset:
         str
             Hex digest.
         """
-        return str(self.entry_info(group, sequence)["sha256"])
+        digest = str(self.entry_info(group, sequence)["sha256"])
+        meta = self._meta_path(group, sequence)
+        if meta.exists():
+            # metadata (e.g. a calibration) changes what features compute from the entry
+            h = hashlib.sha256(digest.encode())
+            h.update(meta.read_bytes())
+            digest = h.hexdigest()
+        return digest
 
     def refresh_entry_info(self, group: str, sequence: str) -> dict[str, Any]:
         """Recompute and store an entry's sidecar (row count, frame range, content hash).
@@ -514,6 +616,7 @@ class Dataset:
         path = self._require_entry(group, sequence)
         path.unlink()
         self._sidecar_path(group, sequence).unlink(missing_ok=True)
+        self._meta_path(group, sequence).unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ ingest
     def add_tracks(
@@ -525,6 +628,7 @@ class Dataset:
         overwrite: bool = False,
         sort: bool = True,
         source: str | None = None,
+        meta: Any = None,
     ) -> list[tuple[str, str]]:
         """Add tracks, split into one entry per (group, sequence).
 
@@ -546,6 +650,13 @@ class Dataset:
             unsorted rows are an error.
         source : str, optional
             Where the table came from (a file path), used in error messages.
+        meta : dict or SourceInfo, optional
+            Entry metadata to store with every entry written (frame rate,
+            calibration such as ``cm_per_pixel``, keypoint names, source file), e.g.
+            the :class:`moveo.io.SourceInfo` a reader returns with
+            ``return_info=True``; read it back with :meth:`entry_meta`. It is part
+            of the entry's fingerprint, so changing it makes features computed from
+            the entry stale. ``overwrite=True`` replaces an entry's metadata too.
 
         Returns
         -------
@@ -563,6 +674,7 @@ class Dataset:
             An entry exists and ``overwrite`` is False.
         """
         src = source or "table"
+        meta_bytes = None if meta is None else _meta_json(meta, src)
         df = to_polars(table, source=src)
         prepared = self._prepare(df, group=group, sequence=sequence, sort=sort, source=src)
         existing = [key for key in prepared if self.has_entry(*key)]
@@ -576,7 +688,59 @@ class Dataset:
             atomic_write_parquet(part, path)
             info = self._describe_entry(path, part)
             atomic_write_bytes(json.dumps(info, indent=1).encode(), self._sidecar_path(g, s))
+            if meta_bytes is None:
+                self._meta_path(g, s).unlink(missing_ok=True)
+            else:
+                atomic_write_bytes(meta_bytes, self._meta_path(g, s))
         return list(prepared)
+
+    def entry_meta(self, group: str, sequence: str) -> dict[str, Any]:
+        """Return the metadata stored with an entry (``{}`` when there is none).
+
+        Parameters
+        ----------
+        group, sequence : str
+            Entry names.
+
+        Returns
+        -------
+        dict
+            What :meth:`add_tracks` or :meth:`set_entry_meta` stored (e.g. ``fps``,
+            ``calibration``, ``source_software``).
+
+        Raises
+        ------
+        ValueError
+            The metadata file is not valid JSON (its path is named).
+        """
+        self._require_entry(group, sequence)
+        path = self._meta_path(group, sequence)
+        if not path.exists():
+            return {}
+        try:
+            value = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"entry metadata {path} is not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise ValueError(f"entry metadata {path} must hold a JSON object")
+        return value
+
+    def set_entry_meta(self, group: str, sequence: str, meta: Any) -> None:
+        """Replace an entry's metadata (a dict of JSON values, or a ``SourceInfo``).
+
+        Parameters
+        ----------
+        group, sequence : str
+            Entry names.
+        meta : dict or SourceInfo
+            The new metadata; ``{}`` removes it.
+        """
+        self._require_entry(group, sequence)
+        data = _meta_json(meta, f"entry ({group!r}, {sequence!r})")
+        if data == b"{}":
+            self._meta_path(group, sequence).unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(data, self._meta_path(group, sequence))
 
     def _prepare(
         self,
@@ -717,7 +881,7 @@ class Dataset:
                 continue
             if dt.is_float():
                 casts.append(pl.col(col).fill_null(float("nan")))
-        return df.with_columns(casts)
+        return _infinite_as_missing(df.with_columns(casts), source, c)
 
     # ------------------------------------------------------------------ reading
     def scan(self, group: str, sequence: str) -> pl.LazyFrame:
@@ -735,7 +899,10 @@ class Dataset:
         path = self._require_entry(group, sequence)
         c = self._columns
         lf = pl.scan_parquet(path)
-        names = lf.collect_schema().names()
+        try:
+            names = lf.collect_schema().names()
+        except _READ_ERRORS as exc:
+            raise UnreadableEntryError(group, sequence, path, exc) from exc
         return lf.select(
             pl.lit(group, dtype=pl.String).alias(c.group_col),
             pl.lit(sequence, dtype=pl.String).alias(c.seq_col),
@@ -792,7 +959,11 @@ class Dataset:
                     f"{missing}; available: {available}"
                 )
             lf = lf.select(columns)
-        return lf.collect()
+        try:
+            return lf.collect()
+        except _READ_ERRORS as exc:
+            path = self.entry_path(group, sequence)
+            raise UnreadableEntryError(group, sequence, path, exc) from exc
 
     def _filter(
         self,
@@ -875,7 +1046,11 @@ class Dataset:
         c = self._columns
         problems = []
         for g, s in self.entries():
-            df = pl.read_parquet(self.entry_path(g, s), columns=[c.id_col, c.frame_col])
+            try:
+                df = pl.read_parquet(self.entry_path(g, s), columns=[c.id_col, c.frame_col])
+            except _READ_ERRORS as exc:
+                problems.append(str(UnreadableEntryError(g, s, self.entry_path(g, s), exc)))
+                continue
             bad = _first_order_violation(df[c.id_col].to_numpy(), df[c.frame_col].to_numpy())
             if bad >= 0:
                 problems.append(

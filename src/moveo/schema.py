@@ -31,7 +31,9 @@ __all__ = [
     "Columns",
     "PoseConfig",
     "StrictModel",
+    "NAME_MAX",
     "validate_entry_name",
+    "validate_path_name",
     "validation_message",
 ]
 
@@ -181,6 +183,80 @@ POSE = PoseConfig()
 
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
+NAME_MAX = 255
+"""Longest file or folder name, in bytes, on the filesystems moveo supports (ext4, xfs,
+btrfs, APFS, NTFS, ...)."""
+
+TEMP_NAME_OVERHEAD = len(".") + len(".tmp-") + 12
+"""Bytes an atomic write adds to a file name (``.<name>.tmp-<12 hex>``, see
+:func:`moveo._fs.temp_path`)."""
+
+_SUFFIX = {"sequence": ".parquet"}
+# the longest suffix moveo appends to a name of this kind when it becomes a file
+
+
+def validate_path_name(kind: str, name: object, *, suffix: str | None = None) -> str:
+    """Check that a name is safe to use as one path component inside a dataset.
+
+    Every name that becomes part of a path goes through here: group and sequence
+    names, feature and model names, run ids (also those read back from the registry
+    or from ``.moveo/pipeline.json``), so no name can point outside its folder.
+
+    Parameters
+    ----------
+    kind : str
+        What the name is (``"group"``, ``"sequence"``, ``"feature"``, ``"model"``,
+        ``"run id"``...), used in the error message.
+    name : object
+        The candidate name; converted with ``str``.
+    suffix : str, optional
+        The longest file suffix appended to the name (default: ``".parquet"`` for
+        sequences, none otherwise). The name plus suffix plus the temporary-file
+        decoration of an atomic write must fit in :data:`NAME_MAX` bytes.
+
+    Returns
+    -------
+    str
+        The validated name.
+
+    Raises
+    ------
+    ValueError
+        If the name is empty, ``.``/``..``, starts with ``.``, contains a path
+        separator or a control character, has leading/trailing whitespace, or is
+        too long for a file name.
+    """
+    text = str(name)
+    tail = _SUFFIX.get(kind, "") if suffix is None else suffix
+    problem = None
+    if not text.strip():
+        problem = "it is empty"
+    elif text in {".", ".."}:
+        problem = "'.' and '..' are not allowed"
+    elif text.startswith("."):
+        problem = "names starting with '.' are reserved"
+    elif _BAD_NAME.search(text):
+        problem = "it contains a path separator ('/' or '\\') or a control character"
+    elif text != text.strip():
+        problem = "it has leading or trailing whitespace"
+    else:
+        size = len((text + tail).encode("utf-8", "surrogateescape")) + TEMP_NAME_OVERHEAD
+        if size > NAME_MAX:
+            limit = NAME_MAX - TEMP_NAME_OVERHEAD - len(tail.encode())
+            problem = (
+                f"it is {size - TEMP_NAME_OVERHEAD - len(tail.encode())} bytes long (UTF-8); "
+                f"{kind} names can have at most {limit} bytes, so that the file name moveo "
+                f"writes ('.<name>{tail}.tmp-<12 hex>') fits the {NAME_MAX}-byte limit of "
+                "file names"
+            )
+    if problem:
+        shown = text if len(text) <= 80 else text[:60] + "..." + text[-10:]
+        raise ValueError(
+            f"unsafe {kind} name {shown!r}: {problem}. {kind.capitalize()} names become "
+            "folder and file names inside the dataset"
+        )
+    return text
+
 
 def validate_entry_name(kind: str, name: object) -> str:
     """Check that a group or sequence name is safe to use as a path component.
@@ -200,27 +276,13 @@ def validate_entry_name(kind: str, name: object) -> str:
     Raises
     ------
     ValueError
-        If the name is empty, ``.``/``..``, starts with ``.``, or contains a path
-        separator or a control character.
+        As :func:`validate_path_name`; the message adds that the entry must be
+        renamed before ingesting.
     """
-    text = str(name)
-    problem = None
-    if not text.strip():
-        problem = "it is empty"
-    elif text in {".", ".."} or ".." in text.split("/"):
-        problem = "'.' and '..' are not allowed"
-    elif text.startswith("."):
-        problem = "names starting with '.' are reserved"
-    elif _BAD_NAME.search(text):
-        problem = "it contains a path separator ('/' or '\\') or a control character"
-    elif text != text.strip():
-        problem = "it has leading or trailing whitespace"
-    if problem:
-        raise ValueError(
-            f"unsafe {kind} name {text!r}: {problem}. Rename it before ingesting "
-            f"(group/sequence names become folder and file names)."
-        )
-    return text
+    try:
+        return validate_path_name(kind, name)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; rename it before ingesting") from None
 
 
 def validation_message(exc: BaseException, *, what: str = "parameter") -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from moveo.dataset import _temp_path
+from moveo._fs import temp_path
 from moveo.kernels.kinematics import speed_angvel
 from moveo.pipeline.types import Inputs, Params, TrackInput
 
@@ -95,7 +95,7 @@ class KillSwitch(_Base):
 
     def _half_written(self, df: pl.DataFrame, group: str, sequence: str) -> None:
         out = Path(self.run_root) / group / f"{sequence}.parquet"
-        tmp = _temp_path(out)
+        tmp = temp_path(out)
         tmp.parent.mkdir(parents=True, exist_ok=True)
         KernelSpeed().apply(df).write_parquet(tmp)
         with open(tmp, "r+b") as fh:

@@ -54,6 +54,9 @@ def test_outlet_killed_mid_prediction_then_replaced():
             proc.kill()  # the outlet process crashes
             assert wait_until(lambda: stream.status == "disconnected", 10)
             assert wait_until(lambda: p.stale, 5)
+            # the operator is told, not left reading "Predicting..."
+            assert app.ctx.status_message.startswith("Stream 'emg' is disconnected")
+            assert "predictions paused" in app.ctx.status_message
             made = p.prediction_count
             time.sleep(0.3)
             assert p.prediction_count == made  # nothing predicted from the dead stream
@@ -64,6 +67,7 @@ def test_outlet_killed_mid_prediction_then_replaced():
             procs.append((proc2, stop2))
             assert wait_until(lambda: stream.status == "connected", 30)
             assert wait_until(lambda: not p.stale and p.prediction_count > made + 5, 10)
+            assert app.ctx.status_message == "Predicting..."
             stats = p.stats()
         assert stream.counters["disconnects"] >= 1
         assert stream.counters["reconnects"] >= 1

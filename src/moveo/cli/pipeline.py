@@ -3,9 +3,11 @@
 ``moveo demo [DIR]``
     Generate a synthetic dataset and run the demo pipeline (progress bars, then
     the status table). Run it twice: the second run is all cached.
-``moveo status DIR``
-    Status of the pipeline that last ran on the dataset in ``DIR``.
-``moveo clean DIR [--apply]``
+``moveo status DIR [--import MODULE ...]``
+    Status of the pipeline that last ran on the dataset in ``DIR``. Its feature
+    classes are found by registered name; ``--import`` first imports a module of
+    yours that defines features (never a module named in the dataset's files).
+``moveo clean DIR [--apply] [--import MODULE ...]``
     List runs that pipeline no longer produces; ``--apply`` deletes them.
 ``moveo lineage DIR FEATURE [RUN_ID]``
     The dependency tree of a run (default: the feature's latest run).
@@ -50,6 +52,7 @@ def register(subparsers: Any) -> None:
 
     status = subparsers.add_parser("status", help="pipeline status of a dataset")
     status.add_argument("dir", help="dataset folder")
+    _add_import_option(status)
     status.set_defaults(func=_status)
 
     clean = subparsers.add_parser(
@@ -57,6 +60,7 @@ def register(subparsers: Any) -> None:
     )
     clean.add_argument("dir", help="dataset folder")
     clean.add_argument("--apply", action="store_true", help="delete the orphaned runs")
+    _add_import_option(clean)
     clean.set_defaults(func=_clean)
 
     lineage = subparsers.add_parser("lineage", help="dependency tree of a feature run")
@@ -64,6 +68,28 @@ def register(subparsers: Any) -> None:
     lineage.add_argument("feature", help="feature name, e.g. rolling-stats")
     lineage.add_argument("run_id", nargs="?", default=None, help="run id (default: latest)")
     lineage.set_defaults(func=_lineage)
+
+
+def _add_import_option(parser: Any) -> None:
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this module first (it defines your own features); repeatable. moveo "
+        "never imports modules named in the dataset's files",
+    )
+
+
+def _import_user_modules(args: argparse.Namespace) -> None:
+    import importlib
+    import sys
+
+    if args.imports and "" not in sys.path:
+        sys.path.insert(0, "")  # as `python -m`: modules in the current folder
+    for name in args.imports:
+        importlib.import_module(name)
 
 
 def _console() -> Any:
@@ -112,6 +138,7 @@ def _status(args: argparse.Namespace) -> int:
 
     console = _console()
     ds = _open(args.dir)
+    _import_user_modules(args)
     try:
         pipeline = load_saved_pipeline(ds)
     except FileNotFoundError as exc:
@@ -131,6 +158,7 @@ def _clean(args: argparse.Namespace) -> int:
 
     console = _console()
     ds = _open(args.dir)
+    _import_user_modules(args)
     pipeline = load_saved_pipeline(ds)
     table = pipeline.clean(ds, dry_run=not args.apply)
     console.print(render_table(table, title="runs on disk"))

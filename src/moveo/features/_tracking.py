@@ -161,7 +161,7 @@ class TrackTable:
         return col in self.df.columns
 
     def floats(self, col: str) -> np.ndarray:
-        """Float64 values of ``col`` in kernel order, nulls as NaN.
+        """Float64 values of ``col`` in kernel order, nulls and infinities as NaN.
 
         A Float64 column without nulls in one chunk is returned as a zero-copy
         read-only view (when no reordering was needed).
@@ -188,6 +188,8 @@ class TrackTable:
         values = s.to_numpy()
         if self.order is not None:
             values = values[self.order]
+        if np.isinf(values).any():  # non-finite means missing, as at ingest
+            values = np.where(np.isinf(values), np.nan, values)
         return values
 
     def floats2d(self, cols: list[str]) -> np.ndarray:

@@ -24,7 +24,7 @@ from pydantic import model_validator
 from moveo.contract import Inputs, Params, Result
 from moveo.features._global import key_frame, matrix
 from moveo.features.base import BaseFeature
-from moveo.schema import Columns, PoseConfig
+from moveo.schema import Columns, PoseConfig, validate_path_name
 
 __all__ = ["BehaviorClassifierFeature"]
 
@@ -77,6 +77,10 @@ class BehaviorClassifierFeature(BaseFeature):
                 raise ValueError(
                     "give exactly one of 'model_run' (a trained run id) or 'model_path'"
                 )
+            # both become folder names under models/
+            validate_path_name("model", self.model_name)
+            if self.model_run is not None:
+                validate_path_name("run id", self.model_run)
             return self
 
     class Inputs(Inputs[Result]):
@@ -123,6 +127,8 @@ class BehaviorClassifierFeature(BaseFeature):
         -------
         BehaviorClassifierFeature
         """
+        validate_path_name("model", model_name)
+        validate_path_name("run id", run_id)
         path = Path(ds.models_root) / model_name / run_id / "model.joblib"
         model = cls._load(path)
         inputs = tuple(Result(feature=f.feature, run_id=f.run_id) for f in model.features)

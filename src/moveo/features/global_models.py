@@ -28,6 +28,7 @@ column get a null ``cluster`` -- never a guessed one.
 from __future__ import annotations
 
 import abc
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from moveo._fs import atomic_write_joblib
+from moveo._fs import artifact_problems, atomic_write_joblib
 from moveo.contract import (
     GlobalModelParams,
     InputItemLike,
@@ -55,6 +56,8 @@ from moveo.kernels.clustering import (
     standardize,
 )
 from moveo.schema import Columns, PoseConfig
+
+log = logging.getLogger("moveo.features")
 
 __all__ = [
     "GlobalKMeans",
@@ -132,8 +135,12 @@ class _GlobalFeature(BaseFeature, abc.ABC):
         paths = dict(artifact_paths or {})
         own = state_path(run_root, MODEL_FILE)
         if own.exists():
-            self._set_state(load_from_spec(own, JoblibLoadSpec()))
-            return True
+            problems, _ = artifact_problems(own)
+            if not problems:
+                self._set_state(load_from_spec(own, JoblibLoadSpec()))
+                return True
+            # this run's own state: never unpickle an unverified file, fit it again
+            log.warning("%s: not loading %s (%s); fitting again", self.name, own, problems[0])
         p = self.params
         if p.model is not None:
             path = paths.get("model")

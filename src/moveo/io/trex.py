@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from moveo.io._common import SourceInfo
 from moveo.schema import COLUMNS, POSE, Columns, PoseConfig, validate_entry_name
 
 __all__ = ["read_trex", "trex_metadata"]
@@ -144,7 +145,8 @@ def read_trex(
     columns: Columns | None = None,
     pose: PoseConfig | None = None,
     with_pose: bool = True,
-) -> pl.DataFrame:
+    return_info: bool = False,
+) -> pl.DataFrame | tuple[pl.DataFrame, SourceInfo]:
     """Read TRex ``.npz`` exports into moveo's canonical long table.
 
     TRex writes one file per individual (``<video>_fish<k>.npz``) with per-frame
@@ -168,10 +170,15 @@ def read_trex(
         Output pose column prefixes (default :data:`moveo.schema.POSE`).
     with_pose : bool, default True
         Read ``poseX*``/``poseY*`` arrays when present.
+    return_info : bool, default False
+        Also return a :class:`~moveo.io.SourceInfo`: ``fps`` from ``frame_rate``,
+        ``calibration["cm_per_pixel"]`` when the export has them (as
+        :func:`trex_metadata`, from the first file). Positions stay in the export's
+        unit (pixels unless TRex was told to convert to cm).
 
     Returns
     -------
-    polars.DataFrame
+    polars.DataFrame or (polars.DataFrame, SourceInfo)
         Columns group, sequence, id, frame, then X, Y, ANGLE, time and pose columns
         as available; sorted by (sequence, id, frame).
 
@@ -213,4 +220,18 @@ def read_trex(
     out = pl.concat(frames, how="diagonal_relaxed")
     first = [columns.group_col, columns.seq_col, columns.id_col, columns.frame_col]
     out = out.select(first + [c for c in out.columns if c not in first])
-    return out.sort([columns.seq_col, columns.id_col, columns.frame_col], maintain_order=True)
+    out = out.sort([columns.seq_col, columns.id_col, columns.frame_col], maintain_order=True)
+    if not return_info:
+        return out
+    meta = trex_metadata(path)
+    n_pose = sum(1 for c in out.columns if c.startswith(pose.x_prefix))
+    info = SourceInfo(
+        source_software="TRex",
+        source_file=str(path),
+        fps=meta["frame_rate"],
+        pose=PoseConfig(pose_n=n_pose) if n_pose else None,
+        individuals={int(i): str(i) for i in out[columns.id_col].unique().sort()},
+        calibration={} if meta["cm_per_pixel"] is None else {"cm_per_pixel": meta["cm_per_pixel"]},
+        extra={"files": [str(f) for f in files]},
+    )
+    return out, info

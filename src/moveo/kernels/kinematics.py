@@ -111,6 +111,11 @@ def _speed_angvel(
                 i += 1
             _diff_rows(x, y, angle, has_angle, clock, inv_rate, i, end, vx, vy, speed, angvel)
             i = end
+        # vx*vx + vy*vy overflows for finite velocities above ~1e154: redo those rows
+        # without squaring (a separate pass keeps _diff_rows' loop branch-free)
+        for i in range(lo, hi):
+            if speed[i] == np.inf:
+                speed[i] = math.hypot(vx[i], vy[i])
 
 
 @jit(parallel=True)
@@ -143,7 +148,9 @@ def _step_speed_angvel(
                 inv = 1.0 / dt if dt > 0.0 and dt < np.inf else np.nan
                 dx = x[i] - x[j]
                 dy = y[i] - y[j]
-                speed[i] = math.sqrt(dx * dx + dy * dy) * inv
+                d2 = dx * dx + dy * dy
+                # hypot only when squaring overflowed (finite steps above ~1e154)
+                speed[i] = (math.sqrt(d2) if d2 != np.inf else math.hypot(dx, dy)) * inv
                 if has_angle:
                     angvel[i] = wrap(angle[i] - angle[j]) * inv
             else:

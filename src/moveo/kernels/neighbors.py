@@ -519,8 +519,10 @@ def nearest_neighbors(
     Parameters
     ----------
     x, y : numpy.ndarray
-        Positions, float64 arrays of shape (n,). Rows with a NaN coordinate
-        neither search nor are found.
+        Positions, float64 arrays of shape (n,). Rows with a non-finite (NaN or
+        infinite) coordinate are missing: they neither search nor are found.
+        Huge finite coordinates (up to the float64 limit) are searched exactly;
+        only a distance beyond that limit is returned as ``inf``.
     ids : numpy.ndarray
         Integer individual ids of shape (n,), unique within a frame.
     frames : numpy.ndarray
@@ -561,16 +563,54 @@ def nearest_neighbors(
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     if x.ndim != 1 or y.shape != (n,) or ids.shape != (n,) or np.shape(frames) != (n,):
         raise ValueError("x, y, ids and frames must be 1-D arrays of equal length")
+    shift = _overflow_shift(x, y)
+    if shift:
+        # squared distances would overflow: search on exactly rescaled coordinates
+        # (a power of two keeps every comparison and tie), then scale distances back
+        x = x * 2.0**-shift
+        y = y * 2.0**-shift
     if k == 1:
         frames = as_int64_1d("frames", frames)
         found = _panel_search(x, y, ids, frames)
         if found is not None:
-            return found
+            return found if not shift else (found[0], _scale_back(found[1], shift))
     perm, goff = frame_order(frames)
     rows = np.empty((n, int(k)), dtype=np.int64)
     dist = np.empty((n, int(k)))
     _nearest(x, y, ids, perm, goff, int(k), int(dense_max), rows, dist)
-    return rows, dist
+    return rows, (dist if not shift else _scale_back(dist, shift))
+
+
+_SAFE_EXP = 510
+"""Coordinates up to 2**510 in magnitude: dx*dx + dy*dy stays below 2**1023."""
+
+
+def _overflow_shift(x: np.ndarray, y: np.ndarray) -> int:
+    """Return the power of two to divide coordinates by so squared distances fit float64.
+
+    0 for every realistic input (one cheap max over each array); only finite
+    values count (non-finite positions are missing rows anyway).
+    """
+    if x.size == 0:
+        return 0
+    with np.errstate(invalid="ignore"):
+        big = max(float(np.nanmax(np.abs(x), initial=0.0)),
+                  float(np.nanmax(np.abs(y), initial=0.0)))
+    if not big > 2.0**_SAFE_EXP:
+        return 0
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return 0
+    big = max(float(np.abs(x[finite]).max()), float(np.abs(y[finite]).max()))
+    if not big > 2.0**_SAFE_EXP:
+        return 0
+    return int(math.ceil(math.log2(big))) - _SAFE_EXP
+
+
+def _scale_back(dist: np.ndarray, shift: int) -> np.ndarray:
+    # a distance beyond the float64 range (e.g. from -1e308 to 1e308) becomes inf
+    with np.errstate(over="ignore"):
+        return dist * 2.0**shift
 
 
 def neighbor_deltas(

@@ -26,6 +26,7 @@ import polars as pl
 from pydantic import ConfigDict, Field
 
 from moveo._fs import atomic_write_joblib as dump_artifact
+from moveo._fs import load_joblib
 from moveo.schema import StrictModel
 
 __all__ = [
@@ -256,13 +257,21 @@ def split_entries(
     return kept, held
 
 
-def load_model(path: str | Path) -> Any:
+def load_model(path: str | Path, *, trust: bool = False) -> Any:
     """Load a fitted model saved by :func:`moveo.train_model`.
+
+    The model file is a pickle, and unpickling runs code stored in it: it is
+    loaded only if its checksum sidecar (``model.joblib.json``, written with the
+    model) matches, so a file replaced or damaged after training is refused. See
+    ``docs/security.md``.
 
     Parameters
     ----------
     path : str or Path
         The run folder ``models/<name>/<run_id>`` or its ``model.joblib``.
+    trust : bool, default False
+        Load the file even if its checksum is missing or does not match (a
+        warning is logged). ``MOVEO_TRUST_PICKLES=1`` does the same.
 
     Returns
     -------
@@ -274,9 +283,10 @@ def load_model(path: str | Path) -> Any:
     ------
     FileNotFoundError
         If there is no model file.
+    moveo._fs.UnverifiedArtifactError
+        The checksum sidecar is missing, unreadable or does not match (a
+        ``ValueError``; the message says how to load the file anyway).
     """
-    import joblib
-
     path = Path(path)
     if path.is_dir():
         path = path / MODEL_FILE
@@ -284,4 +294,4 @@ def load_model(path: str | Path) -> Any:
         raise FileNotFoundError(
             f"no fitted model at {path}; train one with moveo.train_model(ds, model, config)"
         )
-    return joblib.load(path)
+    return load_joblib(path, trust=trust, what="model file")

@@ -16,9 +16,9 @@ whether it is cached, stale (and why), partially done or missing;
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import json
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +26,21 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from moveo._fs import ensure_inside
 from moveo.contract import ArtifactSpec, Result
 from moveo.pipeline.hashing import canonical_json, stable_hash
-from moveo.pipeline.registry import FeatureRegistry, open_registry
+from moveo.pipeline.registry import FeatureRegistry, open_registry, registry_path
 from moveo.pipeline.reporting import ProgressReporter
-from moveo.pipeline.run import RunPlan, _apply_dataset_defaults, plan_run, run_feature
+from moveo.pipeline.run import (
+    RunPlan,
+    _apply_dataset_defaults,
+    check_outputs,
+    describe_problems,
+    feature_run_root,
+    plan_run,
+    run_feature,
+)
+from moveo.schema import validate_path_name
 
 if TYPE_CHECKING:
     from moveo.dataset import Dataset
@@ -415,9 +425,14 @@ class Pipeline:
         -------
         polars.DataFrame
             One row per step: ``step, feature, run_id, state`` (``cached`` /
-            ``stale`` / ``partial`` / ``missing``), ``done, total`` (entries) and
-            ``reason`` (why a step is not cached, e.g. ``params changed: window
-            3 -> 5``, ``upstream changed: speed``, ``tracks changed for 2 entries``).
+            ``stale`` / ``corrupt`` / ``unreadable`` (a tracks file cannot be read:
+            the reason names the entry and the file) / ``partial`` / ``missing``),
+            ``done, total``
+            (entries) and ``reason`` (why a step is not cached, e.g. ``params
+            changed: window 3 -> 5``, ``upstream changed: speed``, ``tracks changed
+            for 2 entries``, or which output files are damaged: their size differs
+            from the one recorded when they were written, or they lack parquet's
+            ``PAR1`` markers; the next run recomputes them).
         """
         with _open_for_reading(ds) as reg:
             plans = self._plan(ds, reg)
@@ -447,17 +462,19 @@ class Pipeline:
         from_upstream = set().union(*inherited.values()) if inherited else set()
         done = 0
         changed: set[tuple[str, str]] = set()
+        intact: list[tuple[str, str]] = []
         for key in plan.entries:
             if key not in done_fps:
                 continue
             if done_fps[key] != plan.fingerprints[key]:
                 changed.add(key)
-            elif key in from_upstream:
-                continue
-            elif plan.entry_path(*key).exists():
-                done += 1
+            elif key not in from_upstream:
+                intact.append(key)
+        problems = check_outputs(plan, reg, intact)
+        corrupt = {k: why for k, why in problems.items() if why != "missing"}
+        done = len(intact) - len(problems)
         stale[name] = changed | (from_upstream & set(done_fps))
-        total = sp.total
+        total = sp.total + len(plan.unreadable)
         upstream_states = [u for u in sp.step.upstream if plans[u].plan is not None]
         if total and done == total:
             state, reason = "cached", ""
@@ -469,6 +486,20 @@ class Pipeline:
             ups = ", ".join(u for u, keys in inherited.items() if keys)
             n = len(stale[name])
             state, reason = "stale", f"upstream stale: {ups} ({n} of {total} entries)"
+        elif corrupt:
+            state = "corrupt"
+            reason = (
+                f"{len(corrupt)} of {total} outputs corrupt, recomputed by the next run: "
+                f"{describe_problems(plan, corrupt)}"
+            )
+        elif plan.unreadable:
+            state = "unreadable"
+            first = next(iter(sorted(plan.unreadable.items())))[1]
+            more = len(plan.unreadable) - 1
+            reason = (
+                f"{len(plan.unreadable)} of {total} entries unreadable: {first}"
+                + (f" (+{more} more)" if more else "")
+            )
         elif done:
             failed = reg.list_entries(plan.feature, plan.run_id, status="failed").height
             missing = total - done
@@ -662,7 +693,7 @@ class Pipeline:
                 if isinstance(sp.step, FeatureStep):
                     keep.setdefault((sp.feature, sp.run_id), []).append(name)
                     users.setdefault(sp.feature, []).append(name)
-            rows = []
+            runs: list[tuple[str, str, Path]] = []
             for feature in sorted(users):
                 folder = Path(ds.features_root) / feature
                 on_disk = (
@@ -672,18 +703,21 @@ class Pipeline:
                 )
                 known = set(reg.list_runs(feature)["run_id"].to_list())
                 for run_id in sorted(on_disk | known):
-                    run_dir = folder / run_id
-                    n_files, size, modified = _folder_stats(run_dir)
-                    kept = (feature, run_id) in keep
-                    steps = keep.get((feature, run_id)) or users[feature]
-                    status = "keep" if kept else ("orphan" if dry_run else "deleted")
-                    if not kept and not dry_run:
-                        if run_dir.exists():
-                            shutil.rmtree(run_dir)
-                        reg.delete_run(feature, run_id)
-                    rows.append(
-                        (",".join(steps), feature, run_id, status, n_files, size / 1e6, modified)
-                    )
+                    runs.append((feature, run_id, _run_folder(ds, feature, run_id)))
+            rows = []
+            for feature, run_id, run_dir in runs:
+                n_files, size, modified = _folder_stats(run_dir)
+                kept = (feature, run_id) in keep
+                steps = keep.get((feature, run_id)) or users[feature]
+                status = "keep" if kept else ("orphan" if dry_run else "deleted")
+                if not kept and not dry_run:
+                    if run_dir.exists():
+                        shutil.rmtree(run_dir)
+                    reg.delete_run(feature, run_id)
+                rows.append(
+                    (",".join(steps), feature, run_id, status, n_files, round(size / 1e6, 3),
+                     modified)
+                )
         return pl.DataFrame(rows, schema=CLEAN_SCHEMA, orient="row")
 
     # ------------------------------------------------------------------ persistence
@@ -693,8 +727,9 @@ class Pipeline:
         Returns
         -------
         dict
-            ``{"name": ..., "steps": [...]}``; classes and functions are stored
-            as ``"module:qualname"``.
+            ``{"name": ..., "steps": [...]}``; a feature step stores its feature's
+            registered name (and, for reference, ``"module:qualname"`` of the
+            class), a callback step the ``"module:qualname"`` of its function.
         """
         steps = []
         for step in self.steps.values():
@@ -706,6 +741,7 @@ class Pipeline:
                     {
                         "kind": "feature",
                         "name": step.name,
+                        "feature": str(step.feature_cls.name),
                         "feature_cls": _qualified(step.feature_cls),
                         "params": json.loads(canonical_json(step.params or {})),
                         "input_names": step.input_names,
@@ -726,7 +762,17 @@ class Pipeline:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Pipeline:
-        """Rebuild a pipeline from :meth:`to_spec` output.
+        """Rebuild a pipeline from :meth:`to_spec` output, without importing anything.
+
+        A spec is data (``.moveo/pipeline.json`` travels with the dataset), so it
+        never decides which code runs: feature classes are looked up by their
+        registered name (:func:`moveo.features.get_feature`: moveo's features, and
+        any ``BaseFeature`` subclass whose module is already imported) or, for
+        other classes following the Feature protocol, in a module the running
+        program has already imported. Callback functions are resolved the same
+        way; one that is not found becomes a step that refuses to run (its status
+        is still reported). Import your own modules first, e.g. ``moveo status
+        DIR --import mylab.features``.
 
         Parameters
         ----------
@@ -740,8 +786,8 @@ class Pipeline:
         Raises
         ------
         ImportError
-            A feature class or callback cannot be imported (e.g. it was defined in
-            a notebook or script); the message names it.
+            A feature class is neither registered nor in an imported module; the
+            message names it and says how to make it available.
         """
         steps: list[Step] = []
         for item in spec.get("steps", []):
@@ -749,7 +795,7 @@ class Pipeline:
                 steps.append(
                     FeatureStep(
                         item["name"],
-                        _import(item["feature_cls"], item["name"]),
+                        _feature_class(item),
                         params=item.get("params") or None,
                         input_names=item.get("input_names", []),
                         run_kwargs=item.get("run_kwargs", {}),
@@ -760,7 +806,7 @@ class Pipeline:
                 steps.append(
                     CallbackStep(
                         item["name"],
-                        _import(item["fn"], item["name"]),
+                        _saved_callback(str(item.get("fn", "")), item["name"]),
                         depends_on=item.get("depends_on", []),
                     )
                 )
@@ -920,6 +966,25 @@ def _callback_ids(reg: FeatureRegistry, step: str) -> str:
     return runs[0][1] if runs else ""
 
 
+def _run_folder(ds: Dataset, feature: str, run_id: str) -> Path:
+    """Return a run's folder after checking its names and that it stays in the dataset.
+
+    Run ids come from the registry and folder listings: data, not code. Every one
+    is checked before anything is deleted, so a damaged or crafted registry row
+    (``../../victim``) or a symlinked run folder stops :meth:`Pipeline.clean`
+    before it removes anything.
+    """
+    try:
+        validate_path_name("run id", run_id)
+    except ValueError as exc:
+        raise ValueError(
+            f"the registry {registry_path(ds)} lists run {run_id!r} of feature {feature!r}, "
+            f"which is not a safe folder name ({exc}); nothing was deleted. Remove that row "
+            "with moveo.pipeline.open_registry(ds).delete_run(feature, run_id)"
+        ) from None
+    return ensure_inside(ds.root, feature_run_root(ds, feature, run_id), "run folder")
+
+
 def _folder_stats(folder: Path) -> tuple[int, int, _dt.datetime | None]:
     if not folder.exists():
         return 0, 0, None
@@ -950,20 +1015,61 @@ def _qualified(obj: Any) -> str:
     return f"{module}:{qualname}"
 
 
-def _import(path: str, step: str) -> Any:
+def _imported(path: str) -> Any:
+    """Return the object ``"module:qualname"`` names if its module is already imported.
+
+    Nothing is imported: a module the running program has not imported itself
+    is not looked at.
+    """
     module_name, _, qualname = path.partition(":")
-    problem = None
-    if "<locals>" in qualname or module_name == "__main__":
-        problem = "it was defined inside a function or a script"
-    else:
+    obj: Any = sys.modules.get(module_name)
+    if obj is None or not qualname or "<locals>" in qualname:
+        return None
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _feature_class(item: Mapping[str, Any]) -> type:
+    """Resolve a saved feature step's class by registered name (see ``from_spec``)."""
+    from moveo.features import get_feature
+
+    step = item["name"]
+    qualified = str(item.get("feature_cls", ""))
+    name = item.get("feature")
+    if name is not None:
         try:
-            obj: Any = importlib.import_module(module_name)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
-            return obj
-        except (ImportError, AttributeError) as exc:
-            problem = str(exc)
+            return get_feature(str(name))
+        except KeyError:
+            pass
+    found = _imported(qualified)
+    if isinstance(found, type) and (name is None or getattr(found, "name", None) == name):
+        return found
+    if "<locals>" in qualified or qualified.startswith("__main__:"):
+        where = "it was defined inside a function or a script"
+    else:
+        where = f"no registered feature has that name, and {qualified.partition(':')[0]!r} " \
+            "is not imported"
     raise ImportError(
-        f"step {step!r}: cannot import {path} ({problem}); define features and callbacks "
-        "in an importable module to use saved pipelines from the command line"
+        f"step {step!r}: cannot find feature {name or qualified!r} ({where}). moveo never "
+        "imports code named in pipeline.json; define the feature in an importable module "
+        "and import it first (from the command line: moveo status DIR --import MODULE)"
     )
+
+
+def _saved_callback(path: str, step: str) -> Callable[..., None]:
+    """Return the saved callback if its module is imported, else a step that refuses to run."""
+    found = _imported(path)
+    if callable(found):
+        return found
+
+    def refuse(ds: Any, results: Any) -> None:
+        raise RuntimeError(
+            f"callback step {step!r} ({path}) was read from pipeline.json and its module is "
+            "not imported; moveo does not import code named in a data file. Import it "
+            "first, or run the pipeline from the script that defines it"
+        )
+
+    return refuse

@@ -846,6 +846,29 @@ class FeatureRegistry:
         )
         return {(g, s): fp for g, s, fp in rows}
 
+    def complete_sizes(self, feature: str, run_id: str) -> dict[tuple[str, str], int | None]:
+        """Return ``{(group, sequence): size_bytes}`` of a run's complete entries.
+
+        The size is what the writer reported after its atomic write (``None`` for
+        rows recorded without one); :func:`moveo.pipeline.run.output_problem`
+        compares it with the file on disk.
+
+        Parameters
+        ----------
+        feature, run_id : str
+            The run.
+
+        Returns
+        -------
+        dict
+        """
+        rows = self._query(
+            "SELECT grp, sequence, size_bytes FROM entries "
+            "WHERE feature = ? AND run_id = ? AND status = 'complete'",
+            (feature, run_id),
+        )
+        return {(g, s): (None if n is None else int(n)) for g, s, n in rows}
+
     def entries_stamp(self, feature: str) -> tuple[int, float | None]:
         """Return (number of entry rows, latest update time) of a feature.
 

@@ -20,11 +20,15 @@ no-op; a crashed or failed run redoes only its missing entries.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
+import hashlib
 import logging
 import math
 import os
 import pickle
+import signal
+import sys
 import threading
 import time
 import traceback
@@ -45,7 +49,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
-from moveo._fs import sweep_temp_files
+from moveo._fs import ensure_inside, sweep_temp_files
 from moveo.contract import (
     ArtifactSpec,
     Feature,
@@ -58,6 +62,7 @@ from moveo.contract import (
 from moveo.pipeline.hashing import canonical_json, compute_run_id, params_hash, stable_hash
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.reporting import ProgressReporter
+from moveo.schema import validate_path_name
 
 if TYPE_CHECKING:
     from moveo.dataset import Dataset
@@ -66,7 +71,9 @@ __all__ = [
     "EntryFailure",
     "FeatureRunError",
     "RunPlan",
+    "check_outputs",
     "feature_run_root",
+    "output_problem",
     "plan_run",
     "read_feature",
     "run_feature",
@@ -75,6 +82,8 @@ __all__ = [
 log = logging.getLogger("moveo.pipeline")
 
 _FLUSH_EVERY_S = 0.5
+WORKERS_DIR = "workers"
+"""Folder under ``.moveo/`` for the pickled features process workers load."""
 _FLUSH_EVERY_N = 64
 
 
@@ -168,6 +177,9 @@ class RunPlan:
     labels : dict
         ``{parameter: {"kind": ..., "fingerprint": ...}}`` of the labels the run
         reads (part of the run id).
+    unreadable : dict
+        Entries in scope whose tracks file cannot be read, with the reason; they
+        are left out of :attr:`entries` and reported as failed by the run.
     """
 
     feature: str
@@ -187,6 +199,7 @@ class RunPlan:
     artifact_paths: dict[str, Path] = field(default_factory=dict)
     dependency_lookups: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    unreadable: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def result(self) -> Result:
         """Return the :class:`Result` that locates this run's outputs.
@@ -225,7 +238,15 @@ def feature_run_root(ds: Dataset, feature: str, run_id: str) -> Path:
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValueError
+        ``feature`` or ``run_id`` is not a safe folder name (e.g. a run id read
+        from a damaged registry that contains ``..`` or ``/``).
     """
+    validate_path_name("feature", feature)
+    validate_path_name("run id", run_id)
     return Path(ds.features_root) / feature / run_id
 
 
@@ -251,9 +272,7 @@ def _check_feature(feature: object) -> None:
             f"{missing}. A feature needs name, version, parallelizable, scope_dependent, "
             "params and load_state/fit/apply/save_state"
         )
-    name = str(feature.name)
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ValueError(f"feature name {name!r} cannot be used as a folder name")
+    validate_path_name("feature", feature.name)
 
 
 def _params_payload(params: Any) -> Any:
@@ -461,13 +480,21 @@ def plan_run(
     entries = sorted(keys)
 
     tracks_fp: dict[tuple[str, str], str] = {}
+    unreadable: dict[tuple[str, str], str] = {}
     if any(src.kind == "tracks" for src in filled):
+        from moveo.dataset import UnreadableEntryError
+
         fingerprint = getattr(ds, "fingerprint", None)
         wanted = set(entries)
         if overlap:
             wanted |= {k for k in _all_keys(ds, filled)}
         for key in sorted(wanted):
-            tracks_fp[key] = fingerprint(*key) if fingerprint is not None else ""
+            try:
+                tracks_fp[key] = fingerprint(*key) if fingerprint is not None else ""
+            except UnreadableEntryError as exc:
+                # one damaged tracks file must not stop the rest of the dataset
+                unreadable[key] = str(exc)
+        entries = [k for k in entries if k not in unreadable]
 
     def entry_fp(key: tuple[str, str]) -> dict[str, Any]:
         parts: dict[str, Any] = {}
@@ -558,6 +585,7 @@ def plan_run(
         artifact_paths=artifact_paths,
         dependency_lookups=dependency_lookups,
         labels=labels,
+        unreadable={k: v for k, v in unreadable.items() if k in keys},
     )
 
 
@@ -761,9 +789,14 @@ _WORKER_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class _FeatureHandle:
-    """Points a worker at the pickled, state-loaded feature (read once per process)."""
+    """Points a worker at the pickled, state-loaded feature (read once per process).
+
+    ``sha256`` travels with the task, not through the file system: a worker
+    unpickles the file only if it is byte for byte what the driver wrote.
+    """
 
     path: str
+    sha256: str
 
 
 def _worker_feature(handle: _FeatureHandle, dataset_root: str) -> tuple[Any, Any]:
@@ -773,12 +806,48 @@ def _worker_feature(handle: _FeatureHandle, dataset_root: str) -> tuple[Any, Any
             from moveo.dataset import Dataset
 
             with open(handle.path, "rb") as fh:
-                feature = pickle.load(fh)
+                payload = fh.read()
+            if hashlib.sha256(payload).hexdigest() != handle.sha256:
+                raise RuntimeError(
+                    f"the feature file {handle.path} changed after the driver wrote it "
+                    "(sha256 mismatch); refusing to unpickle it"
+                )
+            feature = pickle.loads(payload)
             ds = Dataset.open(dataset_root)
             cached = (feature, ds)
             _WORKER_CACHE.clear()  # one run at a time per worker: drop older features
             _WORKER_CACHE[handle.path] = cached
         return cached
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PARENT_POLL_S = 0.5
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Process-pool initializer: end this worker when the driver process dies.
+
+    A driver killed with SIGKILL cannot shut its pool down, and an orphaned
+    worker would keep its memory (and the resource tracker) alive. On Linux the
+    kernel sends SIGKILL to the worker when its parent dies (``PR_SET_PDEATHSIG``);
+    everywhere, a daemon thread notices that the parent changed and exits.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent_pid:  # the driver died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(_PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="moveo-parent-watchdog", daemon=True).start()
 
 
 def _remote_entry(handle: _FeatureHandle, task: _EntryTask) -> _EntryOutcome:
@@ -820,11 +889,25 @@ def _writer_lock(ds: Dataset, sweep_roots: Sequence[Path]) -> Iterator[None]:
         if exclusive:
             for root in sweep_roots:
                 _sweep_temp(root)
+            _sweep_worker_files(Path(ds.internal_root) / WORKERS_DIR)
         fcntl.flock(fd, fcntl.LOCK_SH)  # downgrade (or wait for a sweeper to finish)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _sweep_worker_files(folder: Path) -> int:
+    """Remove feature files process workers of a killed driver left behind."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for p in folder.glob("*.pkl"):
+        p.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("removed %d leftover worker file(s) from %s", removed, folder)
+    return removed
 
 
 def _sweep_temp(root: Path) -> int:
@@ -990,7 +1073,7 @@ def run_feature(
             filter_end_time=filter_end_time,
             upstream_run_ids=upstream_run_ids,
         )
-        if not plan.entries:
+        if not plan.entries and not plan.unreadable:
             raise ValueError(
                 f"feature {plan.feature!r}: no entries in scope (groups={groups}, "
                 f"sequences={sequences}); the dataset has {len(ds.entries())} entries"
@@ -1012,14 +1095,104 @@ def run_feature(
             reg.close()
 
 
+PARQUET_MAGIC = b"PAR1"
+
+
+def output_problem(path: str | Path, size_bytes: int | None) -> str | None:
+    """Say why a recorded output file cannot be served, or return ``None``.
+
+    Cheap: one ``stat`` and two 4-byte reads. The size must be the one the
+    registry recorded when the file was written, and a parquet file starts and
+    ends with the magic bytes ``PAR1`` (a truncated or overwritten file does not).
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file.
+    size_bytes : int or None
+        Its size recorded in the registry (``None``: not recorded, not checked).
+
+    Returns
+    -------
+    str or None
+        ``"missing"``, or what is wrong (e.g. ``"size 812 bytes, the registry
+        recorded 2,345"``); ``None`` when the file looks intact.
+    """
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if size_bytes is not None and size != size_bytes:
+        return f"size {size:,} bytes, the registry recorded {size_bytes:,}"
+    if size < 2 * len(PARQUET_MAGIC):
+        return f"{size} bytes: too short for a parquet file"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            tail = fh.read(4)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if head != PARQUET_MAGIC or tail != PARQUET_MAGIC:
+        return "not a complete parquet file (no 'PAR1' marker at its start and end)"
+    return None
+
+
+def check_outputs(
+    plan: RunPlan, reg: FeatureRegistry, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Return ``{entry: problem}`` for complete entries whose output is missing or corrupt.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run.
+    reg : FeatureRegistry
+        Its registry (for the recorded sizes).
+    keys : iterable of (str, str)
+        Entries recorded complete.
+
+    Returns
+    -------
+    dict
+        Only the entries with a problem (see :func:`output_problem`).
+    """
+    sizes = reg.complete_sizes(plan.feature, plan.run_id)
+    out = {}
+    for key in keys:
+        problem = output_problem(plan.entry_path(*key), sizes.get(key))
+        if problem is not None:
+            out[key] = problem
+    return out
+
+
+def describe_problems(plan: RunPlan, problems: Mapping[tuple[str, str], str], n: int = 3) -> str:
+    """Return ``"(g, s) <path>: <problem>; ..."`` for the first ``n`` problems."""
+    shown = [
+        f"({g}, {s}) {plan.entry_path(g, s)}: {why}" for (g, s), why in sorted(problems.items())
+    ]
+    more = f"; +{len(shown) - n} more" if len(shown) > n else ""
+    return "; ".join(shown[:n]) + more
+
+
 def _todo(plan: RunPlan, reg: FeatureRegistry, overwrite: bool) -> list[tuple[str, str]]:
     if overwrite:
         return list(plan.entries)
     pending = set(reg.pending_entries(plan.feature, plan.run_id, plan.entries, plan.fingerprints))
-    # A complete entry whose file vanished is recomputed too.
-    for key in plan.entries:
-        if key not in pending and not plan.entry_path(*key).exists():
-            pending.add(key)
+    # A complete entry whose file vanished or is damaged is recomputed too.
+    problems = check_outputs(plan, reg, [k for k in plan.entries if k not in pending])
+    corrupt = {k: why for k, why in problems.items() if why != "missing"}
+    if corrupt:
+        log.warning(
+            "feature %s (run %s): recomputing %d corrupt output(s): %s",
+            plan.feature,
+            plan.run_id,
+            len(corrupt),
+            describe_problems(plan, corrupt),
+        )
+    pending.update(problems)
     return sorted(pending)
 
 
@@ -1053,7 +1226,14 @@ def _execute(
         reg.record_step(step_name, plan.feature, plan.run_id)
     label = step_name or plan.feature
     reporter = progress if isinstance(progress, ProgressReporter) else ProgressReporter(progress)
+    unreadable = [
+        EntryFailure(g, s, f"UnreadableEntryError: {why}")
+        for (g, s), why in sorted(plan.unreadable.items())
+    ]
+    # (not recorded as failed: an output computed before the file was damaged stays)
     if not todo:
+        if unreadable:
+            raise FeatureRunError(plan.feature, plan.run_id, unreadable, 0)
         if not reg.run_is_finished(plan.feature, plan.run_id):
             reg.mark_finished(plan.feature, plan.run_id)
         with reporter:
@@ -1061,6 +1241,7 @@ def _execute(
         return plan.result()
 
     reg.mark_unfinished(plan.feature, plan.run_id)
+    ensure_inside(ds.root, plan.run_root, "run folder")
     plan.run_root.mkdir(parents=True, exist_ok=True)
     with _writer_lock(ds, [plan.run_root]):
         reg.mark_pending(plan.feature, plan.run_id, todo, force=True)
@@ -1083,6 +1264,7 @@ def _execute(
                 parallel_mode=parallel_mode,
                 executor=executor,
             )
+    failures += unreadable
     if failures:
         raise FeatureRunError(plan.feature, plan.run_id, failures, n_ok)
     reg.mark_finished(plan.feature, plan.run_id)
@@ -1165,7 +1347,12 @@ def _dispatch(
             import multiprocessing
 
             # spawn, not fork: forking a process that runs polars/numba threads can deadlock
-            own_pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            own_pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         else:
             own_pool = ThreadPoolExecutor(workers, thread_name_prefix=f"moveo-{plan.feature}")
         pool = own_pool
@@ -1186,13 +1373,16 @@ def _dispatch(
             for task in tasks:
                 futures[pool.submit(_local_entry, feature, ds, task, 1)] = task
         else:
-            handle_dir = Path(ds.internal_root) / "workers"
+            handle_dir = Path(ds.internal_root) / WORKERS_DIR
             handle_dir.mkdir(parents=True, exist_ok=True)
-            handle_path = handle_dir / f"{plan.feature}-{plan.run_id}-{uuid.uuid4().hex[:8]}.pkl"
+            # short enough for any feature name (NAME_MAX), unique per run call
+            stem = f"{plan.feature[:64]}-{plan.run_id[:48]}-{uuid.uuid4().hex[:8]}"
+            handle_path = handle_dir / f"{stem}.pkl"
             from moveo._fs import atomic_write_bytes
 
-            atomic_write_bytes(pickle.dumps(feature, protocol=pickle.HIGHEST_PROTOCOL), handle_path)
-            handle = _FeatureHandle(str(handle_path))
+            payload = pickle.dumps(feature, protocol=pickle.HIGHEST_PROTOCOL)
+            atomic_write_bytes(payload, handle_path)
+            handle = _FeatureHandle(str(handle_path), hashlib.sha256(payload).hexdigest())
             for task in tasks:
                 futures[pool.submit(_remote_entry, handle, task)] = task
         try:
@@ -1263,6 +1453,14 @@ def read_feature(
             raise KeyError(
                 f"no complete output of {ref.feature!r} (run {run_id}) for (group={group!r}, "
                 f"sequence={sequence!r}); the run has {done} complete entries"
+            )
+        recorded = reg.complete_sizes(ref.feature, run_id).get((group, sequence))
+        problem = output_problem(path, recorded)
+        if problem is not None:
+            raise ValueError(
+                f"the output of {ref.feature!r} (run {run_id}) for (group={group!r}, "
+                f"sequence={sequence!r}) at {path} is corrupt: {problem}; run the feature "
+                "again to recompute it"
             )
     finally:
         if own:

@@ -4,6 +4,7 @@ A training run lives in ``models/<name>/<run_id>/``::
 
     config.json     the validated configuration (defaults filled in) + resolved inputs
     model.joblib    the fitted model (written atomically by the model)
+    model.joblib.json  its sha256, checked before it is ever unpickled
     metrics.json    what the model reported (per-class metrics, confusion matrix, ...)
 
 ``run_id = f"{model.version}-{hash}"`` where the hash covers the validated
@@ -36,13 +37,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from moveo._fs import atomic_write_bytes, set_journal_mode
+from moveo._fs import artifact_problems, atomic_write_bytes, ensure_inside, set_journal_mode
 from moveo.pipeline.hashing import canonical_json, stable_hash
 from moveo.pipeline.progress import (
     CompositeProgressCallback,
     SQLiteProgressCallback,
     TrainingProgressCallback,
 )
+from moveo.schema import validate_path_name
 
 __all__ = ["ModelRunStore", "model_run_dir", "train_model"]
 
@@ -195,7 +197,14 @@ def model_run_dir(ds: Any, name: str, run_id: str) -> Path:
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValueError
+        ``name`` or ``run_id`` is not a safe folder name (``..``, ``/``, too long...).
     """
+    validate_path_name("model", name)
+    validate_path_name("run id", run_id)
     return Path(ds.models_root) / name / run_id
 
 
@@ -231,6 +240,7 @@ def _check_model(model: Any) -> None:
             f"{type(model).__name__} is not a trainable model: missing {missing} "
             "(see moveo.models.base.TrainableModel)"
         )
+    validate_path_name("model", model.name)
 
 
 def train_model(
@@ -292,10 +302,13 @@ def train_model(
             and row["status"] == "finished"
             and not overwrite
             and (run_root / "model.joblib").exists()
+            # a model file that changed or lost its checksum is trained again
+            and not artifact_problems(run_root / "model.joblib")[0]
         ):
             if progress_callback is not None:
                 progress_callback.on_phase("cached", f"{job_id} is already trained")
             return run_id
+        ensure_inside(ds.root, run_root, "model run folder")
         if run_root.exists():
             # leftovers of an interrupted or overwritten run: start clean
             shutil.rmtree(run_root)

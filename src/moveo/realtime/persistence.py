@@ -3,36 +3,38 @@
 .. warning::
    A pickle runs code when it is loaded. Only load model files you created or
    trust. The sidecar's sha256 detects a file changed after saving; it does not
-   make an untrusted file safe.
+   make an untrusted file safe (see ``docs/security.md``).
 
-The sidecar ``<model file>.json`` records the sha256 of the model file and what
+The sidecar ``<model file>.json`` is the one every moveo pickle has (written by
+:func:`moveo._fs.atomic_write_joblib`): the sha256 of the model file, plus what
 the model expects of the live streams: channel count, sampling rate, window
 length, feature list and class names. :func:`load_pickle` refuses a file whose
-hash changed, or whose expectations differ from the running pipeline, unless
-``force=True``.
+sidecar is missing or unreadable, whose hash changed, or whose expectations
+differ from the running pipeline, unless ``force=True``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import joblib
 
-from moveo._fs import temp_path
+from moveo._fs import (
+    UnverifiedArtifactError,
+    artifact_problems,
+    atomic_write_joblib,
+    trusted_by_env,
+)
+from moveo._fs import read_sidecar as _read_sidecar
+from moveo._fs import sidecar_path as _sidecar_path
 
 __all__ = ["ModelMismatchError", "load_pickle", "read_sidecar", "save_pickle", "sidecar_path"]
 
-SIDECAR_VERSION = 1
 
-
-class ModelMismatchError(ValueError):
+class ModelMismatchError(UnverifiedArtifactError):
     """A saved model does not match its file hash or the running streams."""
 
 
@@ -48,16 +50,7 @@ def sidecar_path(path: str | Path) -> Path:
     -------
     Path
     """
-    p = Path(path)
-    return p.with_name(p.name + ".json")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return _sidecar_path(path)
 
 
 def _pipeline_meta(pipeline: Any) -> dict[str, Any]:
@@ -129,25 +122,8 @@ def save_pickle(
         meta["features"] = [features] if isinstance(features, str) else list(features)
     if class_names is not None:
         meta["class_names"] = [str(c) for c in class_names]
-    tmp = temp_path(p)
-    try:
-        joblib.dump(model, str(tmp))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
-    sidecar = {
-        "sidecar_version": SIDECAR_VERSION,
-        "file": p.name,
-        "sha256": _sha256(p),
-        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "model_type": f"{type(model).__module__}.{type(model).__qualname__}",
-        **meta,
-    }
-    from moveo._fs import atomic_write_bytes
-
-    atomic_write_bytes(json.dumps(sidecar, indent=2).encode(), sidecar_path(p))
+    meta["model_type"] = f"{type(model).__module__}.{type(model).__qualname__}"
+    atomic_write_joblib(model, p, meta=meta)
     return str(p)
 
 
@@ -162,14 +138,23 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
     Returns
     -------
     dict
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no sidecar.
+    ModelMismatchError
+        The sidecar is not a JSON object (the message names it).
     """
-    side = sidecar_path(path)
-    if not side.exists():
+    try:
+        return _read_sidecar(path)
+    except FileNotFoundError as exc:
         raise FileNotFoundError(
-            f"no sidecar {side} next to the model: it cannot be verified; save models with "
-            "moveo.realtime.save_pickle, or pass force=True if you trust the file"
-        )
-    return json.loads(side.read_text())
+            f"{exc}; save models with moveo.realtime.save_pickle, or pass force=True if you "
+            "trust the file"
+        ) from None
+    except UnverifiedArtifactError as exc:
+        raise ModelMismatchError(str(exc)) from None
 
 
 def _compare(expected: dict[str, Any], actual: dict[str, Any], where: str) -> list[str]:
@@ -196,8 +181,10 @@ def load_pickle(path: str | Path, *, pipeline: Any = None, force: bool = False) 
     pipeline : Pipeline, optional
         Check the model's expectations against this pipeline's streams.
     force : bool, default False
-        Load even if the sidecar is missing, the file changed since it was saved,
-        or the expectations differ (a warning is logged instead).
+        Load even if the sidecar is missing or unreadable, the file changed since
+        it was saved, or the expectations differ (a warning is logged instead).
+        ``MOVEO_TRUST_PICKLES=1`` accepts a missing or wrong checksum, but not
+        different expectations.
 
     Returns
     -------
@@ -207,51 +194,47 @@ def load_pickle(path: str | Path, *, pipeline: Any = None, force: bool = False) 
     Raises
     ------
     ModelMismatchError
-        File hash or expectations differ (and ``force`` is False).
+        The sidecar is missing or unreadable, the file hash or the expectations
+        differ (and ``force`` is False).
     FileNotFoundError
-        The model file, or its sidecar (without ``force``), does not exist.
+        The model file does not exist.
     """
     from moveo.realtime._util import logger
 
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"model file {p} does not exist")
-    problems: list[str] = []
-    try:
-        side = read_sidecar(p)
-    except FileNotFoundError:
-        if not force:
-            raise
-        side = {}
-        problems.append("no sidecar")
-    if side:
-        digest = _sha256(p)
-        if digest != side.get("sha256"):
-            problems.append(
-                f"the file changed since it was saved (sha256 {digest[:12]}... != "
-                f"{str(side.get('sha256'))[:12]}...)"
-            )
-        if pipeline is not None:
-            running = _pipeline_meta(pipeline)
-            if "streams" in side or "streams" in running:
-                exp_streams = side.get("streams", {})
-                run_streams = running.get("streams", {})
-                if set(exp_streams) != set(run_streams):
-                    problems.append(
-                        f"model streams {sorted(exp_streams)} != running {sorted(run_streams)}"
-                    )
-                for name in set(exp_streams) & set(run_streams):
-                    problems += _compare(exp_streams[name], run_streams[name], f"{name}.")
-            else:
-                problems += _compare(side, running, "")
-            if "features" in side and "features" in running \
-                    and list(side["features"]) != list(running["features"]):
+    integrity, side = artifact_problems(p)
+    if integrity and trusted_by_env() and not force:
+        logger.warning("model %s: %s; loading anyway (MOVEO_TRUST_PICKLES=1)", p, integrity[0])
+        integrity = []
+    problems = list(integrity)
+    if side and pipeline is not None:
+        running = _pipeline_meta(pipeline)
+        if "streams" in side or "streams" in running:
+            exp_streams = side.get("streams", {})
+            run_streams = running.get("streams", {})
+            if set(exp_streams) != set(run_streams):
                 problems.append(
-                    f"features: model expects {side['features']}, running {running['features']}"
+                    f"model streams {sorted(exp_streams)} != running {sorted(run_streams)}"
                 )
+            for name in set(exp_streams) & set(run_streams):
+                problems += _compare(exp_streams[name], run_streams[name], f"{name}.")
+        else:
+            problems += _compare(side, running, "")
+        if (
+            "features" in side
+            and "features" in running
+            and list(side["features"]) != list(running["features"])
+        ):
+            problems.append(
+                f"features: model expects {side['features']}, running {running['features']}"
+            )
     if problems:
         message = f"model {p} does not match: " + "; ".join(problems)
         if not force:
-            raise ModelMismatchError(message + " (pass force=True to load anyway)")
+            raise ModelMismatchError(
+                message + " (pass force=True to load anyway; see docs/security.md)"
+            )
         logger.warning("%s; loading anyway (force=True)", message)
     return joblib.load(str(p))

@@ -481,6 +481,9 @@ class Pipeline:
         for s in streams:
             if s.status != StreamStatus.CONNECTED:
                 if not self.stale:
+                    why = f" ({s.status_reason})" if s.status_reason else ""
+                    message = f"Stream {s.name!r} is {s.status}{why}; predictions paused."
+                    self.app.ctx.status_message = message
                     self.app.ctx.log(f"stream {s.name!r} is {s.status}: predictions are stale")
                 self.stale = True
                 stats.stale_ticks += 1
@@ -529,6 +532,7 @@ class Pipeline:
             self.prediction_time = newest
             self.prediction_count += 1
             if self.stale:
+                self.app.ctx.status_message = "Predicting..."
                 self.app.ctx.log("streams delivering again: predictions resumed")
             self.stale = False
         else:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from moveo._fs import temp_path
+from moveo._fs import fsync_dir, temp_path
 from moveo.realtime._util import logger, raise_worker_errors
 
 __all__ = ["Recorder", "RecordingError"]
@@ -271,20 +270,12 @@ class Recorder:
             with open(self._tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(self._tmp, self.path)
-            self._fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
             self._write_sidecar()
             self._write_events()
         finally:
             self._tmp.unlink(missing_ok=True)
         return self.subject, self.session
-
-    @staticmethod
-    def _fsync_dir(path: Path) -> None:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     def _write_sidecar(self) -> None:
         # the same content-hash sidecar Dataset.add_tracks writes, so fingerprints are cheap

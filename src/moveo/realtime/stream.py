@@ -64,9 +64,10 @@ class Stream:
     to the recorder (if one is attached) and wakes the listeners (the predict
     thread in on-new-data mode). It never touches the disk.
 
-    A source that stays silent for ``silence_s`` is marked ``disconnected``; one
-    that vanishes (``SourceLost``) is re-opened every ``reconnect_s`` until it comes
-    back. Either way the status returns to ``connected`` with the next samples.
+    A source that stays silent for ``silence_s`` -- no samples, or ``read()``
+    raising every time -- is marked ``disconnected``; one that vanishes
+    (``SourceLost``) is re-opened every ``reconnect_s`` until it comes back. Either
+    way the status returns to ``connected`` with the next samples.
     Errors are logged and counted (see :attr:`counters`); the thread never dies
     silently.
 
@@ -139,6 +140,8 @@ class Stream:
             "errors": 0,
         }
         self.last_error: str | None = None
+        self.status_reason = ""
+        """Why the stream is ``disconnected`` (empty otherwise)."""
         self.newest_timestamp = math.nan
         self.last_arrival = math.nan
         self.recorder: Any = None
@@ -216,6 +219,7 @@ class Stream:
 
     def _mark_disconnected(self, why: str) -> None:
         if self.status != StreamStatus.DISCONNECTED:
+            self.status_reason = why
             self.status = StreamStatus.DISCONNECTED
             self.counters["disconnects"] += 1
             logger.warning("stream %r disconnected: %s", self.name, why)
@@ -260,6 +264,9 @@ class Stream:
                 continue
             except Exception as exc:  # noqa: BLE001 - logged, counted; thread carries on
                 self._error("read", exc)
+                # a source that keeps failing delivers nothing: the silence rule applies
+                if clock() - last_data > self.silence_s:
+                    self._mark_disconnected(f"read() keeps failing ({self.last_error})")
                 self._stop.wait(poll)
                 continue
             now = clock()
@@ -288,6 +295,7 @@ class Stream:
                 self.counters["reconnects"] += 1
                 logger.info("stream %r reconnected", self.name)
             self.status = StreamStatus.CONNECTED
+            self.status_reason = ""
         recorder = self.recorder
         if recorder is not None:
             recorder.push(self, first, chunk, ts)
@@ -310,6 +318,7 @@ class Stream:
             "window": self.window,
             "samples_written": self.ring.count,
             "last_error": self.last_error,
+            "status_reason": self.status_reason,
             **self.counters,
         }
 

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from pydantic import Field, ValidationError
 
+from moveo._fs import UnverifiedArtifactError, atomic_write_joblib
 from moveo.pipeline.types import (
     ArtifactSpec,
     BodyScaleResult,
@@ -173,11 +174,18 @@ def test_load_from_spec_parquet(tmp_path):
 
 def test_load_from_spec_joblib(tmp_path):
     path = tmp_path / "m.joblib"
-    joblib.dump({"model": [1, 2, 3], "meta": "x"}, path)
+    atomic_write_joblib({"model": [1, 2, 3], "meta": "x"}, path)
     assert load_from_spec(path, JoblibLoadSpec(key="model")) == [1, 2, 3]
     assert load_from_spec(path, JoblibLoadSpec())["meta"] == "x"
     with pytest.raises(KeyError, match="no key 'nope'"):
         load_from_spec(path, JoblibLoadSpec(key="nope"))
+    # a pickle moveo did not write (no checksum sidecar) is not unpickled
+    joblib.dump({"model": "foreign"}, tmp_path / "foreign.joblib")
+    with pytest.raises(UnverifiedArtifactError, match="no checksum sidecar"):
+        load_from_spec(tmp_path / "foreign.joblib", JoblibLoadSpec())
+    assert load_from_spec(tmp_path / "foreign.joblib", JoblibLoadSpec(), trust=True) == {
+        "model": "foreign"
+    }
 
 
 class KMeansArtifact(JoblibArtifact):
@@ -198,7 +206,7 @@ def test_artifact_spec_pattern_and_from_result(tmp_path):
     with pytest.raises(ValueError, match="expects output of feature 'global-kmeans'"):
         KMeansArtifact.from_result(Result(feature="global-ward", run_id="1"))
     (tmp_path / "sub").mkdir()
-    joblib.dump({"c": 1}, tmp_path / "sub" / "model.joblib")
+    atomic_write_joblib({"c": 1}, tmp_path / "sub" / "model.joblib")
     found = art.find(tmp_path)
     assert [p.name for p in found] == ["model.joblib"]
     assert art.from_path(found[0]) == {"c": 1}

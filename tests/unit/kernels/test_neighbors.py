@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from moveo.kernels.neighbors import _panel_search, frame_order, nearest_neighbors, neighbor_deltas
+from moveo.kernels.neighbors import (
+    _overflow_shift,
+    _panel_search,
+    frame_order,
+    nearest_neighbors,
+    neighbor_deltas,
+)
 from reference import tracking as ref
 
 
@@ -167,11 +173,16 @@ def panel_tables(draw):
 @given(table=panel_tables())
 def test_panel_path_matches_reference_and_frame_path(table):
     x, y, ids, frames = table
-    with np.errstate(all="ignore"):  # the reference squares 1e200
-        exp_rows, exp_dist = ref.nearest_neighbors(x, y, ids, frames, 1)
-    found = _panel_search(x, y, ids, frames, max_lanes=64, min_fill=1e-9)
+    # nearest_neighbors rescales huge coordinates by a power of two (exact) so that
+    # squared distances do not overflow; the reference and the private panel search
+    # square as they are, so they get the same rescaled input
+    shift = _overflow_shift(x, y)
+    xs, ys = x * 2.0**-shift, y * 2.0**-shift
+    exp_rows, exp_dist = ref.nearest_neighbors(xs, ys, ids, frames, 1)
+    exp_dist = exp_dist * 2.0**shift
+    found = _panel_search(xs, ys, ids, frames, max_lanes=64, min_fill=1e-9)
     assert found is not None
-    rows, dist = found
+    rows, dist = found[0], found[1] * 2.0**shift
     assert rows.shape == (x.shape[0], 1) and dist.shape == (x.shape[0], 1)
     np.testing.assert_array_equal(rows, exp_rows)
     np.testing.assert_allclose(dist, exp_dist, rtol=1e-12)

@@ -54,7 +54,12 @@ def test_train_writes_run_and_caches(behaviour_ds):
     assert moveo.train_model is train_model
     assert run_id.startswith("0.1-")
     root = ds.models_root / "behavior-classifier" / run_id
-    assert sorted(p.name for p in root.iterdir()) == ["config.json", "metrics.json", "model.joblib"]
+    assert sorted(p.name for p in root.iterdir()) == [
+        "config.json",
+        "metrics.json",
+        "model.joblib",
+        "model.joblib.json",  # its checksum sidecar
+    ]
     metrics = json.loads((root / "metrics.json").read_text())
     assert metrics["classes"] == ["approaching", "cruising", "resting", "turning"]
     test = metrics["test"]

@@ -53,7 +53,7 @@ def test_mismatch_with_running_streams(tmp_path):
 def test_missing_sidecar(tmp_path):
     path = save_pickle("m", tmp_path / "m.joblib")
     sidecar_path(path).unlink()
-    with pytest.raises(FileNotFoundError, match="cannot be verified"):
+    with pytest.raises(ModelMismatchError, match="cannot be verified"):
         load_pickle(path)
     assert load_pickle(path, force=True) == "m"
     with pytest.raises(FileNotFoundError, match="does not exist"):
