@@ -39,23 +39,27 @@ class Format:
     ----------
     reader : str
         Name of the reader function in :mod:`moveo.io`; it takes the path (and
-        ``group=`` / ``sequence=`` when it accepts them) and returns a tracks table.
+        ``group=`` / ``sequence=`` / ``return_info=`` when it accepts them) and
+        returns a tracks table (with ``labels``: tracks and labels).
     help : str
         One line for ``moveo ingest --help``.
-    pose : str or None
-        Name of a function in :mod:`moveo.io` returning the
-        :class:`~moveo.schema.PoseConfig` of a file (keypoint names), used when the
-        dataset is created.
+    labels : str or None
+        For readers that also return frame labels: the label kind they are stored
+        under (:func:`moveo.labels.add_labels`).
     """
 
     reader: str
     help: str
-    pose: str | None = None
+    labels: str | None = None
 
 
 FORMATS: dict[str, Format] = {
     "trex": Format("read_trex", "TRex .npz export: one file, or a folder of <video>_fish<k>.npz"),
-    "dlc": Format("read_dlc_csv", "DeepLabCut .csv (single- or multi-animal)", "dlc_pose_config"),
+    "dlc": Format("read_dlc", "DeepLabCut .csv or .h5 (single- or multi-animal)"),
+    "sleap": Format("read_sleap", "SLEAP .slp project or predictions, or .analysis.h5"),
+    "lightning-pose": Format("read_lightning_pose", "Lightning Pose predictions .csv"),
+    "idtracker": Format("read_idtracker", "idtracker.ai trajectories.npy / _wo_gaps.npy"),
+    "calms21": Format("read_calms21", "CalMS21-style .npy/.json: tracks + labels", "behavior"),
     "table": Format("read_table", "a long table (.csv/.tsv/.parquet) with moveo's column names"),
 }
 """``moveo ingest`` formats: one line per reader of :mod:`moveo.io`."""
@@ -222,28 +226,55 @@ def _names(path: Path, args: argparse.Namespace, regex: re.Pattern | None) -> di
     return names
 
 
-def _read(fmt: Format, path: Path, names: dict[str, str]) -> Any:
+@dataclass
+class _Read:
+    path: Path
+    tracks: Any
+    labels: Any = None
+    info: Any = None
+
+
+def _read(fmt: Format, path: Path, names: dict[str, str]) -> _Read:
+    import polars as pl
+
     import moveo.io
 
     reader = getattr(moveo.io, fmt.reader)
     accepted = inspect.signature(reader).parameters
-    kwargs = {k: v for k, v in names.items() if k in accepted}
-    table = reader(path, **kwargs)
+    kwargs: dict[str, Any] = {k: v for k, v in names.items() if k in accepted}
+    if "return_info" in accepted:
+        kwargs["return_info"] = True
+    out = reader(path, **kwargs)
+    parts = list(out) if isinstance(out, tuple) else [out]
+    info = parts.pop() if "return_info" in kwargs else None
+    table = parts[0]
+    labels = parts[1] if fmt.labels is not None and len(parts) > 1 else None
     for key, default in (("group", path.parent.name), ("sequence", path.stem)):
         if key not in table.columns:
-            import polars as pl
-
             table = table.with_columns(pl.lit(names.get(key, default)).alias(key))
+            if labels is not None and key not in labels.columns:
+                labels = labels.with_columns(pl.lit(names.get(key, default)).alias(key))
         elif key in names and key not in kwargs:
             raise ValueError(
                 f"{path}: the {fmt.reader} table names its {key}s itself; drop --{key}"
             )
-    return table
+    return _Read(path, table, labels, info)
+
+
+def _pose_of(read: _Read) -> Any:
+    from moveo.schema import PoseConfig
+
+    if read.info is not None and read.info.pose is not None:
+        return read.info.pose
+    n = 0
+    while f"poseX{n}" in read.tracks.columns and f"poseY{n}" in read.tracks.columns:
+        n += 1
+    return PoseConfig(pose_n=n)
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from moveo.dataset import MANIFEST_NAME, Dataset
-    from moveo.schema import PoseConfig
+    from moveo.labels import add_labels
 
     formats = available_formats()
     fmt = formats.get(args.format)
@@ -256,7 +287,7 @@ def _ingest(args: argparse.Namespace) -> int:
             "use --name-pattern to take names from the paths"
         )
     regex = re.compile(args.name_pattern) if args.name_pattern else None
-    tables = [(p, _read(fmt, p, _names(p, args, regex))) for p in paths]
+    reads = [_read(fmt, p, _names(p, args, regex)) for p in paths]
     root = Path(args.dir)
     if (root / MANIFEST_NAME).exists():
         ds = Dataset.open(root)
@@ -264,36 +295,45 @@ def _ingest(args: argparse.Namespace) -> int:
             raise ValueError(f"{root} has fps {ds.fps:g}, not {args.fps:g}; drop --fps")
         if args.fps is not None and ds.fps is None:
             ds.set_fps(args.fps)
+        fps = ds.fps
     else:
-        import moveo.io
-
-        first = tables[0][1]
-        if fmt.pose is not None:
-            pose = getattr(moveo.io, fmt.pose)(paths[0])
-        else:
-            n = 0
-            while f"poseX{n}" in first.columns and f"poseY{n}" in first.columns:
-                n += 1
-            pose = PoseConfig(pose_n=n)
-        ds = Dataset.create(root, fps=args.fps, pose=pose)
-    written: list[tuple[str, str]] = []
-    rows = 0
-    # validate every table before writing any, so a bad file leaves the dataset as it was
-    existing = set(ds.entries())
-    for path, table in tables:
-        keys = set(table.select("group", "sequence").unique().iter_rows())
+        fps = args.fps
+        if fps is None and reads[0].info is not None:
+            fps = reads[0].info.fps
+        ds = None
+    # validate every file before writing any, so a bad file leaves the dataset as it was
+    existing = set(ds.entries()) if ds is not None else set()
+    for read in reads:
+        recorded = read.info.fps if read.info is not None else None
+        if recorded is not None and fps is not None and abs(recorded - fps) > 1e-9 * fps:
+            raise ValueError(
+                f"{read.path} records {recorded:g} fps, but the dataset has {fps:g}; ingest "
+                "it into a dataset of its own frame rate"
+            )
+        keys = set(read.tracks.select("group", "sequence").unique().iter_rows())
         clash = sorted(keys & existing)
         if clash and not args.overwrite:
             raise FileExistsError(
-                f"{path}: entries {clash[:3]} already exist in {root}; pass --overwrite"
+                f"{read.path}: entries {clash[:3]} already exist in {root}; pass --overwrite"
             )
         existing |= keys
-    for path, table in tables:
-        written += ds.add_tracks(table, overwrite=args.overwrite, source=str(path))
-        rows += table.height
+    if ds is None:
+        ds = Dataset.create(root, fps=fps, pose=_pose_of(reads[0]))
+    written: list[tuple[str, str]] = []
+    rows = n_labels = 0
+    for read in reads:
+        meta = {"meta": read.info} if read.info is not None else {}
+        written += ds.add_tracks(
+            read.tracks, overwrite=args.overwrite, source=str(read.path), **meta
+        )
+        rows += read.tracks.height
+        if read.labels is not None and read.labels.height:
+            add_labels(ds, fmt.labels, read.labels, overwrite=args.overwrite)
+            n_labels += read.labels.height
     names = ", ".join(f"{g}/{s}" for g, s in written[:8]) + (" ..." if len(written) > 8 else "")
+    labelled = f"; {n_labels} {fmt.labels} labels" if n_labels else ""
     print(
-        f"{root}: ingested {len(written)} entries ({rows} rows) from {len(paths)} "
+        f"{root}: ingested {len(written)} entries ({rows} rows{labelled}) from {len(paths)} "
         f"{args.format} file(s): {names}"
     )
     return 0

@@ -22,8 +22,9 @@ import pytest
 
 from moveo import Dataset
 from moveo.cli import main
-from moveo.cli.data import FORMATS, available_formats, parse_param
+from moveo.cli.data import FORMATS, Format, available_formats, parse_param
 from moveo.features import feature_names
+from moveo.labels import read_labels
 from unit.pipeline.mosaic_fixture import write_mosaic_dataset
 from unit.pipeline.pipeline_features import make_tracks
 
@@ -111,7 +112,9 @@ def test_ingest_dlc_keeps_keypoint_names_and_trex_folders(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["ingest", "nope", "x.csv", "DS"], "unknown format 'nope'; formats: trex, dlc, table"),
+        (["ingest", "nope", "x.csv", "DS"],
+         "unknown format 'nope'; formats: trex, dlc, sleap, lightning-pose, idtracker, calms21, "
+         "table"),
         (["ingest", "table", "missing.csv", "DS"], "missing.csv does not exist"),
         (["ingest", "table", "none-*.csv", "DS"], "no file matches"),
         (["ingest", "table", "arena_*.csv", "DS", "--sequence", "s"], "matches 2 files"),
@@ -126,9 +129,35 @@ def test_ingest_user_errors(tmp_path, csv_files, capsys, monkeypatch, args, mess
     assert not (tmp_path / "DS").exists()
 
 
-def test_format_table_lists_only_readers_that_exist():
+def test_format_table_lists_only_readers_that_exist(monkeypatch):
     assert set(available_formats()) == set(FORMATS)
-    assert FORMATS["dlc"].reader == "read_dlc_csv"
+    assert FORMATS["dlc"].reader == "read_dlc"
+    monkeypatch.setitem(FORMATS, "future", Format("read_future", "not written yet"))
+    assert "future" not in available_formats()
+
+
+def test_ingest_calms21_stores_labels_fps_and_source_info(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    seq = {"keypoints": rng.uniform(0, 500, size=(6, 2, 2, 7)).tolist(),
+           "annotations": [0, 1, 1, 3, 0, 2],
+           "metadata": {"vocab": {"attack": 0, "investigation": 1, "mount": 2, "other": 3}}}
+    path = tmp_path / "calms21_task1_train.json"
+    path.write_text(json.dumps({"annotator-id_0": {"task1/train/mouse001": seq}}))
+    assert main(["ingest", "calms21", str(path), str(tmp_path / "d")]) == 0
+    assert "ingested 1 entries (12 rows; 6 behavior labels)" in capsys.readouterr().out
+    ds = Dataset.open(tmp_path / "d")
+    assert ds.fps == 30.0 and ds.pose.pose_n == 7
+    (entry,) = ds.entries()
+    assert read_labels(ds, "behavior", *entry)["label"].to_list()[:3] == [
+        "attack", "investigation", "investigation"
+    ]
+    assert ds.entry_meta(*entry)["source_software"] == "CalMS21"
+    # a file recording another frame rate does not go into this dataset
+    assert main(["ingest", "calms21", str(path), str(tmp_path / "e"), "--fps", "25"]) == 2
+    assert "records 30 fps, but the dataset has 25" in one_error_line(capsys)
+    assert not (tmp_path / "e").exists()
+    assert main(["ingest", "calms21", str(path), str(tmp_path / "d"), "--overwrite"]) == 0
+    capsys.readouterr()
 
 
 # --------------------------------------------------------------------------- features
