@@ -35,7 +35,8 @@ def test_examples_run(path, tmp_path, monkeypatch):
     namespace: dict[str, object] = {"__name__": "__docs__"}
     for i, code in enumerate(_blocks(path)):
         try:
-            exec(compile(code, f"{path.name}[block {i}]", "exec"), namespace)
+            # dont_inherit: the examples must not run under this module's __future__ imports
+            exec(compile(code, f"{path.name}[block {i}]", "exec", dont_inherit=True), namespace)
         except Exception as exc:
             raise AssertionError(f"{path.name}, block {i} failed:\n{code}") from exc
     assert os.getcwd() == str(tmp_path)
