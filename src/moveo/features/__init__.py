@@ -26,6 +26,7 @@ _CLASSES: dict[str, str] = {
     "BodyScale": "moveo.features.body_scale",
     "Heading": "moveo.features.heading",
     "RollingStats": "moveo.features.rolling_stats",
+    "TrajectorySmooth": "moveo.features.trajectory_smooth",
     "EMGWindowFeatures": "moveo.features.emg_features",
     "ExtractTemplates": "moveo.features.templates",
     "GlobalScaler": "moveo.features.global_models",
