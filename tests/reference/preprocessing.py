@@ -139,7 +139,7 @@ def lag(values, frames, offsets, offset):
 
 
 def pooled(values, frames, offsets, sigma, radius):
-    """Gaussian-weighted mean, variance (E[x^2] - mean^2, >= 0) and std over
+    """Gaussian-weighted mean, variance (sum w (x - mean)^2) and std over
     k = -radius..radius frames, nearest padding, NaN when any value in reach is NaN."""
     v = np.asarray(values, dtype=float)
     w = gaussian_weights(sigma, radius)
@@ -151,7 +151,6 @@ def pooled(values, frames, offsets, sigma, radius):
             k = int(frames[i] - f0)
             xs = [_at(grid, k + j) for j in range(-radius, radius + 1)]
             m = sum(wj * x for wj, x in zip(w, xs, strict=True))
-            m2 = sum(wj * x * x for wj, x in zip(w, xs, strict=True))
             mean[i] = m
-            var[i] = max(m2 - m * m, 0.0) if math.isfinite(m2) else math.nan
+            var[i] = sum(wj * (x - m) ** 2 for wj, x in zip(w, xs, strict=True))
     return mean, var, np.sqrt(var)

@@ -27,6 +27,7 @@ _CLASSES: dict[str, str] = {
     "Heading": "moveo.features.heading",
     "RollingStats": "moveo.features.rolling_stats",
     "TrajectorySmooth": "moveo.features.trajectory_smooth",
+    "TemporalStack": "moveo.features.temporal_stack",
     "EMGWindowFeatures": "moveo.features.emg_features",
     "ExtractTemplates": "moveo.features.templates",
     "GlobalScaler": "moveo.features.global_models",
