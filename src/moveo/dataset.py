@@ -66,7 +66,13 @@ def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{_TMP_MARK}{uuid.uuid4().hex[:12]}")
 
 
-def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str = "zstd") -> int:
+def atomic_write_parquet(
+    df: pl.DataFrame,
+    path: str | Path,
+    *,
+    compression: str = "zstd",
+    field_metadata: dict[str, dict[str, str]] | None = None,
+) -> int:
     """Write ``df`` to ``path`` atomically (temp name, fsync, rename).
 
     Parameters
@@ -77,6 +83,9 @@ def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str
         Final location; its folder is created if needed.
     compression : str, default "zstd"
         Parquet compression codec.
+    field_metadata : dict, optional
+        ``{column: {key: value}}`` stored in the parquet schema's fields (e.g.
+        ``{"X_cm": {"unit": "cm"}}``); columns not in ``df`` are an error.
 
     Returns
     -------
@@ -85,9 +94,21 @@ def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    schema = None
+    if field_metadata:
+        missing = sorted(set(field_metadata) - set(df.columns))
+        if missing:
+            raise ValueError(f"field_metadata names column(s) {missing} not in the table")
+        import pyarrow as pa
+
+        fields = [
+            f.with_metadata(field_metadata[f.name]) if f.name in field_metadata else f
+            for f in df.head(0).to_arrow().schema
+        ]
+        schema = pa.schema(fields)
     tmp = _temp_path(path)
     try:
-        df.write_parquet(tmp, compression=compression, statistics=True)
+        df.write_parquet(tmp, compression=compression, statistics=True, arrow_schema=schema)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         size = tmp.stat().st_size

@@ -28,6 +28,7 @@ _CLASSES: dict[str, str] = {
     "RollingStats": "moveo.features.rolling_stats",
     "TrajectorySmooth": "moveo.features.trajectory_smooth",
     "TemporalStack": "moveo.features.temporal_stack",
+    "ScaleToCm": "moveo.features.scale_to_cm",
     "EMGWindowFeatures": "moveo.features.emg_features",
     "ExtractTemplates": "moveo.features.templates",
     "GlobalScaler": "moveo.features.global_models",

@@ -466,6 +466,10 @@ def plan_run(
     if callable(getattr(feature, "set_dataset_defaults", None)):
         # the feature reads these from the dataset: they are part of its identity
         context = {"fps": ds.fps, "columns": ds.columns, "pose": ds.pose}
+        meta_keys = tuple(getattr(feature, "dataset_meta_keys", ()) or ())
+        if meta_keys:  # manifest values the feature reads (e.g. a calibration)
+            meta = ds.meta
+            context["meta"] = {k: meta.get(k) for k in sorted(meta_keys)}
     run_id = compute_run_id(
         version, params, upstream, scope=scope_payload, filters=filters, context=context
     )
@@ -679,7 +683,9 @@ def compute_entry(feature: Any, ds: Dataset, task: _EntryTask) -> _EntryOutcome:
                 f"feature {feature.name!r}: with overlap_frames the output must have one row "
                 f"per input row or a {c.seq_col!r} column, so borrowed frames can be trimmed"
             )
-    size = atomic_write_parquet(out, task.out_path)
+    describe = getattr(feature, "column_metadata", None)
+    field_metadata = describe(out) if callable(describe) else None
+    size = atomic_write_parquet(out, task.out_path, field_metadata=field_metadata)
     return _EntryOutcome(
         task.group,
         task.sequence,
@@ -786,6 +792,10 @@ def _apply_dataset_defaults(ds: Dataset, feature: Any) -> None:
     setter = getattr(feature, "set_dataset_defaults", None)
     if callable(setter):
         setter(fps=ds.fps, columns=ds.columns, pose=ds.pose)
+    meta_keys = tuple(getattr(feature, "dataset_meta_keys", ()) or ())
+    if meta_keys and callable(getattr(feature, "set_dataset_meta", None)):
+        meta = ds.meta
+        feature.set_dataset_meta({k: meta[k] for k in meta_keys if k in meta})
 
 
 def _input_stream(ds: Dataset, plan: RunPlan) -> InputStream:

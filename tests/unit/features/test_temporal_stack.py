@@ -95,7 +95,9 @@ def test_values_observed_from_mosaic():
 def test_segment_aware_unlike_mosaic():
     # mosaic pads the whole table, so id 1's last rows read id 2's first values;
     # moveo clamps every individual to its own ends
-    df = pl.concat([_impulse(), _impulse().with_columns(id=pl.lit(2, dtype=pl.Int64), b=-pl.col("b"))])
+    df = pl.concat(
+        [_impulse(), _impulse().with_columns(id=pl.lit(2, dtype=pl.Int64), b=-pl.col("b"))]
+    )
     out = TemporalStack({"half": 2, "skip": 1, "sigma_stack": 1.0, "add_pool": False}).apply(df)
     one = TemporalStack({"half": 2, "skip": 1, "sigma_stack": 1.0, "add_pool": False}).apply(
         _impulse()
