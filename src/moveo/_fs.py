@@ -40,6 +40,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -440,7 +441,13 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
 
 
-def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str = "zstd") -> int:
+def atomic_write_parquet(
+    df: pl.DataFrame,
+    path: str | Path,
+    *,
+    compression: str = "zstd",
+    field_metadata: Mapping[str, Mapping[str, str]] | None = None,
+) -> int:
     """Write ``df`` to ``path`` atomically (temp name, fsync, rename).
 
     Parameters
@@ -451,6 +458,9 @@ def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str
         Final location; its folder is created if needed.
     compression : str, default "zstd"
         Parquet compression codec.
+    field_metadata : mapping, optional
+        ``{column: {key: value}}`` stored in the parquet schema's fields (e.g.
+        ``{"X_cm": {"unit": "cm"}}``); columns not in ``df`` are an error.
 
     Returns
     -------
@@ -459,9 +469,21 @@ def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    schema = None
+    if field_metadata:
+        missing = sorted(set(field_metadata) - set(df.columns))
+        if missing:
+            raise ValueError(f"field_metadata names column(s) {missing} not in the table")
+        import pyarrow as pa
+
+        fields = [
+            f.with_metadata(dict(field_metadata[f.name])) if f.name in field_metadata else f
+            for f in df.head(0).to_arrow().schema
+        ]
+        schema = pa.schema(fields)
     tmp = temp_path(path)
     try:
-        df.write_parquet(tmp, compression=compression, statistics=True)
+        df.write_parquet(tmp, compression=compression, statistics=True, arrow_schema=schema)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         size = tmp.stat().st_size

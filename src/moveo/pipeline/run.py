@@ -52,9 +52,11 @@ from pydantic import BaseModel
 from moveo._fs import ensure_inside, sweep_temp_files
 from moveo.contract import (
     ArtifactSpec,
+    DescribesColumns,
     Feature,
     Inputs,
     InputStream,
+    ReadsDatasetMeta,
     Result,
     TakesDatasetDefaults,
 )
@@ -511,6 +513,10 @@ def plan_run(
     if isinstance(feature, TakesDatasetDefaults):
         # the feature reads these from the dataset: they are part of its identity
         context = {"fps": ds.fps, "columns": ds.columns, "pose": ds.pose}
+        if isinstance(feature, ReadsDatasetMeta) and feature.dataset_meta_keys:
+            # manifest values the feature reads (e.g. a calibration) are part of its identity
+            meta = ds.meta
+            context["meta"] = {k: meta.get(k) for k in sorted(feature.dataset_meta_keys)}
     run_id = compute_run_id(
         version, params, upstream, scope=scope_payload, filters=filters, context=context
     )
@@ -725,7 +731,8 @@ def compute_entry(feature: Feature, ds: Dataset, task: _EntryTask) -> _EntryOutc
                 f"feature {feature.name!r}: with overlap_frames the output must have one row "
                 f"per input row or a {c.seq_col!r} column, so borrowed frames can be trimmed"
             )
-    size = atomic_write_parquet(out, task.out_path)
+    field_metadata = feature.column_metadata(out) if isinstance(feature, DescribesColumns) else None
+    size = atomic_write_parquet(out, task.out_path, field_metadata=field_metadata)
     return _EntryOutcome(
         task.group,
         task.sequence,
@@ -880,6 +887,9 @@ def _sweep_temp(root: Path) -> int:
 def _apply_dataset_defaults(ds: Dataset, feature: Feature) -> None:
     if isinstance(feature, TakesDatasetDefaults):
         feature.set_dataset_defaults(fps=ds.fps, columns=ds.columns, pose=ds.pose)
+    if isinstance(feature, ReadsDatasetMeta) and feature.dataset_meta_keys:
+        meta = ds.meta
+        feature.set_dataset_meta({k: meta[k] for k in feature.dataset_meta_keys if k in meta})
 
 
 def _input_stream(ds: Dataset, plan: RunPlan) -> InputStream:
