@@ -48,7 +48,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from moveo._fs import artifact_problems, atomic_write_joblib
+from moveo._fs import artifact_problems, atomic_write_joblib, atomic_write_parquet
 from moveo.contract import (
     GlobalModelParams,
     InputItemLike,
@@ -59,7 +59,6 @@ from moveo.contract import (
     ParquetArtifact,
     load_from_spec,
 )
-from moveo._fs import atomic_write_parquet
 from moveo.features._global import feature_columns, matrix, state_path
 from moveo.features.base import BaseFeature
 from moveo.kernels.clustering import (
