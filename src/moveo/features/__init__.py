@@ -27,6 +27,8 @@ _CLASSES: dict[str, tuple[str, str]] = {
     "GlobalKMeans": ("moveo.features.global_models", "global-kmeans"),
     "GlobalWard": ("moveo.features.global_models", "global-ward"),
     "BehaviorClassifierFeature": ("moveo.features.behavior", "behavior-classifier"),
+    "PairPosition": ("moveo.features.pairs.position", "pair-position"),
+    "PairEgocentric": ("moveo.features.pairs.position", "pair-egocentric"),
 }
 
 __all__ = [*sorted(_CLASSES), "feature_names", "get_feature"]
