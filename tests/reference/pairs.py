@@ -202,3 +202,48 @@ def pair_position(ra, rb, x, y, h, kin):
             *kin[b],
         ]
     return out
+
+
+def pair_facing(ra, rb, hx, hy, tx, ty, towards_tail, scale, angle_thresh, dist_thresh):
+    """Facing columns of every pair row, with math.atan2 in degrees."""
+    vals = np.full((len(ra), 4), np.nan)
+    facing = np.zeros(len(ra), dtype=bool)
+    for i, (a, b) in enumerate(zip(ra, rb, strict=True)):
+        if towards_tail:
+            body = math.degrees(math.atan2(ty[a] - hy[a], tx[a] - hx[a]))
+        else:
+            body = math.degrees(math.atan2(hy[a] - ty[a], hx[a] - tx[a]))
+        bearing = math.degrees(math.atan2(hy[b] - hy[a], hx[b] - hx[a]))
+        d = bearing - body
+        while d > 180.0:
+            d -= 360.0
+        while d < -180.0:
+            d += 360.0
+        diff = abs(d)
+        dist = math.hypot(hx[b] - hx[a], hy[b] - hy[a]) * scale
+        vals[i] = [body, bearing, diff, dist]
+        facing[i] = diff < angle_thresh and dist < dist_thresh
+    return vals, facing
+
+
+def attention_targets(id1, id2, frames, angle, facing):
+    """Per (id1, frame) in order of first appearance of id1, then frame: the best target."""
+    best = {}
+    order = []
+    for a, b, f, ang, fac in zip(id1, id2, frames, angle, facing, strict=True):
+        key = (int(a), int(f))
+        if key not in best:
+            best[key] = None
+            order.append(key)
+        if fac and math.isfinite(ang):
+            cur = best[key]
+            if cur is None or (ang, b) < cur:
+                best[key] = (float(ang), int(b))
+    firsts = list(dict.fromkeys(int(a) for a in id1))
+    order.sort(key=lambda k: (firsts.index(k[0]), k[1]))
+    return {
+        "id": np.array([k[0] for k in order], dtype=np.int64),
+        "frame": np.array([k[1] for k in order], dtype=np.int64),
+        "target": np.array([-1 if best[k] is None else best[k][1] for k in order], dtype=np.int64),
+        "angle": np.array([np.nan if best[k] is None else best[k][0] for k in order]),
+    }

@@ -29,6 +29,8 @@ _CLASSES: dict[str, tuple[str, str]] = {
     "BehaviorClassifierFeature": ("moveo.features.behavior", "behavior-classifier"),
     "PairPosition": ("moveo.features.pairs.position", "pair-position"),
     "PairEgocentric": ("moveo.features.pairs.position", "pair-egocentric"),
+    "PairFacing": ("moveo.features.pairs.facing", "pair-facing"),
+    "AttentionTarget": ("moveo.features.pairs.facing", "attention-target"),
 }
 
 __all__ = [*sorted(_CLASSES), "feature_names", "get_feature"]

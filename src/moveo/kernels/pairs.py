@@ -51,12 +51,18 @@ from moveo.kernels.kinematics import _wrap
 from moveo.kernels.neighbors import frame_order, nearest_neighbors
 
 __all__ = [
+    "PAIR_FACING_COLUMNS",
     "PAIR_MODES",
+    "PAIR_POSITION_COLUMNS",
+    "attention_targets",
     "clean_columns",
     "frame_gradient",
+    "individual_kinematics",
+    "pair_facing",
     "pair_position",
     "pair_rows",
     "segment_of_rows",
+    "smooth_columns",
 ]
 
 PAIR_MODES: tuple[str, ...] = ("all", "nearest", "radius")
@@ -975,4 +981,210 @@ def smooth_columns(
         bool(circular),
         out,
     )
+    return out
+
+
+# ----------------------------------------------------------------------------- facing
+
+
+@jit(inline="always")
+def _angle_diff_deg(a: float, b: float) -> float:
+    # |b - a| wrapped into [0, 180] degrees
+    return abs((b - a + 180.0) % 360.0 - 180.0)
+
+
+@jit(parallel=True)
+def _pair_facing(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    hx: np.ndarray,
+    hy: np.ndarray,
+    body_deg: np.ndarray,
+    dist_scale: float,
+    angle_thresh: float,
+    dist_thresh: float,
+    out: np.ndarray,
+    facing: np.ndarray,
+) -> None:
+    # out columns: body_angle_deg, bearing_deg, angle_diff_deg, distance
+    for i in prange(ra.shape[0]):
+        a = ra[i]
+        b = rb[i]
+        dx = hx[b] - hx[a]
+        dy = hy[b] - hy[a]
+        bearing = math.degrees(math.atan2(dy, dx))
+        diff = _angle_diff_deg(body_deg[a], bearing)
+        dist = math.sqrt(dx * dx + dy * dy) * dist_scale
+        out[i, 0] = body_deg[a]
+        out[i, 1] = bearing
+        out[i, 2] = diff
+        out[i, 3] = dist
+        facing[i] = diff < angle_thresh and dist < dist_thresh  # NaN compares False
+
+
+PAIR_FACING_COLUMNS: tuple[str, ...] = ("body_angle_deg", "bearing_deg", "angle_diff_deg", "distance")
+"""Float columns of :func:`pair_facing` (then the boolean ``is_facing``)."""
+
+
+def pair_facing(
+    focal: np.ndarray,
+    partner: np.ndarray,
+    head_x: np.ndarray,
+    head_y: np.ndarray,
+    tail_x: np.ndarray,
+    tail_y: np.ndarray,
+    *,
+    towards_tail: bool = True,
+    dist_scale: float = 1.0,
+    angle_thresh_deg: float = 45.0,
+    dist_thresh: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Facing angle between a focal's body axis and the bearing to its partner's head.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,).
+    head_x, head_y, tail_x, tail_y : numpy.ndarray
+        Head and rear (abdomen) keypoint per track row, shape (n,).
+    towards_tail : bool, default True
+        Body axis from head to tail (mosaic's ``head_to_abdomen``); False:
+        from tail to head.
+    dist_scale : float, default 1.0
+        Multiplier of the head-to-head distance (cm per pixel).
+    angle_thresh_deg, dist_thresh : float
+        ``is_facing`` is ``angle_diff < angle_thresh_deg and distance < dist_thresh``.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        float64 array of shape (n_pairs, 4), columns :data:`PAIR_FACING_COLUMNS`:
+        the focal's body axis angle and the bearing from its head to the
+        partner's head (degrees, atan2 convention), their absolute difference
+        wrapped into [0, 180], the (scaled) head distance. NaN where a
+        keypoint is missing.
+    is_facing : numpy.ndarray
+        bool array of shape (n_pairs,), False where a value is NaN.
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    hx = np.ascontiguousarray(head_x, dtype=np.float64)
+    hy = np.ascontiguousarray(head_y, dtype=np.float64)
+    tx = np.asarray(tail_x, dtype=np.float64)
+    ty = np.asarray(tail_y, dtype=np.float64)
+    if towards_tail:
+        body = np.degrees(np.arctan2(ty - hy, tx - hx))
+    else:
+        body = np.degrees(np.arctan2(hy - ty, hx - tx))
+    out = np.empty((ra.shape[0], 4))
+    facing = np.empty(ra.shape[0], dtype=np.bool_)
+    _pair_facing(
+        ra, rb, hx, hy, body, float(dist_scale), float(angle_thresh_deg), float(dist_thresh),
+        out, facing,
+    )
+    return out, facing
+
+
+@jit
+def _attention(
+    id1: np.ndarray,
+    id2: np.ndarray,
+    frames: np.ndarray,
+    angle: np.ndarray,
+    facing: np.ndarray,
+    counting: bool,
+    block_off: np.ndarray,
+    out_id: np.ndarray,
+    out_frame: np.ndarray,
+    out_target: np.ndarray,
+    out_angle: np.ndarray,
+) -> int:
+    # rows grouped by id1 (contiguous blocks); per block a per-frame best partner
+    n = id1.shape[0]
+    total = 0
+    s = 0
+    blk = 0
+    while s < n:
+        e = s + 1
+        while e < n and id1[e] == id1[s]:
+            e += 1
+        fmin = frames[s]
+        fmax = frames[s]
+        for r in range(s, e):
+            fmin = min(fmin, frames[r])
+            fmax = max(fmax, frames[r])
+        span = fmax - fmin + 1
+        present = np.zeros(span, dtype=np.bool_)
+        best = np.full(span, np.inf)
+        best_id = np.full(span, -1, dtype=np.int64)
+        has = np.zeros(span, dtype=np.bool_)
+        for r in range(s, e):
+            q = frames[r] - fmin
+            present[q] = True
+            if facing[r] and math.isfinite(angle[r]):
+                if not has[q] or angle[r] < best[q] or (angle[r] == best[q] and id2[r] < best_id[q]):
+                    best[q] = angle[r]
+                    best_id[q] = id2[r]
+                    has[q] = True
+        c = 0
+        for q in range(span):
+            if present[q]:
+                if not counting:
+                    o = block_off[blk] + c
+                    out_id[o] = id1[s]
+                    out_frame[o] = fmin + q
+                    out_target[o] = best_id[q] if has[q] else -1
+                    out_angle[o] = best[q] if has[q] else np.nan
+                c += 1
+        if counting:
+            block_off[blk + 1] = block_off[blk] + c
+        total += c
+        blk += 1
+        s = e
+    return total
+
+
+def attention_targets(
+    id1: np.ndarray, id2: np.ndarray, frames: np.ndarray, angle_diff: np.ndarray, is_facing: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per (focal, frame): the facing partner with the smallest angle difference.
+
+    Parameters
+    ----------
+    id1, id2, frames : numpy.ndarray
+        int64 focal id, partner id and frame of every pair row, shape (n,);
+        rows of one focal must be contiguous (a pair table is).
+    angle_diff : numpy.ndarray
+        float64 angle differences (degrees), shape (n,).
+    is_facing : numpy.ndarray
+        bool, shape (n,).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``id``, ``frame`` (int64; one row per focal and frame present, sorted
+        by focal block then frame), ``target`` (int64 partner id, ``-1`` when
+        no partner is faced) and ``angle`` (float64, NaN when none). Ties go to
+        the smaller partner id.
+    """
+    id1 = np.ascontiguousarray(id1, dtype=np.int64)
+    n = id1.shape[0]
+    id2 = np.ascontiguousarray(id2, dtype=np.int64)
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    ang = np.ascontiguousarray(angle_diff, dtype=np.float64)
+    fac = np.ascontiguousarray(is_facing, dtype=np.bool_)
+    if not (id2.shape == frames.shape == ang.shape == fac.shape == (n,)):
+        raise ValueError("id1, id2, frames, angle_diff and is_facing must have equal shapes")
+    n_blocks = int(np.count_nonzero(np.diff(id1))) + 1 if n else 0
+    block_off = np.zeros(n_blocks + 1, dtype=np.int64)
+    e64 = np.empty(0, dtype=np.int64)
+    total = _attention(id1, id2, frames, ang, fac, True, block_off, e64, e64, e64, np.empty(0))
+    out = {
+        "id": np.empty(total, dtype=np.int64),
+        "frame": np.empty(total, dtype=np.int64),
+        "target": np.empty(total, dtype=np.int64),
+        "angle": np.empty(total),
+    }
+    _attention(id1, id2, frames, ang, fac, False, block_off, out["id"], out["frame"],
+               out["target"], out["angle"])
     return out

@@ -10,9 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from moveo.kernels.pairs import (
+    attention_targets,
     clean_columns,
     frame_gradient,
     individual_kinematics,
+    pair_facing,
     pair_position,
     pair_rows,
     smooth_columns,
@@ -291,3 +293,38 @@ def test_two_animals_facing_each_other():
     b_a = out[4]  # frame 1, B -> A: A is 8 ahead of B; B_* are A's own kinematics
     np.testing.assert_allclose(b_a[[6, 7, 8]], [8.0, 8.0, 0.0], atol=1e-12)
     np.testing.assert_allclose(b_a[[11, 12, 13]], [60.0, 60.0, 0.0], atol=1e-12)
+
+
+@given(
+    table=tref.track_tables(max_ids=4, max_rows=6, max_frame=5, n_keypoints=2),
+    towards=st.booleans(),
+    thresh=st.sampled_from([10.0, 45.0, 180.0]),
+)
+def test_pair_facing_matches_reference(table, towards, thresh):
+    ra, rb = pair_rows(table["frames"], table["offsets"], table["ids"])
+    px, py = table["px"], table["py"]
+    args = (px[:, 0], py[:, 0], px[:, 1], py[:, 1])
+    got, fac = pair_facing(ra, rb, *args, towards_tail=towards, dist_scale=0.5,
+                           angle_thresh_deg=thresh, dist_thresh=20.0)
+    exp, exp_fac = ref.pair_facing(ra, rb, *args, towards, 0.5, thresh, 20.0)
+    np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(fac, exp_fac)
+
+
+@given(
+    n=st.integers(0, 40),
+    seed=st.integers(0, 2**31),
+)
+def test_attention_matches_reference(n, seed):
+    rng = np.random.default_rng(seed)
+    id1 = np.sort(rng.integers(0, 4, n))
+    id2 = rng.integers(0, 4, n)
+    frames = rng.integers(0, 5, n)
+    angle = rng.integers(0, 4, n).astype(float) * 10.0  # ties are common
+    angle[rng.random(n) < 0.1] = np.nan
+    facing = rng.random(n) < 0.6
+    got = attention_targets(id1, id2, frames, angle, facing)
+    exp = ref.attention_targets(id1, id2, frames, angle, facing)
+    for key in ("id", "frame", "target"):
+        np.testing.assert_array_equal(got[key], exp[key])
+    np.testing.assert_array_equal(got["angle"], exp["angle"])
