@@ -40,7 +40,7 @@ def _wipe(ds: Dataset) -> None:
 # --------------------------------------------------------------------------- demo pipeline
 @pytest.fixture(scope="module")
 def demo_ds(tmp_path_factory, bench_size):
-    from moveo.pipeline.demo import DEMO_SHAPE, make_demo_dataset
+    from moveo.cli.demo import DEMO_SHAPE, make_demo_dataset
 
     frames = bench_size(small=1_000, full=DEMO_SHAPE["n_frames"])
     return make_demo_dataset(tmp_path_factory.mktemp("dask-demo") / "ds", n_frames=frames)
@@ -48,7 +48,7 @@ def demo_ds(tmp_path_factory, bench_size):
 
 @pytest.mark.parametrize("impl", ["dask-2-workers", "sequential"])
 def test_demo_pipeline(benchmark, tag, impl, demo_ds, cluster):
-    from moveo.pipeline.demo import demo_pipeline
+    from moveo.cli.demo import demo_pipeline
 
     n_rows = sum(demo_ds.entry_info(g, s)["n_rows"] for g, s in demo_ds.entries())
     tag(

@@ -20,7 +20,7 @@ from moveo.pipeline.registry import FeatureRegistry
 # --------------------------------------------------------------------------- demo re-run
 @pytest.fixture(scope="module")
 def demo_ds(tmp_path_factory, bench_size):
-    from moveo.pipeline.demo import DEMO_SHAPE, make_demo_dataset
+    from moveo.cli.demo import DEMO_SHAPE, make_demo_dataset
 
     frames = bench_size(small=500, full=DEMO_SHAPE["n_frames"])
     return make_demo_dataset(tmp_path_factory.mktemp("demo") / "ds", n_frames=frames)
@@ -28,7 +28,7 @@ def demo_ds(tmp_path_factory, bench_size):
 
 @pytest.mark.parametrize("impl", ["cached-rerun", "first-run"])
 def test_demo_rerun(benchmark, tag, impl, demo_ds):
-    from moveo.pipeline.demo import demo_pipeline
+    from moveo.cli.demo import demo_pipeline
 
     pipeline = demo_pipeline()
     tag(

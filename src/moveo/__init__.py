@@ -25,9 +25,18 @@ _LAZY = {
     "run_feature": "moveo.pipeline",
     "train_model": "moveo.pipeline",
     "Pipeline": "moveo.pipeline",
+    "read_feature": "moveo.pipeline",
 }
 
-__all__ = ["Dataset", "Pipeline", "__version__", "run_feature", "train_model", "warmup"]
+__all__ = [
+    "Dataset",
+    "Pipeline",
+    "__version__",
+    "read_feature",
+    "run_feature",
+    "train_model",
+    "warmup",
+]
 
 
 def __getattr__(name: str) -> Any:

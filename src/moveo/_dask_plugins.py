@@ -37,6 +37,6 @@ class NumbaWarmup(WorkerPlugin):
 
     async def setup(self, worker: Any) -> None:
         """Warm up in a thread so the worker's event loop keeps answering heartbeats."""
-        from moveo.distributed import warmup_modules
+        from moveo._numba import warmup_modules
 
         await asyncio.to_thread(warmup_modules, self.modules)

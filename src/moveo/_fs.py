@@ -1,4 +1,12 @@
-"""Which filesystem a path lives on, and what that means for SQLite.
+"""Files: atomic writes, temp-file sweeping, and which filesystem a path lives on.
+
+Every file moveo writes goes through :func:`atomic_write_parquet`,
+:func:`atomic_write_bytes` or :func:`atomic_write_joblib` (temp name carrying
+:data:`TMP_MARK` in the same folder, fsync, rename, fsync of the folder);
+:func:`sweep_temp_files` removes what an interrupted write left behind.
+
+SQLite and filesystems
+----------------------
 
 SQLite's WAL journal keeps its index in a memory-mapped ``-shm`` file, which
 only works when every process that opens the database runs on the same host
@@ -21,14 +29,26 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+import polars as pl
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = [
     "JOURNAL_ENV",
+    "TMP_MARK",
+    "atomic_write_bytes",
+    "atomic_write_joblib",
+    "atomic_write_parquet",
+    "fsync_dir",
+    "sweep_temp_files",
+    "temp_path",
     "NETWORK_FILESYSTEMS",
     "MountInfo",
     "is_network_fstype",
@@ -323,6 +343,8 @@ def set_journal_mode(conn: sqlite3.Connection, db_path: str | os.PathLike[str]) 
         the one asked for, e.g. when leaving WAL while other connections are
         open; callers decide whether that is an error.
     """
+    import sqlite3  # only the registry opens databases; importing _fs does not need it
+
     mode = sqlite_journal_mode(db_path)
     attempts = 0
     while True:
@@ -333,3 +355,141 @@ def set_journal_mode(conn: sqlite3.Connection, db_path: str | os.PathLike[str]) 
             if "locked" not in str(exc) or attempts >= 100:
                 raise
             time.sleep(0.05)
+
+
+TMP_MARK = ".tmp-"
+"""The marker in every temporary file name moveo writes (``.<name>.tmp-<hex>``)."""
+
+
+# --------------------------------------------------------------------------- atomic writes
+def fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def temp_path(path: Path) -> Path:
+    """Return a unique temporary name beside ``path`` (``.<name>.tmp-<hex>``).
+
+    Every temp file moveo writes carries :data:`TMP_MARK`, so one sweeper
+    (:func:`sweep_temp_files`) finds the leftovers of any interrupted write.
+    """
+    return path.with_name(f".{path.name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
+
+
+def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str = "zstd") -> int:
+    """Write ``df`` to ``path`` atomically (temp name, fsync, rename).
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        The table to write.
+    path : str or Path
+        Final location; its folder is created if needed.
+    compression : str, default "zstd"
+        Parquet compression codec.
+
+    Returns
+    -------
+    int
+        Size of the written file in bytes.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        df.write_parquet(tmp, compression=compression, statistics=True)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        size = tmp.stat().st_size
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+    return size
+
+
+def atomic_write_bytes(data: bytes, path: str | Path) -> None:
+    """Write ``data`` to ``path`` atomically (temp name, fsync, rename).
+
+    Parameters
+    ----------
+    data : bytes
+        File content.
+    path : str or Path
+        Final location; its folder is created if needed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_joblib(obj: object, path: str | Path) -> None:
+    """Write ``obj`` with joblib atomically (temp name, fsync, rename).
+
+    Parameters
+    ----------
+    obj : object
+        What to store.
+    path : str or Path
+        Final file; its folder is created if needed.
+    """
+    import joblib
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        joblib.dump(obj, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def sweep_temp_files(root: str | Path) -> list[Path]:
+    """Delete temporary files left behind by interrupted atomic writes under ``root``.
+
+    Only call this when no writer is active on ``root`` (e.g. at the start of a
+    pipeline run, from the driver).
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder to sweep recursively.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    removed = []
+    root = Path(root)
+    if not root.exists():
+        return removed
+    for p in root.rglob(f".*{TMP_MARK}*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed

@@ -25,7 +25,8 @@ import importlib
 import os
 import pkgutil
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -39,6 +40,7 @@ __all__ = [
     "prange",
     "register_warmup",
     "warmup",
+    "warmup_modules",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +78,8 @@ def jit(
         Enable ``prange`` parallel loops. Parallel kernels respect
         :func:`kernel_threads` so parallel entries do not oversubscribe cores.
     cache : bool, optional
-        Override the global cache switch for this kernel.
+        Override the global cache switch for this kernel. A function without a
+        source file (a notebook cell, ``exec``) is compiled without caching.
     **options
         Further options passed to :func:`numba.njit` (e.g. an explicit signature
         is *not* supported here: kernels are compiled lazily per dtype).
@@ -104,7 +107,12 @@ def jit(
     }
 
     def decorate(f: F) -> F:
-        return numba.njit(**settings)(f)  # type: ignore[return-value]
+        opts = settings
+        if opts["cache"] and not os.path.isfile(f.__code__.co_filename):
+            # defined in a notebook cell or exec'd text: numba has no file to key
+            # its cache on, so compile without caching rather than fail
+            opts = {**settings, "cache": False}
+        return numba.njit(**opts)(f)  # type: ignore[return-value]
 
     if fn is None:
         return decorate
@@ -226,3 +234,53 @@ def kernel_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(previous)
+
+
+WARMED_MODULES: dict[str, float] = {}
+"""Seconds each :func:`warmup_modules` call took, by module (``"*"``: every module)."""
+
+
+def warmup_modules(modules: str | Sequence[str] | None = None) -> int:
+    """Compile (or load from numba's cache) the kernels of some modules in this process.
+
+    This is what :class:`moveo.distributed.NumbaWarmup` runs on each Dask worker.
+    Calling it again is
+    cheap: numba keeps compiled code per process.
+
+    Parameters
+    ----------
+    modules : str or sequence of str, optional
+        Modules whose registered warm-ups run (e.g. ``"moveo.kernels.kinematics"``);
+        ``None`` runs every registered warm-up (:func:`moveo.warmup`).
+
+    Returns
+    -------
+    int
+        Number of warm-up functions that ran.
+
+    Raises
+    ------
+    ValueError
+        A module registers no warm-up (so it has no moveo kernels to compile).
+    """
+    t0 = time.perf_counter()
+    if modules is None:
+        n = warmup(force=True)
+        WARMED_MODULES["*"] = time.perf_counter() - t0
+        return n
+    names = [modules] if isinstance(modules, str) else list(modules)
+    for name in names:
+        importlib.import_module(name)
+    n = 0
+    for name in names:
+        fns = [fn for fn in list(_WARMUPS) if fn.__module__ == name]
+        if not fns:
+            raise ValueError(
+                f"module {name!r} registers no kernel warm-up; pass moveo kernel modules "
+                "such as 'moveo.kernels.kinematics', or None for every kernel"
+            )
+        for fn in fns:
+            fn()
+        n += len(fns)
+        WARMED_MODULES[name] = time.perf_counter() - t0
+    return n

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from moveo._fs import atomic_write_bytes, atomic_write_parquet, sweep_temp_files
 from moveo.schema import Columns, PoseConfig, validate_entry_name
 
 __all__ = [
@@ -43,112 +42,8 @@ __all__ = [
 
 MANIFEST_NAME = "dataset.json"
 SCHEMA_VERSION = 1
-_TMP_MARK = ".tmp-"
 
 Kind = Literal["tracks", "emg"]
-
-
-# --------------------------------------------------------------------------- atomic writes
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}{_TMP_MARK}{uuid.uuid4().hex[:12]}")
-
-
-def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str = "zstd") -> int:
-    """Write ``df`` to ``path`` atomically (temp name, fsync, rename).
-
-    Parameters
-    ----------
-    df : polars.DataFrame
-        The table to write.
-    path : str or Path
-        Final location; its folder is created if needed.
-    compression : str, default "zstd"
-        Parquet compression codec.
-
-    Returns
-    -------
-    int
-        Size of the written file in bytes.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)
-    try:
-        df.write_parquet(tmp, compression=compression, statistics=True)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        size = tmp.stat().st_size
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return size
-
-
-def atomic_write_bytes(data: bytes, path: str | Path) -> None:
-    """Write ``data`` to ``path`` atomically (temp name, fsync, rename).
-
-    Parameters
-    ----------
-    data : bytes
-        File content.
-    path : str or Path
-        Final location; its folder is created if needed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def sweep_temp_files(root: str | Path) -> list[Path]:
-    """Delete temporary files left behind by interrupted atomic writes under ``root``.
-
-    Only call this when no writer is active on ``root`` (e.g. at the start of a
-    pipeline run, from the driver).
-
-    Parameters
-    ----------
-    root : str or Path
-        Folder to sweep recursively.
-
-    Returns
-    -------
-    list of Path
-        The files removed.
-    """
-    removed = []
-    root = Path(root)
-    if not root.exists():
-        return removed
-    for p in root.rglob(f".*{_TMP_MARK}*"):
-        if p.is_file():
-            p.unlink(missing_ok=True)
-            removed.append(p)
-    return removed
 
 
 def _file_sha256(path: Path) -> str:
@@ -968,35 +863,6 @@ class Dataset:
                 start_time=start_time,
                 end_time=end_time,
             )
-
-    def read_feature(
-        self,
-        result_or_name: Any,
-        group: str,
-        sequence: str,
-        columns: Sequence[str] | None = None,
-    ) -> pl.DataFrame:
-        """Read one entry's output of a feature run.
-
-        Delegates to :func:`moveo.pipeline.run.read_feature`.
-
-        Parameters
-        ----------
-        result_or_name : moveo.pipeline.Result or str
-            A run (as returned by ``run_feature``) or a feature name (its latest
-            finished run).
-        group, sequence : str
-            Entry names.
-        columns : sequence of str, optional
-            Columns to read (default all).
-
-        Returns
-        -------
-        polars.DataFrame
-        """
-        from moveo.pipeline.run import read_feature
-
-        return read_feature(self, result_or_name, group, sequence, columns)
 
     def verify(self) -> list[str]:
         """Check every stored entry's invariants (sorted, unique (id, frame)).

@@ -32,14 +32,15 @@ imports without it; its functions raise an ImportError saying so.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from moveo import _numba
+from moveo._numba import warmup_modules
 
 if TYPE_CHECKING:
     import distributed
@@ -91,56 +92,6 @@ TRACKING_KERNELS: tuple[str, ...] = (
 )
 """Kernel modules behind the tracking features (a ``warmup=`` value for tracking pipelines)."""
 
-_WARMED_MODULES: dict[str, float] = {}
-
-
-def warmup_modules(modules: str | Sequence[str] | None = None) -> int:
-    """Compile (or load from numba's cache) the kernels of some modules in this process.
-
-    This is what :class:`NumbaWarmup` runs on each worker. Calling it again is
-    cheap: numba keeps compiled code per process.
-
-    Parameters
-    ----------
-    modules : str or sequence of str, optional
-        Modules whose registered warm-ups run (e.g. ``"moveo.kernels.kinematics"``);
-        ``None`` runs every registered warm-up (:func:`moveo.warmup`).
-
-    Returns
-    -------
-    int
-        Number of warm-up functions that ran.
-
-    Raises
-    ------
-    ValueError
-        A module registers no warm-up (so it has no moveo kernels to compile).
-    """
-    from moveo import _numba
-
-    t0 = time.perf_counter()
-    if modules is None:
-        n = _numba.warmup(force=True)
-        _WARMED_MODULES["*"] = time.perf_counter() - t0
-        return n
-    names = [modules] if isinstance(modules, str) else list(modules)
-    for name in names:
-        importlib.import_module(name)
-    n = 0
-    for name in names:
-        fns = [fn for fn in list(_numba._WARMUPS) if fn.__module__ == name]
-        if not fns:
-            raise ValueError(
-                f"module {name!r} registers no kernel warm-up; pass moveo kernel modules "
-                "such as 'moveo.kernels.kinematics', or None for every kernel"
-            )
-        for fn in fns:
-            fn()
-        n += len(fns)
-        _WARMED_MODULES[name] = time.perf_counter() - t0
-    return n
-
-
 def kernel_stats() -> dict[str, dict[str, int]]:
     """Report, for each moveo kernel loaded in this process, how it got its machine code.
 
@@ -171,7 +122,7 @@ def kernel_stats() -> dict[str, dict[str, int]]:
                 "compiled": int(sum(stats.cache_misses.values())),
                 "loaded": int(sum(stats.cache_hits.values())),
             }
-    out["__process__"] = {"pid": os.getpid(), "warmed_modules": len(_WARMED_MODULES)}
+    out["__process__"] = {"pid": os.getpid(), "warmed_modules": len(_numba.WARMED_MODULES)}
     return out
 
 

@@ -15,10 +15,10 @@ from polars.testing import assert_frame_equal, assert_series_equal
 
 from integration.dask_features import FittedCentre, KernelSpeed, KillSwitch
 from moveo.cli import main
+from moveo.cli.demo import demo_pipeline, make_demo_dataset
 from moveo.dataset import Dataset
 from moveo.distributed import TRACKING_KERNELS, local_cluster, warmup_modules, worker_kernel_stats
 from moveo.io.synthetic import generate_dataset
-from moveo.pipeline.demo import demo_pipeline, make_demo_dataset
 from moveo.pipeline.registry import open_registry
 from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
 

@@ -37,7 +37,7 @@ def test_realtime_demo_prints_accuracy_and_stats(tmp_path, capsys):
 
 
 def test_demo_rejects_window_longer_than_cue():
-    from moveo.realtime.cli import run_demo
+    from moveo.cli.realtime import run_demo
 
     with pytest.raises(ValueError, match="must be shorter than a cue"):
         run_demo(window_ms=600, cue_s=0.5)

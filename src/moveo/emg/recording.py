@@ -309,7 +309,7 @@ def channel_names_known(ds: Dataset) -> bool:
 
 
 def _write_event_file(events: pl.DataFrame, path: Path) -> None:
-    from moveo.dataset import atomic_write_parquet
+    from moveo._fs import atomic_write_parquet
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(events, path)

@@ -1,12 +1,14 @@
 """Layer 2: Feature classes (polars DataFrame -> kernels -> polars DataFrame).
 
-Every class here follows the Feature protocol (``name``, ``version``,
-``parallelizable``, ``scope_dependent``; ``load_state`` / ``fit`` / ``apply`` /
-``save_state``; a nested pydantic ``Params``). Names resolve lazily, so
-importing :mod:`moveo.features` is cheap.
+Every class here subclasses :class:`moveo.features.base.BaseFeature` (the
+Feature protocol: ``name``, ``version``, ``parallelizable``, ``scope_dependent``;
+``load_state`` / ``fit`` / ``apply`` / ``save_state``; a nested pydantic
+``Params``). Class names resolve lazily, so importing :mod:`moveo.features` is
+cheap.
 
 Use :func:`get_feature` to look a feature class up by its registered name
-(``"speed-angvel"``, ``"nearest-neighbor"``, ...).
+(``"speed-angvel"``, ``"nearest-neighbor"``, ...): the names come from the
+classes themselves (defining a subclass with a ``name`` registers it).
 """
 
 from __future__ import annotations
@@ -14,33 +16,36 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# class name -> (module, feature name)
-_CLASSES: dict[str, tuple[str, str]] = {
-    "SpeedAngvel": ("moveo.features.speed_angvel", "speed-angvel"),
-    "NearestNeighbor": ("moveo.features.nearest_neighbor", "nearest-neighbor"),
-    "BodyScale": ("moveo.features.body_scale", "body-scale"),
-    "Heading": ("moveo.features.heading", "heading"),
-    "RollingStats": ("moveo.features.rolling_stats", "rolling-stats"),
-    "EMGWindowFeatures": ("moveo.features.emg_features", "emg-features"),
-    "ExtractTemplates": ("moveo.features.templates", "extract-templates"),
-    "GlobalScaler": ("moveo.features.global_models", "global-scaler"),
-    "GlobalKMeans": ("moveo.features.global_models", "global-kmeans"),
-    "GlobalWard": ("moveo.features.global_models", "global-ward"),
-    "BehaviorClassifierFeature": ("moveo.features.behavior", "behavior-classifier"),
-    "PairPosition": ("moveo.features.pairs.position", "pair-position"),
-    "PairEgocentric": ("moveo.features.pairs.position", "pair-egocentric"),
-    "PairFacing": ("moveo.features.pairs.facing", "pair-facing"),
-    "AttentionTarget": ("moveo.features.pairs.facing", "attention-target"),
+from moveo.features.base import BaseFeature, registered_features
+
+# class name -> module that defines it (lazy attribute access); the feature names
+# come from the classes, and a test checks that this table and the classes agree
+_CLASSES: dict[str, str] = {
+    "SpeedAngvel": "moveo.features.speed_angvel",
+    "NearestNeighbor": "moveo.features.nearest_neighbor",
+    "BodyScale": "moveo.features.body_scale",
+    "Heading": "moveo.features.heading",
+    "RollingStats": "moveo.features.rolling_stats",
+    "EMGWindowFeatures": "moveo.features.emg_features",
+    "ExtractTemplates": "moveo.features.templates",
+    "GlobalScaler": "moveo.features.global_models",
+    "GlobalKMeans": "moveo.features.global_models",
+    "GlobalWard": "moveo.features.global_models",
+    "BehaviorClassifierFeature": "moveo.features.behavior",
+    "PairPosition": "moveo.features.pairs.position",
+    "PairEgocentric": "moveo.features.pairs.position",
+    "PairFacing": "moveo.features.pairs.facing",
+    "AttentionTarget": "moveo.features.pairs.facing",
 }
 
-__all__ = [*sorted(_CLASSES), "feature_names", "get_feature"]
+__all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]
 
 
 def __getattr__(name: str) -> Any:
-    spec = _CLASSES.get(name)
-    if spec is None:
+    module = _CLASSES.get(name)
+    if module is None:
         raise AttributeError(f"module 'moveo.features' has no attribute {name!r}")
-    value = getattr(importlib.import_module(spec[0]), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
@@ -49,24 +54,36 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_CLASSES))
 
 
+def _builtin_features() -> dict[str, type[BaseFeature]]:
+    for module in sorted(set(_CLASSES.values())):
+        importlib.import_module(module)
+    return {
+        name: cls
+        for name, cls in registered_features().items()
+        if cls.__module__.startswith("moveo.")
+    }
+
+
 def feature_names() -> list[str]:
-    """Return the registered feature names (e.g. ``"speed-angvel"``).
+    """Return the names of moveo's features (e.g. ``"speed-angvel"``).
 
     Returns
     -------
     list of str
+        Sorted registered names of the feature classes moveo ships.
     """
-    return sorted(feature for _, feature in _CLASSES.values())
+    return sorted(_builtin_features())
 
 
-def get_feature(name: str) -> type:
+def get_feature(name: str) -> type[BaseFeature]:
     """Return the feature class registered under ``name``.
 
     Parameters
     ----------
     name : str
         A feature name such as ``"speed-angvel"`` (or a class name such as
-        ``"SpeedAngvel"``).
+        ``"SpeedAngvel"``). Features defined outside moveo are found by name once
+        their module has been imported.
 
     Returns
     -------
@@ -78,7 +95,10 @@ def get_feature(name: str) -> type:
     KeyError
         If no feature has that name; the message lists the valid names.
     """
-    for cls_name, (_, feature) in _CLASSES.items():
-        if name in (feature, cls_name):
-            return __getattr__(cls_name)
-    raise KeyError(f"unknown feature {name!r}; known features: {', '.join(feature_names())}")
+    if name in _CLASSES:
+        return __getattr__(name)
+    builtin = _builtin_features()
+    cls = builtin.get(name) or registered_features().get(name)
+    if cls is None:
+        raise KeyError(f"unknown feature {name!r}; known features: {', '.join(sorted(builtin))}")
+    return cls

@@ -3,8 +3,8 @@
 A tracking feature is a thin adapter: :class:`TrackTable` validates the key
 columns, finds the individuals' segments, takes zero-copy numpy views of float
 columns and builds the output frame in input order; :class:`TrackingFeature`
-holds the protocol boilerplate (stateless ``load_state`` / ``fit`` /
-``save_state``, dataset defaults).
+adds :meth:`TrackingFeature.table` to the common
+:class:`~moveo.features.base.BaseFeature`.
 
 Segments are runs of rows with the same ``(group, sequence, id)``: a feature
 never reaches across individuals or sequences. Rows must be in frame order
@@ -16,41 +16,15 @@ back in input order; duplicate ``(id, frame)`` rows are an error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
+from moveo.features.base import BaseFeature, positive_fps
 from moveo.kernels.windows import first_order_violation, segment_offsets
-from moveo.pipeline.types import Inputs, Params, TrackInput
-from moveo.schema import COLUMNS, POSE, Columns, PoseConfig
+from moveo.schema import Columns
 
 __all__ = ["TrackTable", "TrackingFeature", "positive_fps"]
-
-
-def positive_fps(value: float | None, *, source: str) -> float | None:
-    """Validate a frame rate: ``None`` or a positive finite number.
-
-    Parameters
-    ----------
-    value : float or None
-        The frame rate.
-    source : str
-        Where it comes from, for the error message.
-
-    Returns
-    -------
-    float or None
-    """
-    if value is None:
-        return None
-    fps = float(value)
-    if not (np.isfinite(fps) and fps > 0.0):
-        raise ValueError(
-            f"{source}: fps must be a positive number of frames per second, got {value!r}"
-        )
-    return fps
 
 
 class TrackTable:
@@ -256,96 +230,12 @@ class TrackTable:
         return self.df.select(keys).with_columns(series)
 
 
-class TrackingFeature:
-    """Base of the stateless tracking features (protocol boilerplate).
+class TrackingFeature(BaseFeature):
+    """Base of the per-row tracking features: one output row per input row.
 
-    Parameters
-    ----------
-    params : dict or Params, optional
-        Parameter overrides, merged over the defaults by
-        :meth:`moveo.pipeline.types.Params.from_overrides`.
-    inputs : Inputs, optional
-        Where the data comes from (default: the tracks).
-    columns : Columns, optional
-        Column names (default :data:`moveo.schema.COLUMNS`, or the dataset's
-        once :meth:`set_dataset_defaults` ran).
-    pose : PoseConfig, optional
-        Pose keypoint columns (default :data:`moveo.schema.POSE`, or the
-        dataset's).
+    Adds :meth:`table` (validated key columns, segments and zero-copy column views)
+    to :class:`~moveo.features.base.BaseFeature`; see there for the constructor.
     """
-
-    name: ClassVar[str]
-    version: ClassVar[str] = "0.1"
-    parallelizable: ClassVar[bool] = True
-    scope_dependent: ClassVar[bool] = False
-
-    class Params(Params):
-        """No parameters."""
-
-    class Inputs(Inputs[TrackInput]):
-        """Tracks of one entry."""
-
-    def __init__(
-        self,
-        params: Mapping[str, Any] | Params | None = None,
-        inputs: Inputs | None = None,
-        *,
-        columns: Columns | None = None,
-        pose: PoseConfig | None = None,
-    ) -> None:
-        self.params = self.Params.from_overrides(params)
-        self.inputs = inputs if inputs is not None else self.Inputs(("tracks",))
-        self._explicit_columns = columns is not None
-        self._explicit_pose = pose is not None
-        self.columns: Columns = columns if columns is not None else COLUMNS
-        self.pose: PoseConfig = pose if pose is not None else POSE
-        self.dataset_fps: float | None = None
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(params={self.params.model_dump()!r})"
-
-    def set_dataset_defaults(
-        self,
-        *,
-        fps: float | None = None,
-        columns: Columns | None = None,
-        pose: PoseConfig | None = None,
-    ) -> None:
-        """Take the dataset's frame rate, column names and pose layout.
-
-        The pipeline calls this before :meth:`apply`. Values given to the
-        constructor win over the dataset's; ``params.fps`` (where a feature has
-        it) wins over the dataset's ``fps``.
-
-        Parameters
-        ----------
-        fps : float, optional
-            The dataset's frames per second.
-        columns : Columns, optional
-            The dataset's column names.
-        pose : PoseConfig, optional
-            The dataset's pose keypoint layout.
-        """
-        self.dataset_fps = positive_fps(fps, source=f"{self.name}: dataset")
-        if columns is not None and not self._explicit_columns:
-            self.columns = columns
-        if pose is not None and not self._explicit_pose:
-            self.pose = pose
-
-    def load_state(
-        self,
-        run_root: Path,
-        artifact_paths: Mapping[str, Path],
-        dependency_lookups: Mapping[str, Any],
-    ) -> bool:
-        """Return ``True``: tracking features have no fitted state."""
-        return True
-
-    def fit(self, inputs: Any) -> None:
-        """Do nothing: tracking features have no fitted state."""
-
-    def save_state(self, run_root: Path) -> None:
-        """Do nothing: tracking features have no fitted state."""
 
     def table(self, df: pl.DataFrame) -> TrackTable:
         """Validate ``df`` and prepare it for the kernels.

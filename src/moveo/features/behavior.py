@@ -21,14 +21,15 @@ import numpy as np
 import polars as pl
 from pydantic import model_validator
 
+from moveo.contract import Inputs, Params, Result
 from moveo.features._global import key_frame, matrix
-from moveo.pipeline.types import Inputs, Params, Result
-from moveo.schema import COLUMNS, Columns
+from moveo.features.base import BaseFeature
+from moveo.schema import Columns, PoseConfig
 
 __all__ = ["BehaviorClassifierFeature"]
 
 
-class BehaviorClassifierFeature:
+class BehaviorClassifierFeature(BaseFeature):
     """Predict behaviour labels per row with a model trained by :func:`moveo.train_model`.
 
     Parameters
@@ -49,9 +50,6 @@ class BehaviorClassifierFeature:
     """
 
     name = "behavior-classifier"
-    version = "0.1"
-    parallelizable = True
-    scope_dependent = False
 
     class Params(Params):
         """Parameters of :class:`BehaviorClassifierFeature`.
@@ -85,20 +83,25 @@ class BehaviorClassifierFeature:
         """Upstream feature runs (the ones the model was trained on)."""
 
     def __init__(
-        self, params: Any = None, inputs: Any = None, *, columns: Columns | None = None
+        self,
+        params: Any = None,
+        inputs: Any = None,
+        *,
+        columns: Columns | None = None,
+        pose: PoseConfig | None = None,
     ) -> None:
-        self.params = self.Params.from_overrides(params)
-        self.columns = columns or COLUMNS
-        self.model: Any = None
+        model = None
         if inputs is None:
-            if self.params.model_path is None:
+            model_path = self.Params.from_overrides(params).model_path
+            if model_path is None:
                 raise ValueError(
                     "behavior-classifier: pass inputs (the feature runs the model was trained "
                     "on), or use BehaviorClassifierFeature.for_run(ds, run_id)"
                 )
-            self.model = self._load(Path(self.params.model_path))
-            inputs = tuple(Result(feature=f.feature, run_id=f.run_id) for f in self.model.features)
-        self.inputs = inputs if isinstance(inputs, Inputs) else self.Inputs(tuple(inputs))
+            model = self._load(Path(model_path))
+            inputs = tuple(Result(feature=f.feature, run_id=f.run_id) for f in model.features)
+        super().__init__(params, inputs, columns=columns, pose=pose)
+        self.model: Any = model
 
     @classmethod
     def for_run(
@@ -144,13 +147,6 @@ class BehaviorClassifierFeature:
             )
         return model
 
-    def set_dataset_defaults(
-        self, *, fps: Any = None, columns: Any = None, pose: Any = None
-    ) -> None:
-        """Take the dataset's column names (called by the runner)."""
-        if columns is not None:
-            self.columns = columns
-
     def load_state(
         self, run_root: Path, artifact_paths: Any = None, dependency_lookups: Any = None
     ) -> bool:
@@ -164,9 +160,6 @@ class BehaviorClassifierFeature:
             path = dataset_root / "models" / p.model_name / str(p.model_run) / "model.joblib"
         self.model = self._load(path)
         return True
-
-    def fit(self, inputs: Any) -> None:
-        """Nothing to fit: the model was trained by :func:`moveo.train_model`."""
 
     def save_state(self, run_root: Path) -> None:
         """Nothing to save: the model lives in ``models/``."""

@@ -10,9 +10,9 @@ from typing import ClassVar, Literal
 
 import polars as pl
 
+from moveo.contract import Params
 from moveo.features._tracking import TrackingFeature
 from moveo.kernels.body import body_scale
-from moveo.pipeline.types import Params
 from moveo.schema import COLUMNS, Columns
 
 __all__ = ["BodyScale", "median_scale"]

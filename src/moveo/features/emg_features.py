@@ -11,21 +11,19 @@ null if unlabelled) and one Float64 column per feature and channel
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from moveo.pipeline.types import Inputs, Params, TrackInput
-from moveo.schema import COLUMNS, Columns
+from moveo.contract import Inputs, Params, TrackInput
+from moveo.features.base import BaseFeature
 
 __all__ = ["EMGWindowFeatures"]
 
 
-class EMGWindowFeatures:
+class EMGWindowFeatures(BaseFeature):
     """Windowed EMG features of every recording session, one row per window.
 
     Parameters
@@ -50,9 +48,6 @@ class EMGWindowFeatures:
     """
 
     name: ClassVar[str] = "emg-features"
-    version: ClassVar[str] = "0.1"
-    parallelizable: ClassVar[bool] = True
-    scope_dependent: ClassVar[bool] = False
 
     class Params(Params):
         """Parameters of :class:`EMGWindowFeatures`.
@@ -95,55 +90,6 @@ class EMGWindowFeatures:
 
     class Inputs(Inputs[TrackInput]):
         """The recordings of an EMG dataset."""
-
-    def __init__(
-        self,
-        params: Mapping[str, Any] | Params | None = None,
-        inputs: Inputs | None = None,
-        *,
-        columns: Columns | None = None,
-    ) -> None:
-        self.params = self.Params.from_overrides(params)
-        self.inputs = inputs if inputs is not None else self.Inputs(("tracks",))
-        self._explicit_columns = columns is not None
-        self.columns: Columns = columns if columns is not None else COLUMNS
-        self.dataset_fps: float | None = None
-
-    def __repr__(self) -> str:
-        return f"EMGWindowFeatures(params={self.params.model_dump()!r})"
-
-    def set_dataset_defaults(
-        self, *, fps: float | None = None, columns: Columns | None = None, pose: Any = None
-    ) -> None:
-        """Take the dataset's sampling rate (``fps``) and column names.
-
-        Parameters
-        ----------
-        fps : float, optional
-            The EMG dataset's sampling rate in Hz.
-        columns : Columns, optional
-            The dataset's column names.
-        pose : PoseConfig, optional
-            Unused (EMG has no pose).
-        """
-        self.dataset_fps = float(fps) if fps is not None else None
-        if columns is not None and not self._explicit_columns:
-            self.columns = columns
-
-    def load_state(
-        self,
-        run_root: Path,
-        artifact_paths: Mapping[str, Path],
-        dependency_lookups: Mapping[str, Any],
-    ) -> bool:
-        """Return ``True``: this feature has no fitted state."""
-        return True
-
-    def fit(self, inputs: Any) -> None:
-        """Do nothing: this feature has no fitted state."""
-
-    def save_state(self, run_root: Path) -> None:
-        """Do nothing: this feature has no fitted state."""
 
     def _fs(self) -> float:
         fs = self.params.fs if self.params.fs is not None else self.dataset_fps

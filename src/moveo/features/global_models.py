@@ -1,12 +1,12 @@
 """Global features: fit once on templates (or load a fitted model), apply to every entry.
 
-Each feature takes :class:`~moveo.pipeline.types.GlobalModelParams`: exactly
+Each feature takes :class:`~moveo.contract.GlobalModelParams`: exactly
 one of
 
-- ``templates``: a :class:`~moveo.pipeline.types.ParquetArtifact` (default:
+- ``templates``: a :class:`~moveo.contract.ParquetArtifact` (default:
   the latest ``extract-templates`` run's ``.state/templates.parquet``) to fit
   on, or
-- ``model``: a :class:`~moveo.pipeline.types.JoblibArtifact` pointing at a run
+- ``model``: a :class:`~moveo.contract.JoblibArtifact` pointing at a run
   of the same feature whose fitted model (``.state/model.joblib``) is reused
   without fitting.
 
@@ -29,21 +29,14 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import polars as pl
 from pydantic import Field
 
-from moveo.features._global import feature_columns, key_frame, matrix, state_path
-from moveo.kernels.clustering import (
-    nan_column_stats,
-    nearest_centroid,
-    rows_complete,
-    standardize,
-)
-from moveo.models.base import dump_artifact
-from moveo.pipeline.types import (
+from moveo._fs import atomic_write_joblib
+from moveo.contract import (
     GlobalModelParams,
     InputItemLike,
     Inputs,
@@ -53,7 +46,15 @@ from moveo.pipeline.types import (
     ParquetArtifact,
     load_from_spec,
 )
-from moveo.schema import COLUMNS, Columns
+from moveo.features._global import feature_columns, key_frame, matrix, state_path
+from moveo.features.base import BaseFeature
+from moveo.kernels.clustering import (
+    nan_column_stats,
+    nearest_centroid,
+    rows_complete,
+    standardize,
+)
+from moveo.schema import Columns, PoseConfig
 
 __all__ = [
     "GlobalKMeans",
@@ -95,34 +96,23 @@ class GlobalWardModel(JoblibArtifact):
     pattern: str = ".state/model.joblib"
 
 
-class _GlobalFeature(abc.ABC):
-    """Shared load/fit/save logic; subclasses implement ``_fit`` and ``_transform``."""
-
-    name: ClassVar[str]
-    version: ClassVar[str] = "0.1"
-    parallelizable: ClassVar[bool] = True
-    scope_dependent: ClassVar[bool] = False
+class _GlobalFeature(BaseFeature, abc.ABC):
+    """Fit-then-apply base: load, fit and save a model (``_fit`` / ``_transform``)."""
 
     class Inputs(Inputs[InputItemLike]):
         """``"tracks"`` and/or upstream results to transform."""
 
     def __init__(
-        self, params: Any = None, inputs: Any = None, *, columns: Columns | None = None
+        self,
+        params: Any = None,
+        inputs: Any = None,
+        *,
+        columns: Columns | None = None,
+        pose: PoseConfig | None = None,
     ) -> None:
-        self.params = self.Params.from_overrides(params)  # type: ignore[attr-defined]
-        if inputs is None:
-            inputs = ("tracks",)
-        self.inputs = inputs if isinstance(inputs, Inputs) else self.Inputs(tuple(inputs))
-        self.columns = columns or COLUMNS
+        super().__init__(params, inputs, columns=columns, pose=pose)
         self.state: dict[str, Any] | None = None
         self._templates_path: Path | None = None
-
-    def set_dataset_defaults(
-        self, *, fps: Any = None, columns: Any = None, pose: Any = None
-    ) -> None:
-        """Take the dataset's column names (called by the runner)."""
-        if columns is not None:
-            self.columns = columns
 
     def load_state(
         self, run_root: Path, artifact_paths: Any = None, dependency_lookups: Any = None
@@ -196,7 +186,7 @@ class _GlobalFeature(abc.ABC):
         """Write the fitted model to ``.state/model.joblib``."""
         if self.state is None:
             raise RuntimeError(f"{self.name}: nothing fitted to save")
-        dump_artifact(self.state, state_path(run_root, MODEL_FILE))
+        atomic_write_joblib(self.state, state_path(run_root, MODEL_FILE))
 
     def apply(self, df: pl.DataFrame) -> pl.DataFrame:
         """Transform one entry (one output row per input row, in input order)."""
@@ -235,7 +225,7 @@ class GlobalScaler(_GlobalFeature):
         Attributes
         ----------
         templates, model
-            See :class:`~moveo.pipeline.types.GlobalModelParams`.
+            See :class:`~moveo.contract.GlobalModelParams`.
         columns : list of str or None
             Columns to scale (``None``: every numeric non-key template column).
         suffix : str
@@ -269,7 +259,7 @@ class GlobalKMeans(_GlobalFeature):
         Attributes
         ----------
         templates, model
-            See :class:`~moveo.pipeline.types.GlobalModelParams`.
+            See :class:`~moveo.contract.GlobalModelParams`.
         k : int
             Number of clusters (at most the number of complete templates).
         random_state : int
@@ -319,7 +309,7 @@ class GlobalWard(_GlobalFeature):
         Attributes
         ----------
         templates, model
-            See :class:`~moveo.pipeline.types.GlobalModelParams`.
+            See :class:`~moveo.contract.GlobalModelParams`.
         n_clusters : int
             Clusters to cut the tree into (at most the number of complete templates).
         columns : list of str or None

@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 import polars as pl
 from pydantic import Field
 
+from moveo.contract import Params
 from moveo.features._tracking import TrackingFeature
 from moveo.kernels.body import heading_pca, heading_two_point
-from moveo.pipeline.types import Params
 
 __all__ = ["Heading"]
 

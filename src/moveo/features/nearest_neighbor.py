@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from moveo.contract import Params
 from moveo.features._tracking import TrackingFeature
 from moveo.kernels.neighbors import nearest_neighbors, neighbor_deltas
-from moveo.pipeline.types import Params
 
 __all__ = ["NearestNeighbor"]
 

@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
+from moveo.contract import Inputs, Params, Result, TrackInput
 from moveo.features._tracking import TrackingFeature
 from moveo.kernels.windows import rolling
-from moveo.pipeline.types import Inputs, Params, Result, TrackInput
 
 __all__ = ["RollingStats"]
 

@@ -14,10 +14,10 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from moveo.contract import Params
 from moveo.features._tracking import TrackingFeature
 from moveo.kernels.kinematics import speed_angvel, step_speed_angvel
 from moveo.kernels.windows import rolling
-from moveo.pipeline.types import Params
 
 __all__ = ["SpeedAngvel"]
 

@@ -33,12 +33,13 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from moveo.dataset import atomic_write_parquet
+from moveo._fs import atomic_write_parquet
+from moveo.contract import InputItemLike, Inputs, InputStream, Params
 from moveo.features._global import feature_columns, key_frame, matrix, state_path
+from moveo.features.base import BaseFeature
 from moveo.kernels.clustering import nan_column_stats, rows_complete, standardize
 from moveo.kernels.farthest import farthest_first
-from moveo.pipeline.types import InputItemLike, Inputs, InputStream, Params
-from moveo.schema import COLUMNS, Columns
+from moveo.schema import Columns, PoseConfig
 
 __all__ = ["TEMPLATES_FILE", "ExtractTemplates"]
 
@@ -59,7 +60,7 @@ def _proportional_caps(counts: np.ndarray, total: int) -> np.ndarray:
     return np.minimum(caps, counts)
 
 
-class ExtractTemplates:
+class ExtractTemplates(BaseFeature):
     """Select representative template rows across all entries (see module docs).
 
     Parameters
@@ -67,14 +68,12 @@ class ExtractTemplates:
     params : dict or ExtractTemplates.Params, optional
     inputs : ExtractTemplates.Inputs or tuple, optional
         What to sample from: ``("tracks",)`` (default) or upstream
-        :class:`~moveo.pipeline.types.Result` items (joined on the row keys).
+        :class:`~moveo.contract.Result` items (joined on the row keys).
     columns : Columns, optional
         Dataset column names (the runner passes the dataset's).
     """
 
     name = "extract-templates"
-    version = "0.1"
-    parallelizable = True
     scope_dependent = True
 
     class Params(Params):
@@ -117,21 +116,11 @@ class ExtractTemplates:
         inputs: Any = None,
         *,
         columns: Columns | None = None,
+        pose: PoseConfig | None = None,
     ) -> None:
-        self.params = self.Params.from_overrides(params)
-        if inputs is None:
-            inputs = ("tracks",)
-        self.inputs = inputs if isinstance(inputs, Inputs) else self.Inputs(tuple(inputs))
-        self.columns = columns or COLUMNS
+        super().__init__(params, inputs, columns=columns, pose=pose)
         self.templates: pl.DataFrame | None = None
         self._lookup: dict[tuple[str, str, int, int], int] = {}
-
-    def set_dataset_defaults(
-        self, *, fps: Any = None, columns: Any = None, pose: Any = None
-    ) -> None:
-        """Take the dataset's column names (called by the runner)."""
-        if columns is not None:
-            self.columns = columns
 
     # -- state -----------------------------------------------------------------------
 

@@ -1022,7 +1022,12 @@ def _pair_facing(
         facing[i] = diff < angle_thresh and dist < dist_thresh  # NaN compares False
 
 
-PAIR_FACING_COLUMNS: tuple[str, ...] = ("body_angle_deg", "bearing_deg", "angle_diff_deg", "distance")
+PAIR_FACING_COLUMNS: tuple[str, ...] = (
+    "body_angle_deg",
+    "bearing_deg",
+    "angle_diff_deg",
+    "distance",
+)
 """Float columns of :func:`pair_facing` (then the boolean ``is_facing``)."""
 
 
@@ -1079,8 +1084,16 @@ def pair_facing(
     out = np.empty((ra.shape[0], 4))
     facing = np.empty(ra.shape[0], dtype=np.bool_)
     _pair_facing(
-        ra, rb, hx, hy, body, float(dist_scale), float(angle_thresh_deg), float(dist_thresh),
-        out, facing,
+        ra,
+        rb,
+        hx,
+        hy,
+        body,
+        float(dist_scale),
+        float(angle_thresh_deg),
+        float(dist_thresh),
+        out,
+        facing,
     )
     return out, facing
 
@@ -1121,11 +1134,13 @@ def _attention(
         for r in range(s, e):
             q = frames[r] - fmin
             present[q] = True
-            if facing[r] and math.isfinite(angle[r]):
-                if not has[q] or angle[r] < best[q] or (angle[r] == best[q] and id2[r] < best_id[q]):
-                    best[q] = angle[r]
-                    best_id[q] = id2[r]
-                    has[q] = True
+            better = (
+                not has[q] or angle[r] < best[q] or (angle[r] == best[q] and id2[r] < best_id[q])
+            )
+            if facing[r] and math.isfinite(angle[r]) and better:
+                best[q] = angle[r]
+                best_id[q] = id2[r]
+                has[q] = True
         c = 0
         for q in range(span):
             if present[q]:
@@ -1145,7 +1160,11 @@ def _attention(
 
 
 def attention_targets(
-    id1: np.ndarray, id2: np.ndarray, frames: np.ndarray, angle_diff: np.ndarray, is_facing: np.ndarray
+    id1: np.ndarray,
+    id2: np.ndarray,
+    frames: np.ndarray,
+    angle_diff: np.ndarray,
+    is_facing: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Per (focal, frame): the facing partner with the smallest angle difference.
 
@@ -1185,6 +1204,17 @@ def attention_targets(
         "target": np.empty(total, dtype=np.int64),
         "angle": np.empty(total),
     }
-    _attention(id1, id2, frames, ang, fac, False, block_off, out["id"], out["frame"],
-               out["target"], out["angle"])
+    _attention(
+        id1,
+        id2,
+        frames,
+        ang,
+        fac,
+        False,
+        block_off,
+        out["id"],
+        out["frame"],
+        out["target"],
+        out["angle"],
+    )
     return out

@@ -18,8 +18,6 @@ A trainable model is an object with
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -27,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import polars as pl
 from pydantic import ConfigDict, Field
 
+from moveo._fs import atomic_write_joblib as dump_artifact
 from moveo.schema import StrictModel
 
 __all__ = [
@@ -255,31 +254,6 @@ def split_entries(
     held = sorted(items[i] for i in order[:n_out])
     kept = sorted(items[i] for i in order[n_out:])
     return kept, held
-
-
-def dump_artifact(obj: Any, path: str | Path) -> None:
-    """Write ``obj`` with joblib atomically (temp file in the same folder, fsync, rename).
-
-    Parameters
-    ----------
-    obj : object
-        What to store.
-    path : str or Path
-        Final file.
-    """
-    import joblib
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}")
-    try:
-        joblib.dump(obj, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def load_model(path: str | Path) -> Any:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from moveo.pipeline.pipeline import CallbackStep, FeatureStep, Pipeline
-from moveo.pipeline.registry import FeatureRegistry, open_registry
-from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
-from moveo.pipeline.types import (
+from moveo.contract import (
     ArtifactSpec,
     BodyScaleResult,
     Columns,
@@ -42,6 +39,9 @@ from moveo.pipeline.types import (
     load_from_spec,
     resolve_order_col,
 )
+from moveo.pipeline.pipeline import CallbackStep, FeatureStep, Pipeline
+from moveo.pipeline.registry import FeatureRegistry, open_registry
+from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
 
 _LAZY = {"train_model": "moveo.pipeline.training"}
 

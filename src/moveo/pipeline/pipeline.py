@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from moveo.contract import ArtifactSpec, Result
 from moveo.pipeline.hashing import canonical_json, stable_hash
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.reporting import ProgressReporter
 from moveo.pipeline.run import RunPlan, _apply_dataset_defaults, plan_run, run_feature
-from moveo.pipeline.types import Result
 
 if TYPE_CHECKING:
     from moveo.dataset import Dataset
@@ -92,6 +92,13 @@ class FeatureStep:
         Extra keyword arguments for :func:`~moveo.pipeline.run.run_feature`
         (``groups``, ``sequences``, ``parallel_workers``, ``parallel_mode``,
         ``overlap_frames``, ``filter_*``, ``overwrite``, ``executor``).
+    artifact_names : dict of str to str
+        Artifact parameters bound to upstream steps, ``{param: step}`` (e.g.
+        ``{"templates": "templates"}``: fit on the templates of step
+        ``templates``). These are DAG edges like ``input_names``. When a
+        parameter is an artifact reference without a ``run_id`` (such as the
+        global features' default ``templates``), :meth:`Pipeline.add` binds it
+        to the latest earlier step of that feature; name it here to choose.
     """
 
     name: str
@@ -99,6 +106,7 @@ class FeatureStep:
     params: dict | None = None
     input_names: list[str] = field(default_factory=list)
     run_kwargs: dict = field(default_factory=dict)
+    artifact_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_name(self.name)
@@ -114,6 +122,7 @@ class FeatureStep:
                     "not follow the Feature protocol"
                 )
         self.input_names = list(self.input_names)
+        self.artifact_names = dict(self.artifact_names)
         unknown = sorted(set(self.run_kwargs) - set(_RUN_KWARGS))
         if unknown:
             raise ValueError(
@@ -122,8 +131,29 @@ class FeatureStep:
 
     @property
     def upstream(self) -> list[str]:
-        """Names of the steps this one depends on."""
-        return [n for n in self.input_names if n != TRACKS]
+        """Names of the steps this one depends on (inputs, then bound artifacts)."""
+        names = [n for n in self.input_names if n != TRACKS]
+        return list(dict.fromkeys([*names, *self.artifact_names.values()]))
+
+    def artifact_refs(self) -> dict[str, Any]:
+        """Return the step's artifact parameters that have no fixed ``run_id``.
+
+        Returns
+        -------
+        dict of str to ArtifactSpec
+            ``{param name: reference}``, the references :meth:`Pipeline.add` may
+            bind to an upstream step.
+        """
+        params_cls = getattr(self.feature_cls, "Params", None)
+        if params_cls is None or not hasattr(params_cls, "from_overrides"):
+            return {}
+        params = params_cls.from_overrides(self.params)
+        return {
+            name: value
+            for name in type(params).model_fields
+            if isinstance(value := getattr(params, name, None), ArtifactSpec)
+            and value.run_id is None
+        }
 
     def build(self, results: Mapping[str, Result] | None = None) -> Any:
         """Instantiate the feature with this step's params and upstream results.
@@ -262,6 +292,8 @@ class Pipeline:
             raise TypeError(f"expected a FeatureStep or CallbackStep, got {type(step).__name__}")
         if step.name in self.steps:
             raise ValueError(f"duplicate step name {step.name!r}")
+        if isinstance(step, FeatureStep):
+            self._bind_artifacts(step)
         for up in step.upstream:
             if up == step.name:
                 raise ValueError(f"step {step.name!r} depends on itself (a cycle)")
@@ -277,6 +309,43 @@ class Pipeline:
                 )
         self.steps[step.name] = step
         return self
+
+    def _bind_artifacts(self, step: FeatureStep) -> None:
+        refs = step.artifact_refs()
+        unknown = sorted(set(step.artifact_names) - set(refs))
+        if unknown:
+            raise ValueError(
+                f"step {step.name!r}: artifact_names {unknown} are not artifact parameters of "
+                f"{step.feature_cls.__name__} without a fixed run_id (those are: {sorted(refs)})"
+            )
+        for param, ref in refs.items():
+            bound = step.artifact_names.get(param)
+            if bound is None:
+                producers = [
+                    n
+                    for n, s in self.steps.items()
+                    if isinstance(s, FeatureStep)
+                    and getattr(s.feature_cls, "name", None) == ref.feature
+                ]
+                if producers:
+                    step.artifact_names[param] = producers[-1]
+                continue
+            up = self.steps.get(bound)
+            if not isinstance(up, FeatureStep):
+                raise ValueError(
+                    f"step {step.name!r}: artifact {param!r} is bound to {bound!r}, which is not "
+                    f"an earlier feature step (steps: {list(self.steps)})"
+                )
+            if getattr(up.feature_cls, "name", None) != ref.feature:
+                raise ValueError(
+                    f"step {step.name!r}: artifact {param!r} reads a {ref.feature!r} run, but "
+                    f"step {bound!r} runs {up.feature_cls.name!r}"
+                )
+
+    def _artifact_run_ids(self, step: FeatureStep, run_ids: Mapping[str, str]) -> dict[str, str]:
+        # {feature: run id} for the artifact references bound to upstream steps
+        refs = step.artifact_refs()
+        return {refs[p].feature: run_ids[u] for p, u in step.artifact_names.items() if u in run_ids}
 
     def dag(self) -> dict[str, list[str]]:
         """Return the adjacency dict ``{step_name: [upstream names]}``.
@@ -323,7 +392,8 @@ class Pipeline:
             feature = step.build({u: plans[u].plan.result() for u in step.upstream})  # type: ignore[union-attr]
             _apply_dataset_defaults(ds, feature)
             kwargs = {k: v for k, v in step.run_kwargs.items() if k in _PLAN_KWARGS}
-            plan = plan_run(ds, feature, reg, strict=False, **kwargs)
+            bound = self._artifact_run_ids(step, {u: plans[u].run_id for u in step.upstream})
+            plan = plan_run(ds, feature, reg, strict=False, upstream_run_ids=bound, **kwargs)
             total = len(plan.entries)
             if not total and step.upstream:
                 # upstream not computed yet: count what the tracks scope will give
@@ -513,8 +583,15 @@ class Pipeline:
                 if parallel_workers is not None:
                     kwargs.setdefault("parallel_workers", parallel_workers)
                 before = reg.entries_stamp(str(feature.name))
+                bound = self._artifact_run_ids(step, {u: r.run_id for u, r in results.items()})
                 result = run_feature(
-                    ds, feature, registry=reg, progress=reporter, step_name=name, **kwargs
+                    ds,
+                    feature,
+                    registry=reg,
+                    progress=reporter,
+                    step_name=name,
+                    upstream_run_ids=bound,
+                    **kwargs,
                 )
                 after = reg.entries_stamp(result.feature)
                 if kwargs["overwrite"] or before != after:
@@ -633,6 +710,7 @@ class Pipeline:
                         "params": json.loads(canonical_json(step.params or {})),
                         "input_names": step.input_names,
                         "run_kwargs": run_kwargs,
+                        "artifact_names": step.artifact_names,
                     }
                 )
             else:
@@ -675,6 +753,7 @@ class Pipeline:
                         params=item.get("params") or None,
                         input_names=item.get("input_names", []),
                         run_kwargs=item.get("run_kwargs", {}),
+                        artifact_names=item.get("artifact_names", {}),
                     )
                 )
             else:
@@ -688,7 +767,7 @@ class Pipeline:
         return cls(steps, name=spec.get("name", "pipeline"))
 
     def _save_spec(self, ds: Dataset) -> None:
-        from moveo.dataset import atomic_write_bytes
+        from moveo._fs import atomic_write_bytes
 
         text = json.dumps(self.to_spec(), indent=1, sort_keys=True)
         atomic_write_bytes(text.encode(), Path(ds.internal_root) / PIPELINE_FILE)

@@ -45,10 +45,11 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
+from moveo._fs import sweep_temp_files
+from moveo.contract import ArtifactSpec, Inputs, InputStream, Result
 from moveo.pipeline.hashing import canonical_json, compute_run_id, params_hash, stable_hash
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.reporting import ProgressReporter
-from moveo.pipeline.types import ArtifactSpec, Inputs, InputStream, Result
 
 if TYPE_CHECKING:
     from moveo.dataset import Dataset
@@ -65,7 +66,6 @@ __all__ = [
 
 log = logging.getLogger("moveo.pipeline")
 
-_TMP_MARK = ".tmp-"  # the marker moveo.dataset.atomic_write_parquet puts in temp names
 _FLUSH_EVERY_S = 0.5
 _FLUSH_EVERY_N = 64
 
@@ -655,7 +655,7 @@ def compute_entry(feature: Any, ds: Dataset, task: _EntryTask) -> _EntryOutcome:
     _EntryOutcome
         Metadata the driver records.
     """
-    from moveo.dataset import atomic_write_parquet
+    from moveo._fs import atomic_write_parquet
 
     t0 = time.perf_counter()
     df = _load_input(ds, task)
@@ -767,13 +767,7 @@ def _writer_lock(ds: Dataset, sweep_roots: Sequence[Path]) -> Iterator[None]:
 
 
 def _sweep_temp(root: Path) -> int:
-    n = 0
-    if not root.exists():
-        return 0
-    for p in root.rglob(f".*{_TMP_MARK}*"):
-        if p.is_file():
-            p.unlink(missing_ok=True)
-            n += 1
+    n = len(sweep_temp_files(root))
     if n:
         log.info("removed %d leftover temporary file(s) under %s", n, root)
     return n
@@ -853,6 +847,7 @@ def run_feature(
     executor: Executor | None = None,
     progress: bool | ProgressReporter | None = None,
     step_name: str | None = None,
+    upstream_run_ids: Mapping[str, str] | None = None,
 ) -> Result:
     """Apply a feature over a chosen scope of a dataset (default: all entries).
 
@@ -866,7 +861,7 @@ def run_feature(
     ds : Dataset
         The dataset.
     feature : Feature
-        An object following the :class:`~moveo.pipeline.types.Feature` protocol.
+        An object following the :class:`~moveo.contract.Feature` protocol.
     groups, sequences : iterable of str, optional
         Scope filter.
     overwrite : bool, default False
@@ -898,6 +893,10 @@ def run_feature(
         Show a progress bar (default: only on a terminal).
     step_name : str, optional
         Pipeline step name recorded with the run (used by ``Pipeline.status``).
+    upstream_run_ids : mapping, optional
+        ``{feature: run_id}`` for upstream references without a ``run_id``
+        (artifact parameters such as ``templates``) instead of that feature's
+        latest run; the pipeline passes the runs of the steps they are bound to.
 
     Returns
     -------
@@ -929,6 +928,7 @@ def run_feature(
             filter_end_frame=filter_end_frame,
             filter_start_time=filter_start_time,
             filter_end_time=filter_end_time,
+            upstream_run_ids=upstream_run_ids,
         )
         if not plan.entries:
             raise ValueError(
@@ -1129,7 +1129,7 @@ def _dispatch(
             handle_dir = Path(ds.internal_root) / "workers"
             handle_dir.mkdir(parents=True, exist_ok=True)
             handle_path = handle_dir / f"{plan.feature}-{plan.run_id}-{uuid.uuid4().hex[:8]}.pkl"
-            from moveo.dataset import atomic_write_bytes
+            from moveo._fs import atomic_write_bytes
 
             atomic_write_bytes(pickle.dumps(feature, protocol=pickle.HIGHEST_PROTOCOL), handle_path)
             handle = _FeatureHandle(str(handle_path))

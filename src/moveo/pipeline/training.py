@@ -36,8 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from moveo._fs import set_journal_mode
-from moveo.dataset import atomic_write_bytes
+from moveo._fs import atomic_write_bytes, set_journal_mode
 from moveo.pipeline.hashing import canonical_json, stable_hash
 from moveo.pipeline.progress import (
     CompositeProgressCallback,

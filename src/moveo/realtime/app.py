@@ -180,7 +180,7 @@ class App:
         if self._running:
             return
         if self.warmup:
-            from moveo import warmup
+            from moveo._numba import warmup
 
             warmup()
         self._stop_requested.clear()

@@ -25,6 +25,8 @@ from typing import Any
 
 import joblib
 
+from moveo._fs import temp_path
+
 __all__ = ["ModelMismatchError", "load_pickle", "read_sidecar", "save_pickle", "sidecar_path"]
 
 SIDECAR_VERSION = 1
@@ -127,7 +129,7 @@ def save_pickle(
         meta["features"] = [features] if isinstance(features, str) else list(features)
     if class_names is not None:
         meta["class_names"] = [str(c) for c in class_names]
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    tmp = temp_path(p)
     try:
         joblib.dump(model, str(tmp))
         with open(tmp, "rb+") as fh:
@@ -143,7 +145,7 @@ def save_pickle(
         "model_type": f"{type(model).__module__}.{type(model).__qualname__}",
         **meta,
     }
-    from moveo.dataset import atomic_write_bytes
+    from moveo._fs import atomic_write_bytes
 
     atomic_write_bytes(json.dumps(sidecar, indent=2).encode(), sidecar_path(p))
     return str(p)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from moveo._fs import temp_path
 from moveo.realtime._util import logger, raise_worker_errors
 
 __all__ = ["Recorder", "RecordingError"]
@@ -120,7 +120,7 @@ class Recorder:
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=self.queue_size)
         self._next: int | None = None
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{uuid.uuid4().hex[:12]}")
+        self._tmp = temp_path(self.path)
         self._writer: pq.ParquetWriter | None = None
         self._schema = pa.schema(
             [("id", pa.int64()), ("frame", pa.int64()), ("time", pa.float64())]

@@ -86,3 +86,12 @@ def test_warmup_command(monkeypatch, capsys):
     assert captured.err == ""  # --quiet: no bar
     assert main(["warmup"]) == 0
     assert "compiling moveo kernels" in capsys.readouterr().err
+
+
+def test_jit_without_a_source_file_compiles_uncached():
+    # a kernel written in a notebook cell or exec'd text has no file for numba's cache
+    namespace = {"jit": _numba.jit}
+    exec(compile("@jit\ndef twice(a):\n    return 2 * a\n", "<cell 3>", "exec"), namespace)
+    twice = namespace["twice"]
+    assert twice(2.5) == 5.0
+    assert type(twice._cache).__name__ == "NullCache"

@@ -36,8 +36,15 @@ def test_facing_geometry_equals_mosaic():
     rows += animal(2, f, [2, -2, 0, 1], [0, 0, 2, 1], [3, -3, 0, 2], [0, 0, 3, 1])
     out = PairFacing().apply(pl.DataFrame(rows))
     assert out.columns == [
-        "frame", "id1", "id2", "perspective", "body_angle_deg", "bearing_deg",
-        "angle_diff_deg", "distance", "is_facing",
+        "frame",
+        "id1",
+        "id2",
+        "perspective",
+        "body_angle_deg",
+        "bearing_deg",
+        "angle_diff_deg",
+        "distance",
+        "is_facing",
     ]
     expected = [  # frame, id1, id2, body, bearing, diff, distance, facing
         (0, 1, 2, 180.0, 0.0, 180.0, 2.0, False),
@@ -49,8 +56,16 @@ def test_facing_geometry_equals_mosaic():
         (2, 2, 1, 90.0, -90.0, 180.0, 2.0, False),
         (3, 2, 1, 0.0, -135.0, 135.0, math.sqrt(2), False),
     ]
-    got = out.select("frame", "id1", "id2", "body_angle_deg", "bearing_deg", "angle_diff_deg",
-                     "distance", "is_facing").rows()
+    got = out.select(
+        "frame",
+        "id1",
+        "id2",
+        "body_angle_deg",
+        "bearing_deg",
+        "angle_diff_deg",
+        "distance",
+        "is_facing",
+    ).rows()
     for g, e in zip(got, expected, strict=True):
         assert g[:3] == e[:3] and g[7] == e[7]
         np.testing.assert_allclose(g[3:7], e[3:7], atol=1e-12)
@@ -73,7 +88,9 @@ def test_thresholds_are_strict_and_absent_rows():
     assert a["distance"][1] == 3.0
     assert a["is_facing"].to_list() == [False, False, True]
     # pairs with id 3 exist only at frame 1
-    assert out.filter((pl.col("id1") == 3) | (pl.col("id2") == 3))["frame"].unique().to_list() == [1]
+    assert out.filter((pl.col("id1") == 3) | (pl.col("id2") == 3))["frame"].unique().to_list() == [
+        1
+    ]
     assert out.height == 10
 
 
@@ -81,7 +98,8 @@ def facing_rows(rows):
     return pl.DataFrame(
         rows, schema=["frame", "id1", "id2", "angle_diff_deg", "is_facing"], orient="row"
     ).with_columns(
-        group=pl.lit("g"), sequence=pl.lit("s"),
+        group=pl.lit("g"),
+        sequence=pl.lit("s"),
         perspective=(pl.col("id1") > pl.col("id2")).cast(pl.Int64),
     )
 
@@ -90,19 +108,36 @@ def test_attention_target_choice_ties_and_groups():
     # frame 0: focal 1 faces 2 and 3 at 10 deg (tie -> smaller id 2), 4 closer but not facing
     df = facing_rows(
         [
-            (0, 1, 2, 10.0, True), (0, 1, 3, 10.0, True), (0, 1, 4, 5.0, False),
-            (1, 1, 2, 30.0, True), (1, 1, 3, 20.0, True),
-            (0, 2, 1, 50.0, False), (0, 3, 1, math.nan, False), (1, 2, 1, math.nan, False),
+            (0, 1, 2, 10.0, True),
+            (0, 1, 3, 10.0, True),
+            (0, 1, 4, 5.0, False),
+            (1, 1, 2, 30.0, True),
+            (1, 1, 3, 20.0, True),
+            (0, 2, 1, 50.0, False),
+            (0, 3, 1, math.nan, False),
+            (1, 2, 1, math.nan, False),
             (2, 5, 1, 1.0, False),
         ]
     )
     out = AttentionTarget().apply(df)
     assert out.columns == [
-        "group", "sequence", "id", "frame", "attention_target_id",
-        "attention_target_angle_diff_deg", "focal_group", "target_group", "attention_type",
+        "group",
+        "sequence",
+        "id",
+        "frame",
+        "attention_target_id",
+        "attention_target_angle_diff_deg",
+        "focal_group",
+        "target_group",
+        "attention_type",
     ]
     assert out.select("id", "frame", "attention_target_id").rows() == [
-        (1, 0, 2), (1, 1, 3), (2, 0, None), (2, 1, None), (3, 0, None), (5, 2, None),
+        (1, 0, 2),
+        (1, 1, 3),
+        (2, 0, None),
+        (2, 1, None),
+        (3, 0, None),
+        (5, 2, None),
     ]
     ang = out["attention_target_angle_diff_deg"].to_numpy()
     np.testing.assert_array_equal(ang[:2], [10.0, 20.0])
@@ -123,9 +158,16 @@ def test_chained_through_the_pipeline(tmp_path):
     for ident in (1, 2, 3):
         for f in range(50):
             cx, cy = rng.uniform(0, 5, 2)
-            rows.append({"id": ident, "frame": f, "X": cx, "Y": cy,
-                         **{f"poseX{k}": cx + (3 - k) * 0.3 for k in range(7)},
-                         **{f"poseY{k}": cy for k in range(7)}})
+            rows.append(
+                {
+                    "id": ident,
+                    "frame": f,
+                    "X": cx,
+                    "Y": cy,
+                    **{f"poseX{k}": cx + (3 - k) * 0.3 for k in range(7)},
+                    **{f"poseY{k}": cy for k in range(7)},
+                }
+            )
     ds = moveo.Dataset.create(tmp_path / "ds", fps=30.0)
     ds.add_tracks(pl.DataFrame(rows).with_columns(group=pl.lit("g"), sequence=pl.lit("s")))
     facing = moveo.run_feature(ds, PairFacing({"dist_thresh": 4.0}))

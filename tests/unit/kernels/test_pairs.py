@@ -304,8 +304,15 @@ def test_pair_facing_matches_reference(table, towards, thresh):
     ra, rb = pair_rows(table["frames"], table["offsets"], table["ids"])
     px, py = table["px"], table["py"]
     args = (px[:, 0], py[:, 0], px[:, 1], py[:, 1])
-    got, fac = pair_facing(ra, rb, *args, towards_tail=towards, dist_scale=0.5,
-                           angle_thresh_deg=thresh, dist_thresh=20.0)
+    got, fac = pair_facing(
+        ra,
+        rb,
+        *args,
+        towards_tail=towards,
+        dist_scale=0.5,
+        angle_thresh_deg=thresh,
+        dist_thresh=20.0,
+    )
     exp, exp_fac = ref.pair_facing(ra, rb, *args, towards, 0.5, thresh, 20.0)
     np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-9)
     np.testing.assert_array_equal(fac, exp_fac)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import polars as pl
 
 from moveo.cli import main
-from moveo.pipeline.demo import demo_pipeline, make_demo_dataset
+from moveo.cli.demo import demo_pipeline, make_demo_dataset
+from moveo.pipeline import read_feature
 
 
 def test_demo_command_twice_then_status(tmp_path, capsys):
@@ -35,8 +36,8 @@ def test_demo_pipeline_outputs(tmp_path):
         "nearest-neighbor",
         "rolling-speed",
     ]
-    speed = ds.read_feature(results["speed-angvel"], "g0", "s1")
-    rolling = ds.read_feature(results["rolling-speed"], "g0", "s1")
+    speed = read_feature(ds, results["speed-angvel"], "g0", "s1")
+    rolling = read_feature(ds, results["rolling-speed"], "g0", "s1")
     assert speed.height == rolling.height == 300
     assert "speed" in speed.columns
     # the rolling step reads the speed step: its keys line up row for row

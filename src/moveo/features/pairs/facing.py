@@ -23,11 +23,11 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from moveo.contract import Inputs, Params, Result
 from moveo.features._tracking import TrackTable
+from moveo.features.base import BaseFeature
 from moveo.features.pairs._base import PairFeature, PairSelection
 from moveo.kernels.pairs import PAIR_FACING_COLUMNS, attention_targets, pair_facing
-from moveo.pipeline.types import Inputs, Params, Result
-from moveo.schema import COLUMNS, Columns
 
 __all__ = ["AttentionTarget", "PairFacing"]
 
@@ -122,7 +122,7 @@ class PairFacing(PairFeature):
         return self.pair_output(t, ra, rb, out)
 
 
-class AttentionTarget:
+class AttentionTarget(BaseFeature):
     """The partner each individual faces most directly (mosaic ``attention-target``).
 
     Reads a ``pair-facing`` run (``frame``, ``id1``, ``id2``, ``angle_diff_deg``,
@@ -145,8 +145,7 @@ class AttentionTarget:
 
     name: ClassVar[str] = "attention-target"
     version: ClassVar[str] = "0.2"
-    parallelizable: ClassVar[bool] = True
-    scope_dependent: ClassVar[bool] = False
+    default_inputs: ClassVar[tuple[Any, ...]] = (Result(feature="pair-facing"),)
 
     class Params(Params):
         """Parameters of :class:`AttentionTarget`.
@@ -161,37 +160,6 @@ class AttentionTarget:
 
     class Inputs(Inputs[Result]):
         """A ``pair-facing`` run."""
-
-    def __init__(
-        self,
-        params: Any = None,
-        inputs: Any = None,
-        *,
-        columns: Columns | None = None,
-    ) -> None:
-        self.params = self.Params.from_overrides(params)
-        if inputs is None:
-            inputs = (Result(feature="pair-facing"),)
-        self.inputs = inputs if isinstance(inputs, Inputs) else self.Inputs(tuple(inputs))
-        self.columns = columns or COLUMNS
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(params={self.params.model_dump()!r})"
-
-    def set_dataset_defaults(self, *, fps: Any = None, columns: Any = None, pose: Any = None) -> None:
-        """Take the dataset's column names (called by the runner)."""
-        if columns is not None:
-            self.columns = columns
-
-    def load_state(self, run_root: Any, artifact_paths: Any = None, dependency_lookups: Any = None) -> bool:
-        """Return ``True``: nothing to fit."""
-        return True
-
-    def fit(self, inputs: Any) -> None:
-        """Do nothing: nothing to fit."""
-
-    def save_state(self, run_root: Any) -> None:
-        """Do nothing: nothing to save."""
 
     def apply(self, df: pl.DataFrame) -> pl.DataFrame:
         """Compute the attention target of every focal and frame of one entry.
@@ -217,7 +185,10 @@ class AttentionTarget:
             )
         block_cols = [col for col in (c.group_col, c.seq_col) if col in df.columns]
         if block_cols and df.height and df.select(block_cols).n_unique() > 1:
-            parts = [self._one(part, block_cols) for part in df.partition_by(block_cols, maintain_order=True)]
+            parts = [
+                self._one(part, block_cols)
+                for part in df.partition_by(block_cols, maintain_order=True)
+            ]
             return pl.concat(parts).sort([*block_cols, c.id_col, c.frame_col], maintain_order=True)
         return self._one(df, block_cols)
 

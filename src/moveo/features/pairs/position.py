@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from moveo.contract import Params
 from moveo.features._tracking import TrackTable
 from moveo.features.pairs._base import (
     InterpolationConfig,
@@ -34,7 +35,6 @@ from moveo.kernels.pairs import (
     pair_position,
     smooth_columns,
 )
-from moveo.pipeline.types import Params
 from moveo.schema import PoseConfig
 
 __all__ = ["PairEgocentric", "PairPosition"]

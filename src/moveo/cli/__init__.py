@@ -1,9 +1,11 @@
-"""The ``moveo`` command line.
+"""The ``moveo`` command line: the application floor above every library layer.
 
-Subcommands live next to the code they drive: each module in
-:data:`COMMAND_MODULES` exposes ``register(subparsers)``, which adds its
-subcommands and sets ``func`` (called with the parsed namespace, returning an
-exit code).
+No library module imports this package. Each module in :data:`COMMAND_MODULES`
+exposes ``register(subparsers)``, which adds its subcommands and sets ``func``
+(called with the parsed namespace, returning an exit code).
+
+A user error (a missing path, an unknown feature, a bad parameter) prints one line
+``moveo: error: ...`` and exits with code 2; ``--verbose`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("moveo.pipeline.cli", "moveo.realtime.cli")
+COMMAND_MODULES = ("moveo.cli.pipeline", "moveo.cli.realtime")
+
+# exceptions that are the user's to fix (bad path, bad name, bad value): one line, exit 2
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    KeyError,
+    TypeError,
+    ImportError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fast feature pipelines and realtime prediction for movement signals.",
     )
     parser.add_argument("--version", action="version", version=f"moveo {__version__}")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show the full traceback of an error"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _register_warmup(sub)
     for name in COMMAND_MODULES:
@@ -80,7 +94,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("moveo: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as exc:
+        if args.verbose:
+            raise
+        print(f"moveo: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """Return the exception's message on one line (a KeyError's without quotes)."""
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    message = " ".join(str(text).split()) or type(exc).__name__
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover

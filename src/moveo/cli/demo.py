@@ -1,6 +1,6 @@
 """The demo: a synthetic tracking dataset and a five-step feature pipeline.
 
-``moveo demo [DIR]`` (see :mod:`moveo.pipeline.cli`) calls :func:`run_demo`:
+``moveo demo [DIR]`` (see :mod:`moveo.cli.pipeline`) calls :func:`run_demo`:
 it writes a dataset of a few groups x sequences x individuals (about a
 million rows with pose keypoints) using :mod:`moveo.io.synthetic`, then runs
 

@@ -82,7 +82,7 @@ def _open(path: str) -> Any:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from moveo.pipeline.demo import run_demo
+    from moveo.cli.demo import run_demo
 
     shape = {"n_frames": args.frames} if args.frames else None
     options = {
