@@ -247,3 +247,36 @@ def attention_targets(id1, id2, frames, angle, facing):
         "target": np.array([-1 if best[k] is None else best[k][1] for k in order], dtype=np.int64),
         "angle": np.array([np.nan if best[k] is None else best[k][0] for k in order]),
     }
+
+
+def orientation_rel(ra, rb, px, py, angle, scale, quantiles, nearest_k):
+    """Partner keypoints in the focal's frame, with numpy's nan-aware statistics."""
+    n_cols = 12 + len(quantiles) + nearest_k
+    out = np.full((len(ra), n_cols), np.nan)
+    for i, (a, b) in enumerate(zip(ra, rb, strict=True)):
+        va = np.isfinite(px[a]) & np.isfinite(py[a])
+        vb = np.isfinite(px[b]) & np.isfinite(py[b])
+        ca = (px[a][va].mean(), py[a][va].mean()) if va.any() else (math.nan, math.nan)
+        cb = (px[b][vb].mean(), py[b][vb].mean()) if vb.any() else (math.nan, math.nan)
+        c, s, sc = math.cos(angle[a]), math.sin(angle[a]), scale[a]
+
+        def to_focal(x, y, c=c, s=s, sc=sc, ca=ca):
+            rx, ry = x - ca[0], y - ca[1]
+            return (c * rx + s * ry) / sc, (-s * rx + c * ry) / sc
+
+        dx, dy = to_focal(*cb)
+        row = [dx, dy, wrap(angle[b] - angle[a])]
+        pts = [to_focal(x, y) for x, y in zip(px[b][vb], py[b][vb], strict=True)]
+        pts = [(u, v) for u, v in pts if math.isfinite(u) and math.isfinite(v)]
+        if pts:
+            ex = np.array([u for u, _ in pts])
+            ey = np.array([v for _, v in pts])
+            d = np.hypot(ex, ey)
+            near = sorted(d)[:nearest_k]
+            row += [d.min(), np.median(d), d.max(), *np.quantile(d, quantiles)]
+            row += [ex.min(), np.median(ex), ex.max(), ey.min(), np.median(ey), ey.max()]
+            row += near + [math.nan] * (nearest_k - len(near))
+        else:
+            row += [math.nan] * (n_cols - 3)
+        out[i] = row
+    return out

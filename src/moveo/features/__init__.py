@@ -36,6 +36,7 @@ _CLASSES: dict[str, str] = {
     "PairEgocentric": "moveo.features.pairs.position",
     "PairFacing": "moveo.features.pairs.facing",
     "AttentionTarget": "moveo.features.pairs.facing",
+    "OrientationRel": "moveo.features.pairs.orientation",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]

@@ -58,6 +58,8 @@ __all__ = [
     "clean_columns",
     "frame_gradient",
     "individual_kinematics",
+    "orientation_rel",
+    "orientation_rel_columns",
     "pair_facing",
     "pair_position",
     "pair_rows",
@@ -1217,4 +1219,216 @@ def attention_targets(
         out["target"],
         out["angle"],
     )
+    return out
+
+
+# ----------------------------------------------------------------------------- orientation
+
+
+_ROW_CHUNK = 4096  # pair rows per parallel task (one scratch set per task)
+
+
+@jit(inline="always")
+def _sorted_stat_row(vals: np.ndarray, m: int) -> None:
+    # insertion sort of vals[:m] (a few keypoints)
+    for i in range(1, m):
+        v = vals[i]
+        j = i - 1
+        while j >= 0 and vals[j] > v:
+            vals[j + 1] = vals[j]
+            j -= 1
+        vals[j + 1] = v
+
+
+@jit(inline="always")
+def _quantile_sorted(vals: np.ndarray, m: int, q: float) -> float:
+    # numpy's default ("linear") quantile of the sorted vals[:m]
+    if m == 0:
+        return np.nan
+    pos = q * (m - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, m - 1)
+    t = pos - lo
+    a = vals[lo]
+    b = vals[hi]
+    return a + t * (b - a) if t < 0.5 else b - (1.0 - t) * (b - a)
+
+
+@jit(parallel=True)
+def _orientation_rel(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    angle: np.ndarray,
+    scale: np.ndarray,
+    qs: np.ndarray,
+    k_near: int,
+    out: np.ndarray,
+) -> None:
+    n = ra.shape[0]
+    n_kp = px.shape[1]
+    n_q = qs.shape[0]
+    n_chunks = (n + _ROW_CHUNK - 1) // _ROW_CHUNK
+    for ch in prange(n_chunks):
+        ex = np.empty(n_kp)
+        ey = np.empty(n_kp)
+        dd = np.empty(n_kp)
+        for i in range(ch * _ROW_CHUNK, min((ch + 1) * _ROW_CHUNK, n)):
+            a = ra[i]
+            b = rb[i]
+            # centroids of the keypoints with both coordinates
+            ax = 0.0
+            ay = 0.0
+            na = 0
+            bx = 0.0
+            by = 0.0
+            nb = 0
+            for j in range(n_kp):
+                if math.isfinite(px[a, j]) and math.isfinite(py[a, j]):
+                    ax += px[a, j]
+                    ay += py[a, j]
+                    na += 1
+                if math.isfinite(px[b, j]) and math.isfinite(py[b, j]):
+                    bx += px[b, j]
+                    by += py[b, j]
+                    nb += 1
+            ax = ax / na if na else np.nan
+            ay = ay / na if na else np.nan
+            bx = bx / nb if nb else np.nan
+            by = by / nb if nb else np.nan
+            c = math.cos(angle[a])
+            s = math.sin(angle[a])
+            sc = scale[a]
+            ddx = bx - ax
+            ddy = by - ay
+            out[i, 0] = (c * ddx + s * ddy) / sc
+            out[i, 1] = (-s * ddx + c * ddy) / sc
+            out[i, 2] = _wrap(angle[b] - angle[a])
+            m = 0
+            for j in range(n_kp):
+                if math.isfinite(px[b, j]) and math.isfinite(py[b, j]):
+                    rx = px[b, j] - ax
+                    ry = py[b, j] - ay
+                    u = (c * rx + s * ry) / sc
+                    v = (-s * rx + c * ry) / sc
+                    if math.isfinite(u) and math.isfinite(v):
+                        ex[m] = u
+                        ey[m] = v
+                        dd[m] = math.sqrt(u * u + v * v)
+                        m += 1
+            _sorted_stat_row(ex, m)
+            _sorted_stat_row(ey, m)
+            _sorted_stat_row(dd, m)
+            out[i, 3] = dd[0] if m else np.nan
+            out[i, 4] = _quantile_sorted(dd, m, 0.5)
+            out[i, 5] = dd[m - 1] if m else np.nan
+            col = 6
+            for t in range(n_q):
+                out[i, col + t] = _quantile_sorted(dd, m, qs[t])
+            col = 6 + n_q
+            out[i, col] = ex[0] if m else np.nan
+            out[i, col + 1] = _quantile_sorted(ex, m, 0.5)
+            out[i, col + 2] = ex[m - 1] if m else np.nan
+            out[i, col + 3] = ey[0] if m else np.nan
+            out[i, col + 4] = _quantile_sorted(ey, m, 0.5)
+            out[i, col + 5] = ey[m - 1] if m else np.nan
+            col = 12 + n_q
+            for t in range(k_near):
+                out[i, col + t] = dd[t] if t < m else np.nan
+
+
+def orientation_rel_columns(
+    quantiles: list[float] | tuple[float, ...], nearest_k: int
+) -> list[str]:
+    """Output column names of :func:`orientation_rel`, in order.
+
+    Parameters
+    ----------
+    quantiles : sequence of float
+        Quantiles in [0, 1]; ``0.25`` gives ``dist_q25``.
+    nearest_k : int
+        Number of ``near_{j}`` columns.
+
+    Returns
+    -------
+    list of str
+    """
+    return [
+        "dx",
+        "dy",
+        "dtheta",
+        "dist_min",
+        "dist_median",
+        "dist_max",
+        *[f"dist_q{round(q * 100):d}" for q in quantiles],
+        "x_min",
+        "x_median",
+        "x_max",
+        "y_min",
+        "y_median",
+        "y_max",
+        *[f"near_{j}" for j in range(nearest_k)],
+    ]
+
+
+def orientation_rel(
+    focal: np.ndarray,
+    partner: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    angle: np.ndarray,
+    scale: np.ndarray,
+    quantiles: tuple[float, ...] = (0.25, 0.5, 0.75),
+    nearest_k: int = 3,
+) -> np.ndarray:
+    """Express the partner's keypoints in the focal's body frame, in body-scale units.
+
+    With ``c`` the focal's keypoint centroid (keypoints with both coordinates),
+    ``R`` the rotation by minus its heading and ``s`` its scale, every partner
+    keypoint ``p`` maps to ``R (p - c) / s``.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,).
+    px, py : numpy.ndarray
+        Keypoints, float64 arrays of shape (n, n_keypoints); NaN missing.
+    angle : numpy.ndarray
+        Heading (radians) per track row, shape (n,).
+    scale : numpy.ndarray
+        Scale per track row, shape (n,).
+    quantiles : tuple of float
+        Quantiles of the keypoint distances.
+    nearest_k : int
+        Number of smallest keypoint distances.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n_pairs, len(:func:`orientation_rel_columns`)):
+        ``dx, dy`` the partner centroid in the focal frame, ``dtheta`` the
+        wrapped heading difference (partner - focal), min / median / max and
+        the quantiles of the keypoint distances to the focal centroid,
+        min / median / max of the keypoints' x and y in the focal frame, the
+        ``nearest_k`` smallest distances (NaN when fewer keypoints).
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    px = np.ascontiguousarray(px, dtype=np.float64)
+    py = np.ascontiguousarray(py, dtype=np.float64)
+    n = px.shape[0]
+    if px.ndim != 2 or py.shape != px.shape:
+        raise ValueError("px and py must be 2-D arrays of equal shape (rows, keypoints)")
+    ang = np.ascontiguousarray(angle, dtype=np.float64)
+    sc = np.ascontiguousarray(scale, dtype=np.float64)
+    if ang.shape != (n,) or sc.shape != (n,):
+        raise ValueError(f"angle and scale must have shape ({n},)")
+    qs = np.asarray(quantiles, dtype=np.float64)
+    if qs.ndim != 1 or np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"quantiles must lie in [0, 1], got {quantiles!r}")
+    if nearest_k < 1:
+        raise ValueError(f"nearest_k must be >= 1, got {nearest_k}")
+    out = np.empty((ra.shape[0], 12 + qs.shape[0] + int(nearest_k)))
+    _orientation_rel(ra, rb, px, py, ang, sc, qs, int(nearest_k), out)
     return out

@@ -14,6 +14,7 @@ from moveo.kernels.pairs import (
     clean_columns,
     frame_gradient,
     individual_kinematics,
+    orientation_rel,
     pair_facing,
     pair_position,
     pair_rows,
@@ -335,3 +336,16 @@ def test_attention_matches_reference(n, seed):
     for key in ("id", "frame", "target"):
         np.testing.assert_array_equal(got[key], exp[key])
     np.testing.assert_array_equal(got["angle"], exp["angle"])
+
+
+@given(
+    table=tref.track_tables(max_ids=3, max_rows=5, max_frame=3, n_keypoints=5),
+    k=st.integers(1, 6),
+    qs=st.lists(st.floats(0, 1), min_size=0, max_size=3),
+)
+def test_orientation_rel_matches_reference(table, k, qs):
+    ra, rb = pair_rows(table["frames"], table["offsets"], table["ids"])
+    scale = np.abs(table["x"]) + 0.5
+    got = orientation_rel(ra, rb, table["px"], table["py"], table["angle"], scale, tuple(qs), k)
+    exp = ref.orientation_rel(ra, rb, table["px"], table["py"], table["angle"], scale, qs, k)
+    np.testing.assert_allclose(got, exp, rtol=1e-9, atol=1e-9)
