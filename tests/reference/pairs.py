@@ -280,3 +280,14 @@ def orientation_rel(ra, rb, px, py, angle, scale, quantiles, nearest_k):
             row += [math.nan] * (n_cols - 3)
         out[i] = row
     return out
+
+
+def lag_rows(frames, offsets, lag):
+    """Row of the same segment at frame + lag, by dictionary lookup."""
+    out = np.full(len(frames), -1, dtype=np.int64)
+    lag = np.broadcast_to(np.asarray(lag), (len(frames),))
+    for s, e in segments(offsets):
+        where = {int(frames[r]): r for r in range(s, e)}
+        for r in range(s, e):
+            out[r] = where.get(int(frames[r] + lag[r]), -1)
+    return out

@@ -37,6 +37,7 @@ _CLASSES: dict[str, str] = {
     "PairFacing": "moveo.features.pairs.facing",
     "AttentionTarget": "moveo.features.pairs.facing",
     "OrientationRel": "moveo.features.pairs.orientation",
+    "NNDeltaResponse": "moveo.features.pairs.nn_delta",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]

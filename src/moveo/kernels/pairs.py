@@ -58,6 +58,8 @@ __all__ = [
     "clean_columns",
     "frame_gradient",
     "individual_kinematics",
+    "lag_rows",
+    "nn_response",
     "orientation_rel",
     "orientation_rel_columns",
     "pair_facing",
@@ -1431,4 +1433,141 @@ def orientation_rel(
         raise ValueError(f"nearest_k must be >= 1, got {nearest_k}")
     out = np.empty((ra.shape[0], 12 + qs.shape[0] + int(nearest_k)))
     _orientation_rel(ra, rb, px, py, ang, sc, qs, int(nearest_k), out)
+    return out
+
+
+# ----------------------------------------------------------------------------- nn delta
+
+
+@jit(parallel=True)
+def _lag_rows(frames: np.ndarray, offsets: np.ndarray, lag: np.ndarray, out: np.ndarray) -> None:
+    # row of the same individual at frame + lag (binary search in its frames), -1 if absent
+    for g in prange(offsets.shape[0] - 1):
+        s = offsets[g]
+        e = offsets[g + 1]
+        seg = frames[s:e]
+        for i in range(s, e):
+            target = frames[i] + lag[i]
+            j = s + np.searchsorted(seg, target)
+            out[i] = j if j < e and j >= s and frames[j] == target else -1
+
+
+def lag_rows(frames: np.ndarray, offsets: np.ndarray, lag: np.ndarray | int) -> np.ndarray:
+    """Row of the same individual ``lag`` frames later (earlier for a negative lag).
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        int64 frame numbers of shape (n,), strictly increasing per segment.
+    offsets : numpy.ndarray
+        Segment offsets of shape (n_segments + 1,).
+    lag : int or numpy.ndarray
+        Frames ahead (one value, or int64 per row).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (n,): the row at ``frame + lag`` of the same
+        segment, ``-1`` when that frame is absent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lag_rows(np.array([0, 1, 2, 5]), np.array([0, 4]), 3)
+    array([-1, -1,  3, -1])
+    """
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    n = frames.shape[0]
+    offsets = _check_offsets(offsets, n)
+    lags = np.full(n, int(lag), dtype=np.int64) if np.ndim(lag) == 0 else np.asarray(lag)
+    lags = np.ascontiguousarray(lags, dtype=np.int64)
+    if lags.shape != (n,):
+        raise ValueError(f"lag must be a scalar or have shape ({n},)")
+    out = np.empty(n, dtype=np.int64)
+    _lag_rows(frames, offsets, lags, out)
+    return out
+
+
+@jit(parallel=True)
+def _response(
+    rows: np.ndarray,
+    fut: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    speed: np.ndarray,
+    lag: np.ndarray,
+    wrap_angle: bool,
+    per_frame: bool,
+    fps_scale: float,
+    out: np.ndarray,
+) -> None:
+    # out columns: dx, dy, dt, dangle, dspeed for the rows ``rows`` (future rows ``fut``)
+    for t in prange(rows.shape[0]):
+        i = rows[t]
+        j = fut[t]
+        out[t, 0] = x[j] - x[i]
+        out[t, 1] = y[j] - y[i]
+        out[t, 2] = lag[i]
+        d = angle[j] - angle[i]
+        if wrap_angle:
+            d = _wrap(d)
+        if per_frame:
+            d = d / lag[i]
+        out[t, 3] = d * fps_scale
+        out[t, 4] = speed[j] - speed[i]
+
+
+def nn_response(
+    rows: np.ndarray,
+    future: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    speed: np.ndarray,
+    lag: np.ndarray,
+    *,
+    wrap_angle: bool = True,
+    per_frame: bool = True,
+    fps_scale: float = 1.0,
+) -> np.ndarray:
+    """Change of position, heading and speed from each row to its future row.
+
+    Parameters
+    ----------
+    rows, future : numpy.ndarray
+        int64 row indices of shape (m,): the rows and their rows ``lag`` frames later.
+    x, y, angle, speed : numpy.ndarray
+        float64 track columns of shape (n,).
+    lag : numpy.ndarray
+        int64 frames of every track row, shape (n,).
+    wrap_angle : bool, default True
+        Wrap the heading change into (-pi, pi].
+    per_frame : bool, default True
+        Divide the heading change by the lag.
+    fps_scale : float, default 1.0
+        Multiply the heading change (the frame rate gives rad/s).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (m, 5): dx, dy (world frame), dt (the lag in
+        frames), dangle, dspeed. NaN propagates from missing values.
+    """
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    fut = np.ascontiguousarray(future, dtype=np.int64)
+    out = np.empty((rows.shape[0], 5))
+    _response(
+        rows,
+        fut,
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(angle, dtype=np.float64),
+        np.ascontiguousarray(speed, dtype=np.float64),
+        np.ascontiguousarray(lag, dtype=np.int64),
+        bool(wrap_angle),
+        bool(per_frame),
+        float(fps_scale),
+        out,
+    )
     return out

@@ -14,6 +14,8 @@ from moveo.kernels.pairs import (
     clean_columns,
     frame_gradient,
     individual_kinematics,
+    lag_rows,
+    nn_response,
     orientation_rel,
     pair_facing,
     pair_position,
@@ -349,3 +351,24 @@ def test_orientation_rel_matches_reference(table, k, qs):
     got = orientation_rel(ra, rb, table["px"], table["py"], table["angle"], scale, tuple(qs), k)
     exp = ref.orientation_rel(ra, rb, table["px"], table["py"], table["angle"], scale, qs, k)
     np.testing.assert_allclose(got, exp, rtol=1e-9, atol=1e-9)
+
+
+@given(
+    table=tref.track_tables(max_ids=3, max_rows=10, max_frame=12),
+    lag=st.integers(-5, 5).filter(lambda v: v != 0),
+)
+def test_lag_rows_and_response_match_reference(table, lag):
+    frames, offsets = table["frames"], table["offsets"]
+    lags = np.full(frames.size, lag, dtype=np.int64)
+    lags[::3] = abs(lag) + 1  # a per-row lag too
+    got = lag_rows(frames, offsets, lags)
+    np.testing.assert_array_equal(got, ref.lag_rows(frames, offsets, lags))
+    rows = np.flatnonzero(got >= 0)
+    res = nn_response(
+        rows, got[rows], table["x"], table["y"], table["angle"], table["x"], lags, fps_scale=30.0
+    )
+    i, j = rows, got[rows]
+    np.testing.assert_allclose(res[:, 0], table["x"][j] - table["x"][i])
+    np.testing.assert_allclose(res[:, 2], lags[i])
+    dang = [tref.wrap(a) for a in table["angle"][j] - table["angle"][i]]
+    np.testing.assert_allclose(res[:, 3], np.array(dang) / lags[i] * 30.0, rtol=1e-12, atol=1e-12)
