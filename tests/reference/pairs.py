@@ -291,3 +291,62 @@ def lag_rows(frames, offsets, lag):
         for r in range(s, e):
             out[r] = where.get(int(frames[r] + lag[r]), -1)
     return out
+
+
+def approach_avoidance(
+    ra, rb, frames_of_rows, ids, x, y, vx, vy, heading, thr, window, min_count, smooth=1
+):
+    """Directed events and their either-direction union, pair by pair, frame by frame."""
+    dist_max, sa_min, sb_min, ca_min, cb_min, gate = thr
+    metrics = {}
+    for i, (a, b) in enumerate(zip(ra, rb, strict=True)):
+        dx, dy = x[b] - x[a], y[b] - y[a]
+        dist = math.hypot(dx, dy)
+        sa, sb = math.hypot(vx[a], vy[a]), math.hypot(vx[b], vy[b])
+        with np.errstate(all="ignore"):
+            ca = (vx[a] * dx + vy[a] * dy) / (sa * dist)
+            cb = (vx[b] * dx + vy[b] * dy) / (sb * dist)
+            g = (math.cos(heading[a]) * vx[a] + math.sin(heading[a]) * vy[a]) / sa
+        metrics[i] = [dist, sa, sb, ca, cb, g]
+    by_pair = {}
+    for i, (a, b) in enumerate(zip(ra, rb, strict=True)):
+        by_pair.setdefault((ids[a], ids[b]), []).append(i)
+    if smooth > 1:
+        before, after = smooth // 2, smooth - 1 - smooth // 2
+        smoothed = {}
+        for rows in by_pair.values():
+            for i in rows:
+                f = frames_of_rows[i]
+                win = [j for j in rows if f - before <= frames_of_rows[j] <= f + after]
+                vals = []
+                for c in range(5):
+                    v = [metrics[j][c] for j in win if math.isfinite(metrics[j][c])]
+                    vals.append(sum(v) / len(v) if v else math.nan)
+                smoothed[i] = [*vals, metrics[i][5]]
+        metrics = smoothed
+    q = {}
+    for i, (dist, sa, sb, ca, cb, g) in metrics.items():
+        q[i] = (
+            dist <= dist_max
+            and sa >= sa_min
+            and sb >= sb_min
+            and ca >= ca_min
+            and cb >= cb_min
+            and (gate is None or g >= gate)
+        )
+    directed = np.zeros(len(ra), dtype=bool)
+    k = min(min_count, window)
+    for rows in by_pair.values():
+        for i in rows:
+            f = frames_of_rows[i]
+            count = sum(q[j] for j in rows if f - window < frames_of_rows[j] <= f)
+            directed[i] = q[i] and count >= k
+    at = {
+        (ids[a], ids[b], frames_of_rows[i]): i for i, (a, b) in enumerate(zip(ra, rb, strict=True))
+    }
+    either = directed.copy()
+    for i, (a, b) in enumerate(zip(ra, rb, strict=True)):
+        m = at.get((ids[b], ids[a], frames_of_rows[i]))
+        if m is not None:
+            either[i] = directed[i] or directed[m]
+    return directed, either

@@ -38,6 +38,7 @@ _CLASSES: dict[str, str] = {
     "AttentionTarget": "moveo.features.pairs.facing",
     "OrientationRel": "moveo.features.pairs.orientation",
     "NNDeltaResponse": "moveo.features.pairs.nn_delta",
+    "ApproachAvoidance": "moveo.features.pairs.approach",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]

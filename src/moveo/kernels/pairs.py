@@ -49,9 +49,11 @@ import numpy as np
 from moveo._numba import jit, prange, register_warmup
 from moveo.kernels.kinematics import _wrap
 from moveo.kernels.neighbors import frame_order, nearest_neighbors
+from moveo.kernels.windows import rolling
 
 __all__ = [
     "PAIR_FACING_COLUMNS",
+    "approach_avoidance_events",
     "PAIR_MODES",
     "PAIR_POSITION_COLUMNS",
     "attention_targets",
@@ -59,14 +61,17 @@ __all__ = [
     "frame_gradient",
     "individual_kinematics",
     "lag_rows",
+    "mirror_rows",
     "nn_response",
     "orientation_rel",
     "orientation_rel_columns",
+    "pair_blocks",
     "pair_facing",
     "pair_position",
     "pair_rows",
     "segment_of_rows",
     "smooth_columns",
+    "step_velocity",
 ]
 
 PAIR_MODES: tuple[str, ...] = ("all", "nearest", "radius")
@@ -867,35 +872,6 @@ def pair_position(
     return out
 
 
-@register_warmup
-def _warmup() -> None:
-    frames = np.array([0, 1, 2, 0, 1, 2], dtype=np.int64)
-    offsets = np.array([0, 3, 6], dtype=np.int64)
-    ids = np.array([1, 1, 1, 2, 2, 2], dtype=np.int64)
-    v = np.array([[0.0, 1.0], [np.nan, 2.0], [2.0, 3.0], [0.0, 1.0], [1.0, np.nan], [2.0, 3.0]])
-    filled, keep = clean_columns(v, frames, offsets, circular=np.array([False, True]))
-    x = filled[:, 0].copy()
-    for circ in (False, True):
-        frame_gradient(x, frames, offsets, keep, circular=circ)
-    for mode in PAIR_MODES:
-        pair_rows(frames, offsets, ids, keep, mode=mode, x=x, y=x, k=1, radius=1.0)
-    ra, rb = pair_rows(frames, offsets, ids, keep)
-    kin = individual_kinematics(x, x, x, frames, offsets, keep, 30.0)
-    pair_position(ra, rb, x, x, x, kin)
-    big = np.arange(60, dtype=np.float64)
-    _radius_edges(
-        big,
-        big,
-        np.arange(60, dtype=np.int64),
-        np.array([0, 60], dtype=np.int64),
-        2.0,
-        True,
-        np.zeros(2, dtype=np.int64),
-        ra,
-        rb,
-    )
-
-
 # ----------------------------------------------------------------------------- smoothing
 
 
@@ -1571,3 +1547,397 @@ def nn_response(
         out,
     )
     return out
+
+
+# ----------------------------------------------------------------------------- approach-avoidance
+
+
+@jit
+def _pair_blocks(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    # offsets of the runs of equal (focal segment, partner segment)
+    n = sa.shape[0]
+    count = 1 if n else 0
+    for i in range(1, n):
+        if sa[i] != sa[i - 1] or sb[i] != sb[i - 1]:
+            count += 1
+    off = np.empty(count + 1, dtype=np.int64)
+    off[0] = 0
+    c = 1
+    for i in range(1, n):
+        if sa[i] != sa[i - 1] or sb[i] != sb[i - 1]:
+            off[c] = i
+            c += 1
+    off[count] = n
+    return off
+
+
+def pair_blocks(focal: np.ndarray, partner: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Offsets of the ordered-pair blocks of a pair table (sorted by id1, id2, frame).
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,) from :func:`pair_rows`.
+    offsets : numpy.ndarray
+        Segment offsets of the track table.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (n_blocks + 1,): block ``k`` (one ordered pair,
+        in frame order) is ``rows[off[k]:off[k + 1]]``.
+    """
+    seg = segment_of_rows(offsets)
+    return _pair_blocks(seg[np.asarray(focal, np.int64)], seg[np.asarray(partner, np.int64)])
+
+
+@jit
+def _mirror(sa: np.ndarray, sb: np.ndarray, block_off: np.ndarray, n_seg: int) -> np.ndarray:
+    # row of (partner, focal) at the same frame; blocks of mirrored pairs hold the same frames
+    n_blocks = block_off.shape[0] - 1
+    first = np.full(n_seg * n_seg, -1, dtype=np.int64)
+    for k in range(n_blocks):
+        r = block_off[k]
+        first[sa[r] * n_seg + sb[r]] = k
+    out = np.empty(sa.shape[0], dtype=np.int64)
+    for k in range(n_blocks):
+        r0 = block_off[k]
+        m = first[sb[r0] * n_seg + sa[r0]]
+        for r in range(r0, block_off[k + 1]):
+            out[r] = block_off[m] + (r - r0) if m >= 0 else -1
+    return out
+
+
+def mirror_rows(focal: np.ndarray, partner: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Row of the mirrored pair (partner, focal) at the same frame, for every pair row.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,) from :func:`pair_rows` (closed
+        under swapping, as every selection is).
+    offsets : numpy.ndarray
+        Segment offsets of the track table.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (n_pairs,).
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    seg = segment_of_rows(offsets)
+    sa, sb = seg[ra], seg[rb]
+    blocks = _pair_blocks(sa, sb)
+    return _mirror(sa, sb, blocks, offsets.shape[0] - 1)
+
+
+@jit(parallel=True)
+def _aa_metrics(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    hc: np.ndarray,
+    hs: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    # columns: distance, focal speed, partner speed, cosine of the focal's velocity
+    # with the direction to the partner, of the partner's with the direction away
+    # from the focal, of the focal's heading with its velocity
+    for i in prange(ra.shape[0]):
+        a = ra[i]
+        b = rb[i]
+        dx = x[b] - x[a]
+        dy = y[b] - y[a]
+        dist = math.sqrt(dx * dx + dy * dy)
+        sa = math.sqrt(vx[a] * vx[a] + vy[a] * vy[a])
+        sb = math.sqrt(vx[b] * vx[b] + vy[b] * vy[b])
+        out[i, 0] = dist
+        out[i, 1] = sa
+        out[i, 2] = sb
+        out[i, 3] = (vx[a] * dx + vy[a] * dy) / (sa * dist)
+        out[i, 4] = (vx[b] * dx + vy[b] * dy) / (sb * dist)
+        out[i, 5] = (hc[a] * vx[a] + hs[a] * vy[a]) / sa
+
+
+@jit(parallel=True)
+def _aa_qualify(
+    m: np.ndarray,
+    gate: float,
+    use_gate: bool,
+    max_dist: float,
+    min_speed_a: float,
+    min_speed_b: float,
+    min_cos_a: float,
+    min_cos_b: float,
+    out: np.ndarray,
+) -> None:
+    for i in prange(m.shape[0]):
+        ok = (
+            m[i, 0] <= max_dist
+            and m[i, 1] >= min_speed_a
+            and m[i, 2] >= min_speed_b
+            and m[i, 3] >= min_cos_a
+            and m[i, 4] >= min_cos_b
+        )
+        out[i] = ok and (not use_gate or m[i, 5] >= gate)  # NaN compares False
+
+
+@jit(parallel=True)
+def _trailing_events(
+    q: np.ndarray,
+    frames: np.ndarray,
+    block_off: np.ndarray,
+    window: int,
+    min_count: int,
+    out: np.ndarray,
+) -> None:
+    # event = qualifying and >= min_count qualifying frames in [f - window + 1, f] of the block
+    for k in prange(block_off.shape[0] - 1):
+        s = block_off[k]
+        e = block_off[k + 1]
+        lo = s
+        count = 0
+        for r in range(s, e):
+            count += q[r]
+            while frames[lo] <= frames[r] - window:
+                count -= q[lo]
+                lo += 1
+            out[r] = q[r] and count >= min_count
+
+
+def approach_avoidance_events(
+    focal: np.ndarray,
+    partner: np.ndarray,
+    pair_frames: np.ndarray,
+    offsets: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    heading: np.ndarray | None,
+    *,
+    distance_threshold: float,
+    approacher_speed: float,
+    avoider_speed: float,
+    cos_approacher: float,
+    cos_avoider: float,
+    orientation_gate_cos: float | None,
+    window: int,
+    min_count: int,
+    smooth: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Approach-avoidance frames of every ordered pair (focal approaches, partner avoids).
+
+    A pair row *qualifies* when the distance is at most ``distance_threshold``,
+    the focal's speed at least ``approacher_speed`` and its velocity's cosine
+    with the direction to the partner at least ``cos_approacher``, the
+    partner's speed at least ``avoider_speed`` and its velocity's cosine with
+    the direction away from the focal at least ``cos_avoider``, and (with a
+    gate) the cosine between the focal's heading and its velocity at least
+    ``orientation_gate_cos``. A qualifying row is an *event* when at least
+    ``min(min_count, window)`` rows of its pair qualify within its trailing
+    ``window`` frames.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 pair rows from :func:`pair_rows`.
+    pair_frames : numpy.ndarray
+        int64 frame of every pair row.
+    offsets : numpy.ndarray
+        Segment offsets of the track table.
+    x, y, vx, vy : numpy.ndarray
+        Position and velocity per track row.
+    heading : numpy.ndarray or None
+        Heading (radians) per track row, for the gate.
+    distance_threshold, approacher_speed, avoider_speed, cos_approacher, cos_avoider
+        Thresholds (see above).
+    orientation_gate_cos : float or None
+        The gate; None: no gate.
+    window, min_count : int
+        Trailing window (frames) and the qualifying rows it needs.
+    smooth : int, default 1
+        Centred window (frames) of the mean of the distance, speeds and
+        cosines of every pair before the thresholds (1: none).
+
+    Returns
+    -------
+    directed : numpy.ndarray
+        bool array of shape (n_pairs,): the focal approaches and the partner avoids.
+    either : numpy.ndarray
+        bool array of shape (n_pairs,): an event in either direction (the same
+        on both rows of the pair).
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    n = ra.shape[0]
+    use_gate = orientation_gate_cos is not None and heading is not None
+    h = np.ascontiguousarray(heading if heading is not None else np.zeros(x.shape[0]))
+    metrics = np.empty((n, 6))
+    _aa_metrics(
+        ra,
+        rb,
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(vx, dtype=np.float64),
+        np.ascontiguousarray(vy, dtype=np.float64),
+        np.cos(h),
+        np.sin(h),
+        metrics,
+    )
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    pair_frames = np.ascontiguousarray(pair_frames, dtype=np.int64)
+    blocks = pair_blocks(ra, rb, offsets)
+    if smooth > 1:
+        # centred means of the distance, speeds and cosines (not the gate), NaN skipped
+        for j in range(5):
+            metrics[:, j] = rolling(
+                np.ascontiguousarray(metrics[:, j]),
+                blocks,
+                int(smooth),
+                center=True,
+                positions=pair_frames,
+            )["mean"]
+    q = np.empty(n, dtype=np.bool_)
+    _aa_qualify(
+        metrics,
+        float(orientation_gate_cos) if use_gate else 0.0,
+        bool(use_gate),
+        float(distance_threshold),
+        float(approacher_speed),
+        float(avoider_speed),
+        float(cos_approacher),
+        float(cos_avoider),
+        q,
+    )
+    directed = np.empty(n, dtype=np.bool_)
+    _trailing_events(q, pair_frames, blocks, int(window), int(min(min_count, window)), directed)
+    mirror = mirror_rows(ra, rb, offsets)
+    either = directed | np.where(mirror >= 0, directed[np.maximum(mirror, 0)], False)
+    return directed, either
+
+
+@jit(parallel=True)
+def _backward_velocity(
+    v: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    step: float,
+    scale: float,
+    out: np.ndarray,
+) -> None:
+    for g in prange(offsets.shape[0] - 1):
+        s = offsets[g]
+        e = offsets[g + 1]
+        p = -1
+        for r in range(s, e):
+            out[r] = np.nan
+            if not keep[r]:
+                continue
+            if p >= 0 and frames[r] - frames[p] == step:
+                out[r] = (v[r] - v[p]) * scale
+            p = r
+
+
+def step_velocity(
+    values: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    *,
+    step: float = 1.0,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Backward difference to the previous kept row, NaN unless it is ``step`` frames back.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float64 array of shape (n,).
+    frames, offsets, keep
+        As in :func:`frame_gradient`.
+    step : float, default 1.0
+        The expected frame step (mosaic's ``consecutive_frame_delta``).
+    scale : float, default 1.0
+        Multiplier (the frame rate gives units per second).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n,).
+    """
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    out = np.empty(v.shape[0])
+    _backward_velocity(
+        v,
+        np.ascontiguousarray(frames, dtype=np.int64),
+        _check_offsets(offsets, v.shape[0]),
+        np.ascontiguousarray(keep, dtype=np.bool_),
+        float(step),
+        float(scale),
+        out,
+    )
+    return out
+
+
+@register_warmup
+def _warmup() -> None:
+    frames = np.array([0, 1, 2, 0, 1, 2], dtype=np.int64)
+    offsets = np.array([0, 3, 6], dtype=np.int64)
+    ids = np.array([1, 1, 1, 2, 2, 2], dtype=np.int64)
+    v = np.array([[0.0, 1.0], [np.nan, 2.0], [2.0, 3.0], [0.0, 1.0], [1.0, np.nan], [2.0, 3.0]])
+    filled, keep = clean_columns(v, frames, offsets, circular=np.array([False, True]))
+    x = np.ascontiguousarray(filled[:, 0])
+    for circ in (False, True):
+        frame_gradient(x, frames, offsets, keep, circular=circ)
+        smooth_columns(x, frames, offsets, keep, 3, circular=circ)
+    for mode in PAIR_MODES:
+        pair_rows(frames, offsets, ids, keep, mode=mode, x=x, y=x, k=1, radius=1.0)
+    # grid path of the radius search (a frame with more than _DENSE_RADIUS points)
+    m = _DENSE_RADIUS + 2
+    pair_rows(
+        np.zeros(m, dtype=np.int64),
+        np.arange(m + 1),
+        np.arange(m),
+        mode="radius",
+        x=np.arange(m, dtype=np.float64),
+        y=np.zeros(m),
+        radius=1.5,
+    )
+    ra, rb = pair_rows(frames, offsets, ids, keep)
+    kin = individual_kinematics(x, x, x, frames, offsets, keep, 30.0)
+    pair_position(ra, rb, x, x, x, kin)
+    pair_facing(ra, rb, x, x, x, x)
+    attention_targets(ids[ra], ids[rb], frames[ra], x[ra], keep[ra])
+    px = np.ascontiguousarray(np.column_stack([x, x + 1.0]))
+    orientation_rel(ra, rb, px, px, x, np.ones(6), (0.5,), 1)
+    fut = lag_rows(frames, offsets, 1)
+    rows = np.flatnonzero(fut >= 0)
+    nn_response(rows, fut[rows], x, x, x, x, np.ones(6, dtype=np.int64))
+    vx = step_velocity(x, frames, offsets, keep)
+    for smooth in (1, 3):
+        approach_avoidance_events(
+            ra,
+            rb,
+            frames[ra],
+            offsets,
+            x,
+            x,
+            vx,
+            vx,
+            x,
+            distance_threshold=1.0,
+            approacher_speed=0.0,
+            avoider_speed=0.0,
+            cos_approacher=0.0,
+            cos_avoider=0.0,
+            orientation_gate_cos=0.5,
+            window=2,
+            min_count=1,
+            smooth=smooth,
+        )

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from moveo.kernels.pairs import (
+    approach_avoidance_events,
     attention_targets,
     clean_columns,
     frame_gradient,
@@ -21,6 +22,7 @@ from moveo.kernels.pairs import (
     pair_position,
     pair_rows,
     smooth_columns,
+    step_velocity,
 )
 from reference import pairs as ref
 from reference import tracking as tref
@@ -372,3 +374,68 @@ def test_lag_rows_and_response_match_reference(table, lag):
     np.testing.assert_allclose(res[:, 2], lags[i])
     dang = [tref.wrap(a) for a in table["angle"][j] - table["angle"][i]]
     np.testing.assert_allclose(res[:, 3], np.array(dang) / lags[i] * 30.0, rtol=1e-12, atol=1e-12)
+
+
+@given(
+    seed=st.integers(0, 2**31),
+    n_ids=st.integers(1, 4),
+    gate=st.sampled_from([None, 0.5]),
+    window=st.integers(1, 4),
+    min_count=st.integers(1, 5),
+    smooth=st.sampled_from([1, 2, 3]),
+)
+def test_approach_avoidance_matches_reference(seed, n_ids, gate, window, min_count, smooth):
+    rng = np.random.default_rng(seed)
+    n_frames = 12
+    ids = np.repeat(np.arange(n_ids) + 1, n_frames)
+    frames = np.tile(np.arange(n_frames), n_ids)
+    present = rng.random(ids.size) > 0.15  # absent rows
+    ids, frames = ids[present], frames[present]
+    offsets = tref.segment_offsets(ids).astype(np.int64)
+    x = rng.normal(0, 5, ids.size).cumsum()
+    y = rng.normal(0, 5, ids.size).cumsum()
+    x[rng.random(ids.size) < 0.05] = np.nan
+    heading = rng.uniform(-np.pi, np.pi, ids.size)
+    keep = np.ones(ids.size, bool)
+    vx = step_velocity(x, frames, offsets, keep)
+    vy = step_velocity(y, frames, offsets, keep)
+    ra, rb = pair_rows(frames, offsets, ids, keep)
+    thr = (30.0, 2.0, 1.0, 0.2, 0.0, gate)
+    got = approach_avoidance_events(
+        ra,
+        rb,
+        frames[ra],
+        offsets,
+        x,
+        y,
+        vx,
+        vy,
+        heading,
+        distance_threshold=30.0,
+        approacher_speed=2.0,
+        avoider_speed=1.0,
+        cos_approacher=0.2,
+        cos_avoider=0.0,
+        orientation_gate_cos=gate,
+        window=window,
+        min_count=min_count,
+        smooth=smooth,
+    )
+    exp = ref.approach_avoidance(
+        ra, rb, frames[ra], ids, x, y, vx, vy, heading, thr, window, min_count, smooth
+    )
+    np.testing.assert_array_equal(got[0], exp[0])
+    np.testing.assert_array_equal(got[1], exp[1])
+
+
+def test_step_velocity_needs_the_previous_frame():
+    frames = np.array([0, 1, 2, 4, 5], dtype=np.int64)
+    v = step_velocity(
+        np.array([0.0, 1.0, 3.0, 6.0, 10.0]),
+        frames,
+        np.array([0, 5]),
+        np.array([True, True, True, True, True]),
+        scale=2.0,
+    )
+    np.testing.assert_array_equal(v[[1, 2, 4]], [2.0, 4.0, 8.0])
+    assert np.isnan(v[[0, 3]]).all()
