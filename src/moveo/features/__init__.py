@@ -35,6 +35,13 @@ _CLASSES: dict[str, str] = {
     "GlobalKMeans": "moveo.features.global_models",
     "GlobalWard": "moveo.features.global_models",
     "BehaviorClassifierFeature": "moveo.features.behavior",
+    "PairPosition": "moveo.features.pairs.position",
+    "PairEgocentric": "moveo.features.pairs.position",
+    "PairFacing": "moveo.features.pairs.facing",
+    "AttentionTarget": "moveo.features.pairs.facing",
+    "OrientationRel": "moveo.features.pairs.orientation",
+    "NNDeltaResponse": "moveo.features.pairs.nn_delta",
+    "ApproachAvoidance": "moveo.features.pairs.approach",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]
