@@ -47,17 +47,21 @@ def clean_column(v, fr, linear_limit, edge_limit, circular=False):
             out[i] = v[q]
         elif near_p:
             out[i] = v[p]
-    # forward fill, then back fill
+    # forward fill, then back fill, each within edge_limit frames of a value that was
+    # there before that pass (a filled value never anchors further fills of its own
+    # pass: pandas' ffill/bfill ``limit`` semantics, by frame distance)
+    base = list(out)
     for i in range(n):
-        if not math.isfinite(out[i]):
-            prev = [p for p in range(i) if math.isfinite(out[p])]
+        if not math.isfinite(base[i]):
+            prev = [p for p in range(i) if math.isfinite(base[p])]
             if prev and fr[i] - fr[prev[-1]] <= edge_limit:
-                out[i] = out[prev[-1]]
+                out[i] = base[prev[-1]]
+    base = list(out)
     for i in range(n - 1, -1, -1):
-        if not math.isfinite(out[i]):
-            nxt = [q for q in range(i + 1, n) if math.isfinite(out[q])]
+        if not math.isfinite(base[i]):
+            nxt = [q for q in range(i + 1, n) if math.isfinite(base[q])]
             if nxt and fr[nxt[0]] - fr[i] <= edge_limit:
-                out[i] = out[nxt[0]]
+                out[i] = base[nxt[0]]
     return out
 
 

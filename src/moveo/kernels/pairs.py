@@ -47,7 +47,7 @@ import math
 import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
-from moveo.kernels.kinematics import _wrap
+from moveo.kernels.geometry import wrap
 from moveo.kernels.neighbors import frame_order, nearest_neighbors
 from moveo.kernels.windows import rolling
 
@@ -107,7 +107,7 @@ def _fill_linear(
                 if near_p or near_q:
                     d = v[q] - v[p]
                     if circular:
-                        d = _wrap(d)
+                        d = wrap(d)
                     out[r] = d / (fr[q] - fr[p]) * (fr[r] - fr[p]) + v[p]
             elif near_q:
                 out[r] = v[q]
@@ -298,14 +298,14 @@ def _gradient(
             ahead = q < e and frames[q] - frames[r] == 1
             if back and ahead:
                 # the unwrapped angle's central difference for angles
-                d = _wrap(v[q] - v[r]) + _wrap(v[r] - v[p]) if circular else v[q] - v[p]
+                d = wrap(v[q] - v[r]) + wrap(v[r] - v[p]) if circular else v[q] - v[p]
                 out[r] = d / 2.0 * scale
             elif ahead:
                 d = v[q] - v[r]
-                out[r] = (_wrap(d) if circular else d) * scale
+                out[r] = (wrap(d) if circular else d) * scale
             elif back:
                 d = v[r] - v[p]
-                out[r] = (_wrap(d) if circular else d) * scale
+                out[r] = (wrap(d) if circular else d) * scale
             else:
                 out[r] = np.nan
             p = r
@@ -914,7 +914,7 @@ def _smooth(
                 acc = 0.0
                 for j in range(i - half, i + half + 1):
                     w = v[_reflect(j, r, q)]
-                    acc += _wrap(w - v[i]) if circular else w
+                    acc += wrap(w - v[i]) if circular else w
                 out[i] = v[i] + acc / (2 * half + 1) if circular else acc / (2 * half + 1)
             r = q
 
@@ -1282,7 +1282,7 @@ def _orientation_rel(
             ddy = by - ay
             out[i, 0] = (c * ddx + s * ddy) / sc
             out[i, 1] = (-s * ddx + c * ddy) / sc
-            out[i, 2] = _wrap(angle[b] - angle[a])
+            out[i, 2] = wrap(angle[b] - angle[a])
             m = 0
             for j in range(n_kp):
                 if math.isfinite(px[b, j]) and math.isfinite(py[b, j]):
@@ -1487,7 +1487,7 @@ def _response(
         out[t, 2] = lag[i]
         d = angle[j] - angle[i]
         if wrap_angle:
-            d = _wrap(d)
+            d = wrap(d)
         if per_frame:
             d = d / lag[i]
         out[t, 3] = d * fps_scale
