@@ -32,6 +32,8 @@ _CLASSES: dict[str, str] = {
     "GlobalKMeans": "moveo.features.global_models",
     "GlobalWard": "moveo.features.global_models",
     "BehaviorClassifierFeature": "moveo.features.behavior",
+    "CollectiveMotionMetrics": "moveo.features.collective",
+    "LocalOrderMetrics": "moveo.features.collective",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]
