@@ -236,3 +236,105 @@ def local_order(ids, frames, x, y, angle=None, *, radius, n_shells=6, n_peripher
             out[r]["shell_n"] = len(members)
             out[r]["shell_radial_rotation"] = sum(vals) / len(vals) if vals else math.nan
     return out
+
+
+# --------------------------------------------------------------------------- ffgroups
+
+
+def _union_find_labels(n, edges):
+    """Labels (rank of the root) after union by rank over ``edges`` in the given order."""
+    parent = list(range(n))
+    rank = [0] * n
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        if rank[ra] < rank[rb]:
+            parent[ra] = rb
+        elif rank[ra] > rank[rb]:
+            parent[rb] = ra
+        else:
+            parent[rb] = ra
+            rank[ra] += 1
+    roots = [find(i) for i in range(n)]
+    order = {r: k for k, r in enumerate(sorted(set(roots)))}
+    labels = [order[r] for r in roots]
+    sizes = [roots.count(r) for r in roots]
+    return labels, sizes
+
+
+def ffgroups(ids, frames, x, y, *, cutoff, window_size=5, min_event_duration=1):
+    """Per row: (group_membership, group_size, event), from the dense definition.
+
+    Every pair of individuals at every frame position: the mean distance over
+    the window positions at which both are present; links below the cutoff;
+    union-find over all pairs visited row by row; events from member sets.
+    """
+    uid = sorted(set(int(i) for i in ids))
+    ufr = sorted(set(int(f) for f in frames))
+    col = {v: k for k, v in enumerate(uid)}
+    pos = {v: k for k, v in enumerate(ufr)}
+    n, t_len = len(uid), len(ufr)
+    pts = np.full((t_len, n, 2), np.nan)
+    for r in range(len(ids)):
+        if _finite(x[r]) and _finite(y[r]):
+            pts[pos[int(frames[r])], col[int(ids[r])]] = (x[r], y[r])
+    half = window_size // 2
+    labels = np.zeros((t_len, n), dtype=int)
+    sizes = np.zeros((t_len, n), dtype=int)
+    for p in range(t_len):
+        window = range(max(p - half, 0), min(p + half + 1, t_len))
+        edges = []
+        for i in range(n):
+            for j in range(i + 1, n):
+                d = [
+                    math.hypot(*(pts[q, j] - pts[q, i]))
+                    for q in window
+                    if np.isfinite(pts[q, i, 0]) and np.isfinite(pts[q, j, 0])
+                ]
+                if d and sum(d) / len(d) < cutoff:
+                    edges.append((i, j))
+        labels[p], sizes[p] = _union_find_labels(n, edges)
+    # events: maximal runs of one member set within runs of consecutive frames
+    runs, start = [], 0
+    for p in range(1, t_len + 1):
+        if p == t_len or ufr[p] - ufr[p - 1] > 1:
+            runs.append(range(start, p))
+            start = p
+    events = []
+    for k, run in enumerate(runs):
+        by_set = defaultdict(list)
+        for p in run:
+            for lab in set(labels[p]):
+                members = tuple(uid[i] for i in range(n) if labels[p, i] == lab)
+                by_set[members].append(p)
+        for members in sorted(by_set):
+            ps = by_set[members]
+            seg = [ps[0]]
+            for p in [*ps[1:], None]:
+                if p is not None and p == seg[-1] + 1:
+                    seg.append(p)
+                    continue
+                if ufr[seg[-1]] - ufr[seg[0]] >= min_event_duration:
+                    events.append((k, members, seg[0], seg[-1]))
+                if p is not None:
+                    seg = [p]
+    event = np.full((t_len, n), -1)
+    for e, (_, members, p0, p1) in enumerate(events):
+        for p in range(p0, p1 + 1):
+            for m in members:
+                event[p, col[m]] = e
+    return [
+        (
+            labels[pos[int(f)], col[int(i)]],
+            sizes[pos[int(f)], col[int(i)]],
+            event[pos[int(f)], col[int(i)]],
+        )  # fmt: skip
+        for i, f in zip(ids, frames, strict=True)
+    ]

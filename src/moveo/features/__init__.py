@@ -34,6 +34,7 @@ _CLASSES: dict[str, str] = {
     "BehaviorClassifierFeature": "moveo.features.behavior",
     "CollectiveMotionMetrics": "moveo.features.collective",
     "LocalOrderMetrics": "moveo.features.collective",
+    "FFGroups": "moveo.features.ffgroups",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]
