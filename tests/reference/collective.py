@@ -338,3 +338,33 @@ def ffgroups(ids, frames, x, y, *, cutoff, window_size=5, min_event_duration=1):
         )  # fmt: skip
         for i, f in zip(ids, frames, strict=True)
     ]
+
+
+# --------------------------------------------------------------------------- frame-aggregate
+
+
+def reduce_values(values, agg):
+    """One reduction of a list of floats, skipping NaN (sample std; sum of none 0)."""
+    v = [float(a) for a in values if not math.isnan(a)]
+    if agg == "count":
+        return float(len(v))
+    if agg == "sum":
+        return float(sum(v))
+    if not v:
+        return math.nan
+    if agg == "mean":
+        return sum(v) / len(v)
+    if agg == "median":
+        s = sorted(v)
+        k = len(s)
+        return s[k // 2] if k % 2 else (s[k // 2 - 1] + s[k // 2]) / 2
+    if agg == "min":
+        return min(v)
+    if agg == "max":
+        return max(v)
+    if agg == "std":
+        if len(v) < 2:
+            return math.nan
+        m = sum(v) / len(v)
+        return math.sqrt(sum((a - m) ** 2 for a in v) / (len(v) - 1))
+    raise ValueError(agg)

@@ -35,6 +35,7 @@ _CLASSES: dict[str, str] = {
     "CollectiveMotionMetrics": "moveo.features.collective",
     "LocalOrderMetrics": "moveo.features.collective",
     "FFGroups": "moveo.features.ffgroups",
+    "FrameAggregate": "moveo.features.frame_aggregate",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]

@@ -36,7 +36,15 @@ from moveo.features._tracking import TrackTable
 from moveo.features.base import BaseFeature
 from moveo.kernels.neighbors import frame_order
 
-__all__ = ["FrameFeature", "FrameGroups", "filter_rows", "frame_groups", "query_expr"]
+__all__ = [
+    "FrameFeature",
+    "FrameGroups",
+    "filter_rows",
+    "frame_groups",
+    "group_keys",
+    "query_expr",
+    "rows_by_frame",
+]
 
 
 class FrameFeature(BaseFeature):
@@ -126,6 +134,53 @@ def frame_groups(t: TrackTable, sub: np.ndarray | None = None) -> FrameGroups:
     if rows is not None:
         perm = rows[perm]
     first = perm[goff[:-1]] if goff.shape[0] > 1 else np.empty(0, dtype=np.int64)
+    return FrameGroups(np.ascontiguousarray(perm), goff, np.ascontiguousarray(first))
+
+
+def rows_by_frame(df: pl.DataFrame, columns: Any, who: str) -> FrameGroups:
+    """Group the rows of any table by (group, sequence, frame), in input-row terms.
+
+    For tables that need not have one row per (id, frame) (pair features, any
+    upstream output): ``perm`` indexes the rows of ``df`` directly.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        The table; it needs the frame column (integers, no nulls).
+    columns : Columns
+        Column names.
+    who : str
+        Feature name for error messages.
+
+    Returns
+    -------
+    FrameGroups
+        Groups sorted by (group, sequence, frame); rows of a group in input order.
+    """
+    c = columns
+    if c.frame_col not in df.columns:
+        raise ValueError(
+            f"{who}: the input has no {c.frame_col!r} column (columns: {df.columns}); "
+            "a frame-level summary needs the frame of every row"
+        )
+    s = df[c.frame_col]
+    if not s.dtype.is_integer():
+        raise TypeError(f"{who}: column {c.frame_col!r} must be integers, got {s.dtype}")
+    if s.null_count():
+        raise ValueError(f"{who}: column {c.frame_col!r} has {s.null_count()} missing value(s)")
+    if df.height == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return FrameGroups(empty, np.zeros(1, dtype=np.int64), empty)
+    frames = np.ascontiguousarray(s.to_numpy(), dtype=np.int64)
+    fmin = int(frames.min())
+    key = frames - fmin
+    block_cols = [col for col in (c.group_col, c.seq_col) if col in df.columns]
+    if block_cols and df.select(block_cols).n_unique() > 1:
+        span = int(frames.max()) - fmin + 1
+        blocks = df.select(pl.struct(block_cols).rank("dense")).to_series().to_numpy()
+        key = (blocks.astype(np.int64) - 1) * span + key
+    perm, goff = frame_order(key)
+    first = perm[goff[:-1]]
     return FrameGroups(np.ascontiguousarray(perm), goff, np.ascontiguousarray(first))
 
 
