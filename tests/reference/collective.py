@@ -368,3 +368,81 @@ def reduce_values(values, agg):
         m = sum(v) / len(v)
         return math.sqrt(sum((a - m) ** 2 for a in v) / (len(v) - 1))
     raise ValueError(agg)
+
+
+# --------------------------------------------------------------------------- social summary
+
+
+def _nanmean(v):
+    v = [a for a in v if not math.isnan(a)]
+    return sum(v) / len(v) if v else math.nan
+
+
+def _safe(num, den):
+    return num / den if (math.isfinite(den) and den != 0) else math.nan
+
+
+def _spread(v):
+    """(mean, median, std/mean, iqr/median) of the finite values (numpy quantiles)."""
+    v = [a for a in v if not math.isnan(a)]
+    if not v:
+        return (math.nan,) * 4
+    mean = sum(v) / len(v)
+    std = math.sqrt(sum((a - mean) ** 2 for a in v) / len(v))
+    med = float(np.median(v))
+    iqr = float(np.percentile(v, 75) - np.percentile(v, 25))
+    return mean, med, _safe(std, mean), _safe(iqr, med)
+
+
+def social_summary(speed, frames, social, fps, sample, *, nbr=None, dev=None, angle=None,
+                   ex=None, ey=None, burst=False):  # fmt: skip
+    """One individual's summary row (dict) over the samples ``sample`` (bools)."""
+    n = len(speed)
+    acc = [
+        (speed[k + 1] - speed[k]) / ((frames[k + 1] - frames[k]) / fps)
+        if frames[k + 1] > frames[k]
+        else math.nan
+        for k in range(n - 1)
+    ]
+    jerk = [
+        (acc[j + 1] - acc[j]) / ((frames[j + 2] - frames[j + 1]) / fps)
+        if frames[j + 2] > frames[j + 1]
+        else math.nan
+        for j in range(n - 2)
+    ]
+    soc = [k for k in range(n) if sample[k] and social[k]]
+    m_acc = [k for k in range(n - 1) if sample[k] and sample[k + 1]]
+    m_jerk = [j for j in range(n - 2) if sample[j] and sample[j + 1] and sample[j + 2]]
+    row = {}
+    row["nn_align"] = _nanmean([math.cos(angle[k]) for k in soc]) if angle is not None else math.nan
+    if ex is not None and soc:
+        row["frac_nn_ahead"] = sum(ex[k] > 0 for k in soc) / len(soc)
+        norms = [math.hypot(ex[k], ey[k]) for k in soc]
+        row["nn_bearing_x"] = _nanmean(
+            [ex[k] / d if d > 0 else math.nan for k, d in zip(soc, norms, strict=True)]
+        )
+        row["nn_bearing_y"] = _nanmean(
+            [ey[k] / d if d > 0 else math.nan for k, d in zip(soc, norms, strict=True)]
+        )
+    else:
+        row["frac_nn_ahead"] = row["nn_bearing_x"] = row["nn_bearing_y"] = math.nan
+    row["speed_match_nn"] = (
+        _nanmean([abs(speed[k] - nbr[k]) for k in soc]) if nbr is not None else math.nan
+    )
+    row["speed_match_group"] = _nanmean([abs(dev[k]) for k in soc]) if dev is not None else math.nan
+    _, _, row["speed_cv"], row["speed_rcv"] = _spread([speed[k] for k in range(n) if sample[k]])
+    for name, vals in (("accel", [abs(acc[k]) for k in m_acc]),
+                       ("jerk", [abs(jerk[j]) for j in m_jerk])):  # fmt: skip
+        stats = _spread(vals)
+        for suffix, v in zip(("mean", "med", "cv", "rcv"), stats, strict=True):
+            row[f"{name}_{suffix}"] = v
+    if burst and any(not math.isnan(acc[k]) for k in m_acc):
+        peaks = sum(1 for j in m_jerk if acc[j] > 0 and not acc[j + 1] > 0)
+        span = sum(frames[k + 1] - frames[k] for k in m_acc) / fps
+        row["kick_rate"] = _safe(peaks, span)
+        row["burst_coast_ratio"] = sum(acc[k] > 0 for k in m_acc) / len(m_acc)
+    else:
+        row["kick_rate"] = row["burst_coast_ratio"] = math.nan
+    row.update(n_frames=sum(sample), n_social_frames=len(soc), n_accel=len(m_acc),
+               n_jerk=len(m_jerk))  # fmt: skip
+    return row

@@ -36,6 +36,7 @@ _CLASSES: dict[str, str] = {
     "LocalOrderMetrics": "moveo.features.collective",
     "FFGroups": "moveo.features.ffgroups",
     "FrameAggregate": "moveo.features.frame_aggregate",
+    "SocialMotionSummary": "moveo.features.social",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]
