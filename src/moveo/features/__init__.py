@@ -42,6 +42,11 @@ _CLASSES: dict[str, str] = {
     "OrientationRel": "moveo.features.pairs.orientation",
     "NNDeltaResponse": "moveo.features.pairs.nn_delta",
     "ApproachAvoidance": "moveo.features.pairs.approach",
+    "CollectiveMotionMetrics": "moveo.features.collective",
+    "LocalOrderMetrics": "moveo.features.collective",
+    "FFGroups": "moveo.features.ffgroups",
+    "FrameAggregate": "moveo.features.frame_aggregate",
+    "SocialMotionSummary": "moveo.features.social",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]

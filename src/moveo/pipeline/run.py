@@ -361,6 +361,18 @@ def _artifact_fields(params: Any) -> list[tuple[str, ArtifactSpec]]:
     return out
 
 
+def _result_fields(params: Any) -> list[tuple[str, Result]]:
+    # params fields holding a Result reference that is not an artifact spec
+    if not isinstance(params, BaseModel):
+        return []
+    out = []
+    for name in type(params).model_fields:
+        value = getattr(params, name, None)
+        if isinstance(value, Result) and not isinstance(value, ArtifactSpec):
+            out.append((name, value))
+    return out
+
+
 def plan_run(
     ds: Dataset,
     feature: Feature,
@@ -443,6 +455,17 @@ def plan_run(
         files = spec.find(feature_run_root(ds, spec.feature, run_id))
         if files:
             artifact_paths[name] = files[0]
+
+    # Result-valued params (e.g. local-order-metrics' body_scale) are upstream
+    # dependencies too: part of the run id, located under the param's name.
+    param_lookups: dict[str, Path] = {}
+    for name, ref in _result_fields(feature.params):
+        if ref.run_id is None and ref.feature in overrides:
+            run_id = overrides[ref.feature]
+        else:
+            run_id = _resolve_result(registry, ref, f"parameter {name!r} refers to feature", strict)
+        upstream.append((ref.feature, run_id))
+        param_lookups[name] = feature_run_root(ds, ref.feature, run_id)
 
     # Entries in scope: the tracks entries, narrowed to what every upstream has.
     keys = set(scope)
@@ -529,6 +552,7 @@ def plan_run(
         for src in filled
         if src.kind == "result"
     }
+    dependency_lookups.update(param_lookups)
     return RunPlan(
         feature=str(feature.name),
         version=version,
@@ -722,14 +746,18 @@ def compute_entry(feature: Feature, ds: Dataset, task: _EntryTask) -> _EntryOutc
             f"{type(out).__module__}.{type(out).__name__}"
         )
     if keep is not None:
-        if out.height == df.height:
-            out = out.filter(pl.Series(keep))
-        elif c.seq_col in out.columns:
+        # Trim what was borrowed from the neighbouring sequences: by the output's
+        # sequence column when it has one (summary features, whose rows are frames
+        # or individuals rather than input rows, always do), else row by row.
+        if c.seq_col in out.columns:
             out = out.filter(pl.col(c.seq_col) == task.sequence)
+        elif out.height == df.height:
+            out = out.filter(pl.Series(keep))
         else:
             raise ValueError(
-                f"feature {feature.name!r}: with overlap_frames the output must have one row "
-                f"per input row or a {c.seq_col!r} column, so borrowed frames can be trimmed"
+                f"feature {feature.name!r}: with overlap_frames the output must have a "
+                f"{c.seq_col!r} column or one row per input row, so borrowed frames can be "
+                "trimmed"
             )
     field_metadata = feature.column_metadata(out) if isinstance(feature, DescribesColumns) else None
     size = atomic_write_parquet(out, task.out_path, field_metadata=field_metadata)
