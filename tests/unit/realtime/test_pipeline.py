@@ -32,15 +32,20 @@ def test_transitions_refused_with_messages():
     app, p = _app()
     ctx = app.ctx
     p.start_training()
-    assert ctx.status_message == "No train callback set (use @pipeline.train)."
+    # the seed's wording (myogestic.ml.Pipeline), word for word where moveo has the
+    # same thing; moveo has no session_manager, so its training data hint names
+    # TrainingData.from_dataset instead
+    assert ctx.status_message == "No train callback set (use @pipeline.train)"
     p.train(lambda data: "model")
     p.start_training()
-    assert ctx.status_message.startswith("No training data")
+    assert ctx.status_message == (
+        "No training data — set pipeline.training_data = TrainingData.from_dataset(...) "
+        "inside @app.ui.")
     p.training_data = TrainingData({"emg": np.zeros((0, 4, 50), np.float32)})
     p.start_training()
-    assert ctx.status_message.startswith("No training data")
+    assert ctx.status_message.startswith("No training data — ")
     p.start_predicting()
-    assert ctx.status_message.startswith("No model loaded")
+    assert ctx.status_message == "No model loaded — train one first or load from disk."
     p.stop_predicting()
     assert ctx.status_message == (
         "Cannot stop predicting: state is 'idle', expected 'predicting'.")
@@ -271,8 +276,8 @@ def test_run_returns_after_duration_and_stops_everything():
     assert not app.running
     assert app.streams["emg"].status == "stopped"
     assert p._thread is None
-    with pytest.raises(ValueError, match="mode must be 'headless'"):
-        app.run(mode="gui")
+    with pytest.raises(ValueError, match="mode must be 'headless' or 'gui'"):
+        app.run(mode="window")
     assert math.isnan(p.stats()["rate_hz"])
 
 
