@@ -58,7 +58,8 @@ class SignalEnvelope:
     next_sample : int
         Number of the next sample the envelope will read.
     lost : int
-        Samples that were overwritten in the ring before the display read them.
+        Samples the display wanted but the ring had already overwritten (a ring
+        shorter than ``seconds``, or a writer that lapped the read).
 
     Examples
     --------
@@ -137,13 +138,18 @@ class SignalEnvelope:
                 f"the ring has {ring.n_channels} channels, the envelope {self.n_channels}"
             )
         count = ring.count
-        if self.next_sample is None:
-            start = max(0, count - self.span_samples)
-            self.next_sample = start - start % self.spb
-            self._bucket_end = self.next_sample // self.spb
+        span = self.span_samples
+        if self.next_sample is None or count - self.next_sample > span:
+            # first read, or the display fell behind by more than it shows: start at
+            # the newest span (older samples would scroll out at once)
+            start = max(0, count - span)
+            start -= start % self.spb
+            if self.next_sample is None:
+                self._bucket_end = start // self.spb
+            self.next_sample = start
         if count <= self.next_sample:
             return 0
-        w = ring.since(self.next_sample, max_samples=self.span_samples)
+        w = ring.since(self.next_sample, max_samples=span + self.spb)
         n = len(w)
         if n == 0:
             return 0

@@ -224,9 +224,14 @@ def run_window(
         textures = _GLTextures(gl)
         widgets.reset_state()
         widgets.set_texture_uploader(textures)
+        # No window background and transparent plot backgrounds: glClear paints the
+        # background once. Every full-window layer costs a full pass of fragments,
+        # which is what limits a software renderer (Mesa's llvmpipe under Xvfb).
         flags = (imgui.WindowFlags_.no_decoration | imgui.WindowFlags_.no_move
-                 | imgui.WindowFlags_.no_saved_settings
+                 | imgui.WindowFlags_.no_saved_settings | imgui.WindowFlags_.no_background
                  | imgui.WindowFlags_.no_bring_to_front_on_focus)
+        clear = imgui.get_style().color_(imgui.Col_.window_bg)
+        transparent = imgui.ImVec4(0.0, 0.0, 0.0, 0.0)
 
         def frame(capture: bool) -> np.ndarray | None:
             glfw.poll_events()
@@ -236,16 +241,21 @@ def run_window(
             imgui.set_next_window_pos(vp.work_pos)
             imgui.set_next_window_size(vp.work_size)
             imgui.begin("##moveo_window", None, flags)
-            if ui is not None:
-                ui(app.ctx)
-            else:
-                widgets.rig_layout(app)
+            implot.push_style_color(implot.Col_.frame_bg, transparent)
+            implot.push_style_color(implot.Col_.plot_bg, transparent)
+            try:
+                if ui is not None:
+                    ui(app.ctx)
+                else:
+                    widgets.rig_layout(app)
+            finally:
+                implot.pop_style_color(2)
             imgui.end()
             imgui.render()
             size, scale = io.display_size, io.display_framebuffer_scale  # no X round trip
             fb_w, fb_h = round(size.x * scale.x), round(size.y * scale.y)
             gl.glViewport(0, 0, fb_w, fb_h)
-            gl.glClearColor(0.08, 0.08, 0.09, 1.0)
+            gl.glClearColor(clear.x, clear.y, clear.z, 1.0)
             gl.glClear(gl.GL_COLOR_BUFFER_BIT)
             impl.render(imgui.get_draw_data())
             shot = _capture(gl, fb_w, fb_h) if capture else None
