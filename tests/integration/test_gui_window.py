@@ -9,6 +9,8 @@
   and recording stops every thread and finalises the recording.
 * A custom ``@app.ui`` panel runs every frame and may set ``pipeline.training_data``
   (the example of docs/gui.md, executed as written).
+* An exception in the panel stops the app and propagates; no display is a clear
+  error naming Xvfb.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ def check_rig_screenshot(img: np.ndarray, n_channels: int = 8) -> None:
     assert sum(_band_rows(pred, DEEP[k]).size > 0 for k in range(4)) >= 2
 
 
+@pytest.mark.lsl
 def test_demo_gui_runs_the_flow_and_saves_a_screenshot(display, tmp_path):
     shot = tmp_path / "rig.png"
     proc = subprocess.run(
@@ -204,3 +207,40 @@ def test_docs_custom_panel_example_runs(display, tmp_path, monkeypatch):
     assert data is not None and data.n_windows > 10
     assert sorted(set(data.labels.tolist())) == [0, 1, 2]
     assert namespace["ds"].entries() == [("alice", "s1")]
+
+
+def test_an_exception_in_the_ui_stops_the_app_and_propagates(display):
+    from imgui_bundle import imgui
+
+    app = App(warmup=False)
+    app.add_stream("emg", SyntheticSource(n_channels=4, fs=1000.0), window_ms=50)
+    Pipeline(app)
+    frames = []
+
+    @app.ui
+    def ui(ctx):
+        frames.append(ctx.state)
+        imgui.begin_child("half-drawn")  # left open by the exception below
+        if len(frames) == 5:
+            raise ZeroDivisionError("bug in the panel")
+        imgui.end_child()
+
+    with pytest.raises(ZeroDivisionError, match="bug in the panel"):
+        app.run(mode="gui", duration=30)
+    assert not app.running and _moveo_threads() == []
+    assert frames == ["idle"] * 5
+
+
+def test_no_display_is_a_clear_error(monkeypatch):
+    require("glfw")
+    from moveo.realtime.gui import GUIUnavailable
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    app = App(warmup=False)
+    app.add_stream("emg", SyntheticSource(n_channels=4, fs=1000.0), window_ms=50)
+    with pytest.raises(GUIUnavailable, match="cannot open a window.*Xvfb"):
+        app.run(mode="gui")
+    assert not app.running  # nothing was started
+    with pytest.raises(ValueError, match="window_size must be positive"):
+        app.run(mode="gui", window_size=(0, 10))

@@ -187,11 +187,19 @@ def run_window(
         raise ValueError("fps must be a number (0 or negative: no cap)")
     if ui is None:
         ui = getattr(app, "_ui_fn", None)
-    if not glfw.init():
+    reporting = glfw.ERROR_REPORTING
+    glfw.ERROR_REPORTING = "raise"  # a failing init / window: one clear error below
+    try:
+        ok = glfw.init()
+        problem = "" if ok else "glfwInit failed"
+    except glfw.GLFWError as exc:
+        ok, problem = False, str(exc)
+    if not ok:
+        glfw.ERROR_REPORTING = reporting
         raise GUIUnavailable(
-            "cannot open a window: GLFW found no display (DISPLAY="
-            f"{os.environ.get('DISPLAY')!r}); on a headless machine run under Xvfb, "
-            "e.g. `xvfb-run -s '-screen 0 1280x800x24' ...`, or use mode='headless'"
+            f"cannot open a window: {problem} (DISPLAY={os.environ.get('DISPLAY')!r}); on a "
+            "headless machine run under Xvfb, e.g. `xvfb-run -s '-screen 0 1280x800x24' "
+            "...`, or use mode='headless'"
         )
     window = None
     impl = None
@@ -209,10 +217,16 @@ def run_window(
             monitor = glfw.get_primary_monitor()
             mode = glfw.get_video_mode(monitor)
             width, height = mode.size.width, mode.size.height
-        window = glfw.create_window(width, height, title, monitor, None)
+        try:
+            window = glfw.create_window(width, height, title, monitor, None)
+        except glfw.GLFWError as exc:
+            window = None
+            problem = str(exc)
         if not window:
-            raise GUIUnavailable("cannot open an OpenGL 3.3 window (no OpenGL driver? On "
-                                 "Linux install Mesa: libgl1-mesa-dri libglx-mesa0)")
+            raise GUIUnavailable(f"cannot open an OpenGL 3.3 window ({problem or 'no window'};"
+                                 " no OpenGL driver? On Linux install Mesa: libgl1-mesa-dri "
+                                 "libglx-mesa0)")
+        glfw.ERROR_REPORTING = "log"  # from here on a GLFW hiccup is logged, not raised
         glfw.make_context_current(window)
         glfw.swap_interval(0)  # pacing is ours: a vsync wait would add nothing here
         contexts = (imgui.create_context(), implot.create_context())
@@ -297,4 +311,5 @@ def run_window(
             if window is not None:
                 glfw.destroy_window(window)
             glfw.terminate()
+            glfw.ERROR_REPORTING = reporting
     return image

@@ -427,6 +427,11 @@ class Pipeline:
         )
         return out
 
+    @property
+    def lost_by_stream(self) -> dict[str, int]:
+        """Window samples per stream overwritten before the predict thread copied them."""
+        return dict(self._lost)
+
     def recent_stats(self, n: int = 1024) -> dict[str, Any]:
         """Return the statistics of the newest ``n`` ticks, read without locking.
 

@@ -582,7 +582,7 @@ def stream_panel(stream: Stream, *, pipeline: Pipeline | None = None) -> None:
     rate = meter.update(counters["samples"])
     lost = 0
     if pipeline is not None:
-        lost = pipeline._lost.get(stream.name, 0)
+        lost = pipeline.lost_by_stream.get(stream.name, 0)
     env = _views.get(("env-stream", id(stream)))
     if env is not None:
         lost += env.lost

@@ -404,3 +404,4 @@ def test_recent_stats_and_lost_samples_per_stream():
     assert 60 <= recent["rate_hz"] <= 140
     assert recent["predict_hz"] == 100.0
     assert p.stats()["streams"]["emg"]["lost_samples"] == 0
+    assert p.lost_by_stream.get("emg", 0) == 0
