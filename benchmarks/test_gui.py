@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -32,8 +33,17 @@ def display():
     require("glfw")
     require("OpenGL.GL")
     require("imgui_bundle")
-    with xvfb() as name:
-        yield name
+    # what moveo's window sets for Mesa's llvmpipe, for both runners compared here
+    old = os.environ.get("LP_NUM_THREADS")
+    os.environ["LP_NUM_THREADS"] = "0"
+    try:
+        with xvfb() as name:
+            yield name
+    finally:
+        if old is None:
+            os.environ.pop("LP_NUM_THREADS", None)
+        else:
+            os.environ["LP_NUM_THREADS"] = old
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,9 @@ predict and acquisition threads cannot run a single Python line. Here every
 OpenGL and GLFW call goes through ctypes, which releases the GIL, and the frame
 pacing sleeps; the GUI thread holds the GIL only while it builds a frame (and
 then for at most ``sys.getswitchinterval()`` at a time), and the envelope kernels
-of the signal view run without it.
+of the signal view run without it. With Mesa's software renderer the frame is
+rasterised on the GUI thread (``LP_NUM_THREADS=0`` unless set), so the window
+uses at most one core.
 
 The window only reads the realtime side (see :mod:`moveo.realtime.widgets`).
 Closing it (or :meth:`App.request_stop`, or ``duration``) ends :meth:`App.run`,
@@ -187,6 +189,14 @@ def run_window(
         raise ValueError("fps must be a number (0 or negative: no cap)")
     if ui is None:
         ui = getattr(app, "_ui_fn", None)
+    # Mesa's software renderer (llvmpipe, e.g. under Xvfb) would otherwise spread
+    # each frame over worker threads on every core, competing with acquisition and
+    # prediction; rasterising on the GUI thread (inside the GIL-free buffer swap)
+    # keeps the window to one core and was faster on a loaded 2-core machine too.
+    # Set LP_NUM_THREADS yourself to override; GPU drivers ignore it.
+    lp_set = "LP_NUM_THREADS" not in os.environ
+    if lp_set:
+        os.environ["LP_NUM_THREADS"] = "0"
     reporting = glfw.ERROR_REPORTING
     glfw.ERROR_REPORTING = "raise"  # a failing init / window: one clear error below
     try:
@@ -196,6 +206,8 @@ def run_window(
         ok, problem = False, str(exc)
     if not ok:
         glfw.ERROR_REPORTING = reporting
+        if lp_set:
+            os.environ.pop("LP_NUM_THREADS", None)
         raise GUIUnavailable(
             f"cannot open a window: {problem} (DISPLAY={os.environ.get('DISPLAY')!r}); on a "
             "headless machine run under Xvfb, e.g. `xvfb-run -s '-screen 0 1280x800x24' "
@@ -312,4 +324,6 @@ def run_window(
                 glfw.destroy_window(window)
             glfw.terminate()
             glfw.ERROR_REPORTING = reporting
+            if lp_set:
+                os.environ.pop("LP_NUM_THREADS", None)
     return image
