@@ -300,3 +300,73 @@ def test_widgets_reject_wrong_arguments():
             w.recording_controls(app, None, classes=0)
 
     drive(gui, lambda ctx: ctx.yield_(2))
+
+
+def test_training_log_smart_autoscroll():
+    from imgui_bundle import imgui
+
+    app, p = _rig()
+    p.train_log.extend(f"line {i}" for i in range(50))
+    scroll = {"to": None}  # what a user's scrolling does: set before the log is drawn
+
+    def gui():
+        if scroll["to"] is not None:
+            imgui.set_next_window_scroll(imgui.ImVec2(0, scroll["to"]))
+            scroll["to"] = None
+        w.training_log(p, height=100)
+
+    def script(ctx):
+        log = ctx.window_info("##ml_log").window
+        assert log.scroll.y == log.scroll_max.y > 0  # opens at the newest line
+        p.train_log.append("new line")
+        ctx.yield_(3)
+        assert log.scroll.y == log.scroll_max.y  # followed the tail
+        scroll["to"] = 0.0  # the reader scrolls up to an old line ...
+        ctx.yield_(3)
+        p.train_log.append("another line")
+        ctx.yield_(3)
+        assert log.scroll.y == 0.0 < log.scroll_max.y  # ... and is not yanked down
+        scroll["to"] = log.scroll_max.y  # back at the bottom: follows again
+        ctx.yield_(3)
+        p.train_log.append("third line")
+        ctx.yield_(3)
+        assert log.scroll.y == log.scroll_max.y
+        w._autoscroll["ml"] = False  # the pipeline_panel toggle, switched off
+        p.train_log.append("fourth line")
+        ctx.yield_(3)
+        assert log.scroll.y < log.scroll_max.y
+
+    drive(gui, script)
+
+
+def test_rig_layout_panels_and_the_rate_field():
+    app, p = _rig()
+    p.extract(lambda windows: float(np.abs(windows["emg"]).mean()))
+    p.predict(lambda model, f: {"class": 1, "proba": np.array([0.2, 0.8]), "level": f})
+    p.model = "model"
+    stream = app.streams["emg"]
+
+    def gui():
+        w.rig_layout(app, classes=["rest", "fist"])
+
+    def script(ctx):
+        assert ctx.item_exists("**/" + w.TRAIN_LABEL)
+        assert ctx.item_exists(f"**/{w.fa.ICON_FA_CIRCLE}  Record##rec_start")
+        ctx.item_click("**/" + w.PREDICT_LABEL)
+        assert app.ctx.state == PipelineState.PREDICTING
+        wait_for(ctx, lambda: p.prediction_count > 10)
+        ctx.item_input_value("**/Rate (Hz)##stats_rate", 20.0)
+        ctx.yield_(2)
+        assert p.predict_hz == 20.0  # the stats panel's field, effective next tick
+        wait_for(ctx, lambda: p.recent_stats(8)["rate_hz"] < 30)
+        # the views read the stream and the predictions
+        env = w._views[("env", stream.name, id(stream))]
+        assert env.next_sample > 0 and not np.isnan(env.hi).all()
+        history = w._views[("pred", "pred", id(p))]
+        assert history.n > 0 and set(history.series) == {"class", "proba", "level"}
+        ctx.item_click("**/" + w.STOP_PREDICT_LABEL)
+        assert app.ctx.state == "idle"
+
+    with app:
+        app.wait_for_samples(50)
+        drive(gui, script)
