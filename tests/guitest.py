@@ -28,6 +28,7 @@ import importlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,6 +150,22 @@ def xvfb_executable() -> str:
     return exe
 
 
+def _start_xvfb(exe: str, number: int, width: int, height: int, log) -> subprocess.Popen | None:
+    proc = subprocess.Popen(
+        [exe, f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp",
+         "-noreset"],
+        stdout=subprocess.DEVNULL, stderr=log)  # a file, not a pipe: a full pipe blocks Xvfb
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and proc.poll() is None:
+        if Path(f"/tmp/.X11-unix/X{number}").exists():
+            return proc
+        time.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    return None  # lost a race for this display number, or Xvfb failed
+
+
 @contextlib.contextmanager
 def xvfb(width: int = 1280, height: int = 800) -> Iterator[str]:
     """Start Xvfb on a free display number; yield ``":N"`` with DISPLAY set to it."""
@@ -156,35 +173,26 @@ def xvfb(width: int = 1280, height: int = 800) -> Iterator[str]:
     for number in range(120, 400):
         if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
             continue
-        proc = subprocess.Popen(
-            [exe, f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp",
-             "-noreset"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
-                break
-            time.sleep(0.05)
-        if proc.poll() is not None:
-            continue  # lost a race for this number: try the next
-        old = os.environ.get("DISPLAY")
-        os.environ["DISPLAY"] = f":{number}"
-        try:
-            yield f":{number}"
-        finally:
-            if old is None:
-                os.environ.pop("DISPLAY", None)
-            else:
-                os.environ["DISPLAY"] = old
-            proc.terminate()
+        with tempfile.TemporaryFile() as log:
+            proc = _start_xvfb(exe, number, width, height, log)
+            if proc is None:
+                continue
+            old = os.environ.get("DISPLAY")
+            os.environ["DISPLAY"] = f":{number}"
             try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-            if proc.stderr is not None:
-                proc.stderr.close()
-        return
+                yield f":{number}"
+            finally:
+                if old is None:
+                    os.environ.pop("DISPLAY", None)
+                else:
+                    os.environ["DISPLAY"] = old
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+            return
     raise RuntimeError("no free X display number for Xvfb")
 
 
