@@ -26,12 +26,14 @@ _LAZY = {
     "train_model": "moveo.pipeline",
     "Pipeline": "moveo.pipeline",
     "read_feature": "moveo.pipeline",
+    "import_mosaic": "moveo.pipeline",
 }
 
 __all__ = [
     "Dataset",
     "Pipeline",
     "__version__",
+    "import_mosaic",
     "read_feature",
     "run_feature",
     "train_model",

@@ -18,6 +18,10 @@ field rather than a silently ignored setting.
 * :class:`NpzLoadSpec`, :class:`ParquetLoadSpec`, :class:`JoblibLoadSpec`,
   :class:`ArtifactSpec` and :func:`load_from_spec` -- how to load a file a
   feature run produced (templates, fitted models, ...).
+* :class:`LabelsSource`, :class:`GroundTruthLabelsSource`,
+  :class:`FeatureLabelsSource` -- a feature's labels dependency: a ``Params``
+  field of one of these types makes the pipeline hand the feature the labels
+  (``dependency_lookups[<field>]``) and makes a change of those labels a new run.
 * :class:`InputStream` -- what :meth:`Feature.fit` receives.
 * :class:`Feature` -- the protocol every feature class follows.
 """
@@ -49,7 +53,9 @@ __all__ = [
     "BodyScaleResult",
     "Columns",
     "Feature",
+    "FeatureLabelsSource",
     "GlobalModelParams",
+    "GroundTruthLabelsSource",
     "InputItemLike",
     "InputRequire",
     "InputStream",
@@ -57,6 +63,7 @@ __all__ = [
     "InputsLike",
     "JoblibArtifact",
     "JoblibLoadSpec",
+    "LabelsSource",
     "LoadSpec",
     "NNResult",
     "NpzArtifact",
@@ -548,6 +555,187 @@ class GlobalModelParams(Params, Generic[M]):
         elif self.templates is None:
             raise ValueError("one of 'templates' or 'model' must be provided")
         return self
+
+
+# --------------------------------------------------------------------------- labels
+
+K = TypeVar("K", bound=str)
+
+
+class LabelsSource(StrictModel, Generic[K]):
+    """Base class of a feature's dependency on the dataset's labels.
+
+    A feature declares that it reads labels by giving its ``Params`` a field of
+    this type (or of :class:`GroundTruthLabelsSource`). Before the feature runs,
+    the pipeline resolves the field to the labels files of the run's entries and
+    passes them to :meth:`Feature.load_state` as
+    ``dependency_lookups[<field name>]`` (a dict ``{(group, sequence): Path}``);
+    the labels' content fingerprint over those entries is part of the run id, so
+    changing the labels makes the feature's results stale (``Pipeline.status``
+    says ``labels changed``). Labels are stored by :func:`moveo.labels.add_labels`
+    at ``labels/<kind>/<group>/<sequence>.parquet``.
+
+    Attributes
+    ----------
+    kind : str
+        Which ``labels/<kind>/`` set this dependency resolves to.
+
+    Examples
+    --------
+    >>> LabelsSource[str](kind="observer-2").kind
+    'observer-2'
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: K
+
+    def lookup(
+        self, ds: Any, entries: Iterable[tuple[str, str]] | None = None
+    ) -> dict[tuple[str, str], Path]:
+        """Return the labels file of each labelled entry.
+
+        Parameters
+        ----------
+        ds : moveo.Dataset
+            The dataset.
+        entries : iterable of (group, sequence), optional
+            Restrict to these entries (default: every labelled entry).
+
+        Returns
+        -------
+        dict
+            ``{(group, sequence): Path}`` for the entries that have labels of
+            :attr:`kind`.
+        """
+        from moveo.labels import labels_lookup
+
+        return labels_lookup(ds, self.kind, entries)
+
+    def fingerprint(self, ds: Any, entries: Iterable[tuple[str, str]] | None = None) -> str:
+        """Return the content fingerprint of these labels (part of a run id).
+
+        Parameters
+        ----------
+        ds : moveo.Dataset
+            The dataset.
+        entries : iterable of (group, sequence), optional
+            Restrict to these entries (default: every labelled entry).
+
+        Returns
+        -------
+        str
+            Changes whenever a label file of those entries changes, appears or
+            disappears.
+        """
+        from moveo.labels import labels_fingerprint
+
+        return labels_fingerprint(ds, self.kind, entries)
+
+    def read(self, ds: Any, group: str, sequence: str) -> pl.DataFrame:
+        """Read one entry's labels (:func:`moveo.labels.read_labels`).
+
+        Parameters
+        ----------
+        ds : moveo.Dataset
+            The dataset.
+        group, sequence : str
+            The entry.
+
+        Returns
+        -------
+        polars.DataFrame
+            Columns id, frame, label.
+        """
+        from moveo.labels import read_labels
+
+        return read_labels(ds, self.kind, group, sequence)
+
+
+class GroundTruthLabelsSource(LabelsSource[Literal["behavior"]]):
+    """Ground-truth behaviour labels: the dataset's ``labels/behavior/`` set.
+
+    Attributes
+    ----------
+    kind : {"behavior"}
+        Fixed: ground truth always resolves to ``labels/behavior/``.
+    source : {"labels"}
+        Fixed tag naming this as a ``labels/`` dependency.
+    load : NpzLoadSpec, ParquetLoadSpec or JoblibLoadSpec
+        How to load a matched label file (:meth:`load_file`). Default: parquet
+        with every column (moveo stores labels as parquet; mosaic's seed requires
+        the field, moveo gives it that default).
+    pattern : str or None
+        File name of an entry's labels within ``labels/behavior/<group>/``, with
+        ``{group}`` / ``{sequence}`` placeholders; ``None`` is moveo's layout,
+        ``"{sequence}.parquet"``.
+    """
+
+    kind: Literal["behavior"] = "behavior"
+    source: Literal["labels"] = "labels"
+    load: LoadSpec = Field(default_factory=lambda: ParquetLoadSpec(numeric_only=False))
+    pattern: str | None = None
+
+    def lookup(
+        self, ds: Any, entries: Iterable[tuple[str, str]] | None = None
+    ) -> dict[tuple[str, str], Path]:
+        """Return the labels file of each labelled entry (see :meth:`LabelsSource.lookup`).
+
+        Parameters
+        ----------
+        ds : moveo.Dataset
+            The dataset.
+        entries : iterable of (group, sequence), optional
+            Restrict to these entries.
+
+        Returns
+        -------
+        dict
+            ``{(group, sequence): Path}``.
+        """
+        from moveo.labels import labels_lookup
+
+        return labels_lookup(ds, self.kind, entries, pattern=self.pattern)
+
+    def load_file(self, path: str | Path) -> Any:
+        """Load one matched label file with :attr:`load`.
+
+        Parameters
+        ----------
+        path : str or Path
+            A file from :meth:`lookup`.
+
+        Returns
+        -------
+        object
+            What :func:`load_from_spec` returns.
+        """
+        return load_from_spec(path, self.load)
+
+
+class FeatureLabelsSource(ArtifactSpec[NpzLoadSpec, np.ndarray]):
+    """Labels loaded from a feature run's output files (an artifact dependency).
+
+    Being an :class:`ArtifactSpec`, it is an upstream edge: the producing run's id
+    is part of the consuming run's id, and in a :class:`~moveo.pipeline.Pipeline`
+    it binds to the step of that feature (``artifact_names``).
+
+    Attributes
+    ----------
+    feature : str
+        Feature whose output to consume.
+    run_id : str or None
+        Specific run, or ``None`` for the latest finished run.
+    load : NpzLoadSpec
+        How to load the matched files.
+    pattern : str
+        Glob pattern; derived from ``load.kind`` when empty.
+    source : {"feature"}
+        Fixed tag naming this as a feature-output dependency.
+    """
+
+    load: NpzLoadSpec
+    source: Literal["feature"] = "feature"
 
 
 # --------------------------------------------------------------------------- inputs

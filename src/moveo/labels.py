@@ -48,6 +48,7 @@ __all__ = [
     "label_kinds",
     "labeled_entries",
     "labels_fingerprint",
+    "labels_lookup",
     "read_labels",
     "remove_labels",
 ]
@@ -371,6 +372,55 @@ def remove_labels(ds: Any, kind: str, entries: Iterable[tuple[str, str]] | None 
             path.unlink()
             n += 1
     return n
+
+
+def labels_lookup(
+    ds: Any,
+    kind: str,
+    entries: Iterable[tuple[str, str]] | None = None,
+    *,
+    pattern: str | None = None,
+) -> dict[tuple[str, str], Path]:
+    """Return the labels file of every labelled entry of ``kind``.
+
+    This is what a feature with a :class:`moveo.contract.LabelsSource` parameter
+    receives in ``dependency_lookups``.
+
+    Parameters
+    ----------
+    ds : moveo.Dataset
+    kind : str
+        Annotation set name.
+    entries : iterable of (group, sequence), optional
+        Restrict to these entries (default: every labelled entry).
+    pattern : str, optional
+        File name within ``labels/<kind>/<group>/``, with ``{group}`` and
+        ``{sequence}`` placeholders (default ``"{sequence}.parquet"``).
+
+    Returns
+    -------
+    dict
+        ``{(group, sequence): Path}`` of the entries whose file exists, sorted.
+
+    Raises
+    ------
+    ValueError
+        An invalid kind, or a pattern that would name a file outside the entry's
+        folder.
+    """
+    _check_kind(kind, writing=False)
+    keys = labeled_entries(ds, kind) if entries is None else sorted(set(entries))
+    out: dict[tuple[str, str], Path] = {}
+    for g, s in keys:
+        if pattern is None:
+            path = _labels_path(ds, kind, g, s)
+        else:
+            name = pattern.format(group=g, sequence=s)
+            validate_entry_name("labels file", name)
+            path = Path(ds.labels_root) / kind / g / name
+        if path.is_file():
+            out[(g, s)] = path
+    return out
 
 
 def labels_fingerprint(ds: Any, kind: str, entries: Iterable[tuple[str, str]] | None = None) -> str:

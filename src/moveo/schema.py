@@ -34,6 +34,7 @@ __all__ = [
     "NAME_MAX",
     "validate_entry_name",
     "validate_path_name",
+    "validation_message",
 ]
 
 
@@ -282,3 +283,31 @@ def validate_entry_name(kind: str, name: object) -> str:
         return validate_path_name(kind, name)
     except ValueError as exc:
         raise ValueError(f"{exc}; rename it before ingesting") from None
+
+
+def validation_message(exc: BaseException, *, what: str = "parameter") -> str:
+    """Return a pydantic validation error as one readable line.
+
+    Parameters
+    ----------
+    exc : BaseException
+        A ``pydantic.ValidationError`` (any other exception gives ``str(exc)``).
+    what : str
+        What a field is called in the message.
+
+    Returns
+    -------
+    str
+        E.g. ``parameter 'window': Input should be greater than 0 (got -1)``, one
+        clause per error, joined by ``"; "``.
+    """
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return " ".join(str(exc).split())
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ())) or "value"
+        got = f" (got {err['input']!r})" if "input" in err and err["type"] != "missing" else ""
+        parts.append(f"{what} {where!r}: {err['msg']}{got}")
+    return "; ".join(parts)

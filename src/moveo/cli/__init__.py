@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("moveo.cli.pipeline", "moveo.cli.realtime")
+COMMAND_MODULES = ("moveo.cli.pipeline", "moveo.cli.data", "moveo.cli.realtime")
 
 # exceptions that are the user's to fix (bad path, bad name, bad value): one line, exit 2
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -116,6 +116,9 @@ class BaseFeature:
         ``"cm_per_pixel"``). The pipeline hands their values to
         :meth:`set_dataset_meta` and makes them part of the run id, so changing
         them makes the run stale. Default: none.
+    output_columns : tuple of str or None
+        The columns :meth:`apply` adds to the row keys, when they do not depend
+        on the parameters (``moveo features`` lists them); ``None``: not declared.
     dataset_fps : float or None
         The dataset's frame rate, set by :meth:`set_dataset_defaults`.
     dataset_meta : dict
@@ -128,6 +131,7 @@ class BaseFeature:
     scope_dependent: ClassVar[bool] = False
     default_inputs: ClassVar[tuple[Any, ...]] = ("tracks",)
     dataset_meta_keys: ClassVar[tuple[str, ...]] = ()
+    output_columns: ClassVar[tuple[str, ...] | None] = None
 
     class Params(Params):
         """No parameters."""

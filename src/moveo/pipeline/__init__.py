@@ -1,8 +1,10 @@
 """Cached feature pipelines: types, SQLite registry, ``run_feature``, ``Pipeline``.
 
-See the Pipeline guide (``docs/pipeline.md``). ``train_model`` lives in
-:mod:`moveo.pipeline.training` and is re-exported lazily, so this package
-imports even when that module is absent.
+See the Pipeline guide (``docs/pipeline.md``). ``train_model`` (in
+:mod:`moveo.pipeline.training`) and ``import_mosaic`` (in
+:mod:`moveo.pipeline.mosaic`, which imports the feature classes) are re-exported
+lazily, like ``load_pipeline_file`` (:mod:`moveo.pipeline.declarative`), so
+importing this package stays cheap.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from moveo.contract import (
     BodyScaleResult,
     Columns,
     Feature,
+    FeatureLabelsSource,
     GlobalModelParams,
+    GroundTruthLabelsSource,
     InputItemLike,
     InputRequire,
     Inputs,
@@ -23,6 +27,7 @@ from moveo.contract import (
     InputStream,
     JoblibArtifact,
     JoblibLoadSpec,
+    LabelsSource,
     LoadSpec,
     NNResult,
     NpzArtifact,
@@ -43,7 +48,12 @@ from moveo.pipeline.pipeline import CallbackStep, FeatureStep, Pipeline
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.run import FeatureRunError, read_feature, run_feature
 
-_LAZY = {"train_model": "moveo.pipeline.training"}
+_LAZY = {
+    "train_model": "moveo.pipeline.training",
+    "import_mosaic": "moveo.pipeline.mosaic",
+    "MosaicImportReport": "moveo.pipeline.mosaic",
+    "load_pipeline_file": "moveo.pipeline.declarative",
+}
 
 __all__ = [
     "ArtifactSpec",
@@ -51,10 +61,12 @@ __all__ = [
     "CallbackStep",
     "Columns",
     "Feature",
+    "FeatureLabelsSource",
     "FeatureRegistry",
     "FeatureRunError",
     "FeatureStep",
     "GlobalModelParams",
+    "GroundTruthLabelsSource",
     "InputItemLike",
     "InputRequire",
     "InputStream",
@@ -62,7 +74,9 @@ __all__ = [
     "InputsLike",
     "JoblibArtifact",
     "JoblibLoadSpec",
+    "LabelsSource",
     "LoadSpec",
+    "MosaicImportReport",
     "NNResult",
     "NpzArtifact",
     "NpzLoadSpec",
@@ -76,7 +90,9 @@ __all__ = [
     "StrictModel",
     "TrackInput",
     "TracksColumn",
+    "import_mosaic",
     "load_from_spec",
+    "load_pipeline_file",
     "open_registry",
     "read_feature",
     "resolve_order_col",

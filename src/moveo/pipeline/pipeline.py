@@ -931,6 +931,15 @@ def _why_stale(
         reasons.append(f"upstream changed: {', '.join(dict.fromkeys(changed_up))}")
     if old_inputs.get("filters") != new_inputs.get("filters"):
         reasons.append("filters changed")
+    old_labels = old_inputs.get("labels") or {}
+    new_labels = new_inputs.get("labels") or {}
+    changed_labels = [
+        f"{name} (kind {info.get('kind')!r})"
+        for name, info in sorted(new_labels.items())
+        if old_labels.get(name) != info
+    ]
+    if changed_labels:
+        reasons.append(f"labels changed: {', '.join(changed_labels)}")
     if not reasons:
         reasons.append("scope changed")
     return "; ".join(reasons)

@@ -960,6 +960,160 @@ class FeatureRegistry:
                 pending.append(key)
         return sorted(pending)
 
+    # ------------------------------------------------------------------ csv indexes
+    def migrate_from_csv(self, features_root: str | Path | None = None) -> int:
+        """Import existing ``index.csv`` files into the registry.
+
+        Reads ``<features_root>/<feature>/index.csv`` -- the per-feature CSV index
+        mosaic-behavior keeps (columns ``abs_path, run_id, started_at, finished_at,
+        version, group, sequence, params_hash, n_rows``; extra columns are ignored)
+        -- and records each run and its entries (as complete), under the folder's
+        name and the CSV's run ids. A run's parameters and inputs come from its
+        ``<run_id>/params.json`` when there is one. Safe to call repeatedly: rows
+        already in the registry are left as they are (``INSERT OR IGNORE``), so
+        duplicates are skipped.
+
+        Only files inside ``features_root`` are recorded: a relative path is taken
+        relative to the dataset root, an absolute one from another location (a moved
+        dataset) is looked up under ``<feature>/<run_id>/`` by its file name, and a
+        row whose path would leave ``features_root`` (or names no file) is skipped.
+        Migrated entries carry no input fingerprint, so moveo's own runs never
+        mistake them for theirs; to make mosaic's outputs reusable by moveo's
+        pipelines, use :func:`moveo.pipeline.import_mosaic`.
+
+        Parameters
+        ----------
+        features_root : str or Path, optional
+            The ``features/`` folder (default: ``<dataset root>/features``).
+
+        Returns
+        -------
+        int
+            The number of entries imported (0 when every row was already there).
+
+        Raises
+        ------
+        RegistryReadOnlyError
+            The registry was opened read-only.
+        """
+        import json
+
+        from moveo.io.mosaic import (
+            MosaicLayoutError,
+            parse_timestamp,
+            read_index_csv,
+            resolve_index_path,
+        )
+
+        root = Path(features_root) if features_root is not None else self.base_dir / "features"
+        if not root.is_dir():
+            return 0
+        runs: dict[tuple[str, str], dict[str, Any]] = {}
+        entries: list[tuple[Any, ...]] = []
+        now = _now()
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            index = folder / "index.csv"
+            if folder.name.startswith(".") or not index.is_file():
+                continue
+            try:
+                table = read_index_csv(index)
+            except MosaicLayoutError:
+                continue
+            feature = folder.name
+            for row in table.iter_rows(named=True):
+                run_id = str(row.get("run_id") or "")
+                group = str(row.get("group") or "")
+                sequence = str(row.get("sequence") or "")
+                if not run_id or Path(run_id).name != run_id or run_id.startswith("."):
+                    continue
+                run_dir = folder / run_id
+                path = resolve_index_path(
+                    str(row.get("abs_path") or ""),
+                    root=root,
+                    expected_dir=run_dir,
+                    base=root.parent,  # mosaic's relative paths start at the dataset root
+                )
+                if path is None or not path.is_file():
+                    continue
+                started = parse_timestamp(row.get("started_at"))
+                finished = parse_timestamp(row.get("finished_at"))
+                run = runs.setdefault(
+                    (feature, run_id),
+                    {
+                        "version": str(row.get("version") or run_id.partition("-")[0]),
+                        "params_hash": str(row.get("params_hash") or ""),
+                        "started": [],
+                        "finished": [],
+                        "dir": run_dir,
+                    },
+                )
+                if started is not None:
+                    run["started"].append(started)
+                run["finished"].append(finished)
+                try:
+                    n_rows = int(float(row.get("n_rows") or 0))
+                except ValueError:
+                    n_rows = 0
+                entries.append(
+                    (
+                        feature,
+                        run_id,
+                        group,
+                        sequence,
+                        self._store_path(path),
+                        n_rows,
+                        now,
+                        path.stat().st_size,
+                    )
+                )
+        run_rows = []
+        for (feature, run_id), run in runs.items():
+            params_json = inputs_json = None
+            spec_path = run["dir"] / "params.json"
+            if spec_path.is_file():
+                try:
+                    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+                except (ValueError, OSError):
+                    spec = None
+                if isinstance(spec, dict):
+                    params_json = json.dumps(spec.get("_params", {}), sort_keys=True)
+                    inputs_json = json.dumps({"inputs": spec.get("_inputs", [])}, sort_keys=True)
+            finished = run["finished"]
+            run_rows.append(
+                (
+                    feature,
+                    run_id,
+                    run["version"],
+                    run["params_hash"],
+                    params_json,
+                    inputs_json,
+                    min(run["started"]) if run["started"] else now,
+                    max(finished) if finished and None not in finished else None,
+                )
+            )
+        if not run_rows:
+            return 0
+        with self._write() as conn:
+            conn.executemany(
+                """
+                INSERT OR IGNORE INTO runs (feature, run_id, version, params_hash, params_json,
+                                            inputs_json, started_at, finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                run_rows,
+            )
+            before = conn.total_changes
+            conn.executemany(
+                """
+                INSERT OR IGNORE INTO entries (feature, run_id, grp, sequence, status, path,
+                                               n_rows, input_fp, error, updated_at, size_bytes)
+                VALUES (?, ?, ?, ?, 'complete', ?, ?, NULL, NULL, ?, ?)
+                """,
+                entries,
+            )
+            imported = conn.total_changes - before
+        return int(imported)
+
     # ------------------------------------------------------------------ dependencies
     def record_dependency(
         self, feature: str, run_id: str, upstream_feature: str, upstream_run_id: str
@@ -1045,15 +1199,32 @@ class FeatureRegistry:
         return build(feature, run_id, frozenset())
 
 
-def open_registry(root: Any, *, readonly: bool = False) -> FeatureRegistry:
+def _features_root(root: Any) -> Path:
+    features = getattr(root, "features_root", None)
+    if features is not None:
+        return Path(features)
+    path = Path(root)
+    if path.name == "features" and not (path / "dataset.json").exists():
+        return path
+    return path / "features"
+
+
+def open_registry(
+    root: Any, *, readonly: bool = False, migrate_csv: bool = False
+) -> FeatureRegistry:
     """Open (or create) the feature registry of a dataset.
 
     Parameters
     ----------
     root : Dataset, or path to the dataset root or to its ``features/`` folder
-        The dataset.
+        The dataset (the seed calls this argument ``features_root``; both the
+        dataset root and its ``features/`` folder are accepted).
     readonly : bool, default False
         Open without write access (inspection only).
+    migrate_csv : bool, default False
+        If True and the database is newly created, import the existing
+        ``features/<feature>/index.csv`` files (see
+        :meth:`FeatureRegistry.migrate_from_csv`).
 
     Returns
     -------
@@ -1066,4 +1237,12 @@ def open_registry(root: Any, *, readonly: bool = False) -> FeatureRegistry:
         The dataset folder is not writable (and ``readonly`` is False).
     """
     path = registry_path(root)
-    return FeatureRegistry(path, readonly=readonly, base_dir=path.parent.parent)
+    created = not path.exists()
+    reg = FeatureRegistry(path, readonly=readonly, base_dir=path.parent.parent)
+    if migrate_csv and created and not readonly:
+        try:
+            reg.migrate_from_csv(_features_root(root))
+        except BaseException:
+            reg.close()
+            raise
+    return reg

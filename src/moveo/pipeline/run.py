@@ -56,6 +56,7 @@ from moveo.contract import (
     Feature,
     Inputs,
     InputStream,
+    LabelsSource,
     ReadsDatasetMeta,
     Result,
     TakesDatasetDefaults,
@@ -170,6 +171,14 @@ class RunPlan:
         Row filter (``start <= frame < end``).
     overlap_frames : int
         Frames borrowed from neighbouring sequences.
+    dependency_lookups : dict
+        What :meth:`Feature.load_state` receives: the run folder of each upstream
+        feature (by feature name) and, for each labels parameter
+        (:class:`~moveo.contract.LabelsSource`), ``{(group, sequence): Path}`` of
+        the labels files (by parameter name).
+    labels : dict
+        ``{parameter: {"kind": ..., "fingerprint": ...}}`` of the labels the run
+        reads (part of the run id).
     unreadable : dict
         Entries in scope whose tracks file cannot be read, with the reason; they
         are left out of :attr:`entries` and reported as failed by the run.
@@ -190,7 +199,8 @@ class RunPlan:
     overlap_frames: int
     sources: list[_Source] = field(default_factory=list)
     artifact_paths: dict[str, Path] = field(default_factory=dict)
-    dependency_lookups: dict[str, Path] = field(default_factory=dict)
+    dependency_lookups: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
     unreadable: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def result(self) -> Result:
@@ -348,6 +358,16 @@ def _resolve_result(registry: FeatureRegistry, ref: Result, role: str, strict: b
             f"(or pass a Result with an explicit run_id)"
         )
     return run_id
+
+
+def _labels_fields(params: Any) -> list[tuple[str, LabelsSource]]:
+    if not isinstance(params, BaseModel):
+        return []
+    return [
+        (name, value)
+        for name in type(params).model_fields
+        if isinstance(value := getattr(params, name, None), LabelsSource)
+    ]
 
 
 def _artifact_fields(params: Any) -> list[tuple[str, ArtifactSpec]]:
@@ -532,7 +552,7 @@ def plan_run(
         [list(k) for k in entries] if feature.scope_dependent else None
     )
     version = str(feature.version)
-    context = None
+    context: dict[str, Any] | None = None
     if isinstance(feature, TakesDatasetDefaults):
         # the feature reads these from the dataset: they are part of its identity
         context = {"fps": ds.fps, "columns": ds.columns, "pose": ds.pose}
@@ -540,6 +560,22 @@ def plan_run(
             # manifest values the feature reads (e.g. a calibration) are part of its identity
             meta = ds.meta
             context["meta"] = {k: meta.get(k) for k in sorted(feature.dataset_meta_keys)}
+    labels: dict[str, dict[str, str]] = {}
+    label_lookups: dict[str, Any] = {}
+    for name, source in _labels_fields(feature.params):
+        lookup = source.lookup(ds, entries)
+        if strict and entries and not lookup:
+            raise ValueError(
+                f"feature {feature.name!r}: parameter {name!r} needs labels of kind "
+                f"{source.kind!r}, but none of the {len(entries)} entries in scope has any "
+                f"(labelled entries: {len(source.lookup(ds))}); add them with "
+                "moveo.labels.add_labels"
+            )
+        label_lookups[name] = lookup
+        # the labels are an input: a changed label file is a new run
+        labels[name] = {"kind": str(source.kind), "fingerprint": source.fingerprint(ds, entries)}
+    if labels:
+        context = {**(context or {}), "labels": labels}
     run_id = compute_run_id(
         version, params, upstream, scope=scope_payload, filters=filters, context=context
     )
@@ -547,12 +583,20 @@ def plan_run(
         "tracks" if src.kind == "tracks" else {"feature": src.feature, "run_id": src.run_id}
         for src in filled
     ]
-    dependency_lookups = {
+    dependency_lookups: dict[str, Any] = {
         src.feature: feature_run_root(ds, src.feature, src.run_id)
         for src in filled
         if src.kind == "result"
     }
     dependency_lookups.update(param_lookups)
+    dependency_lookups.update(label_lookups)
+    inputs_record: dict[str, Any] = {
+        "inputs": inputs_payload,
+        "upstream": upstream,
+        "filters": filters,
+    }
+    if labels:
+        inputs_record["labels"] = labels
     return RunPlan(
         feature=str(feature.name),
         version=version,
@@ -563,15 +607,14 @@ def plan_run(
         upstream=upstream,
         params_hash=params_hash(params),
         params_json=canonical_json(params),
-        inputs_json=canonical_json(
-            {"inputs": inputs_payload, "upstream": upstream, "filters": filters}
-        ),
+        inputs_json=canonical_json(inputs_record),
         start_frame=start,
         end_frame=end,
         overlap_frames=overlap,
         sources=filled,
         artifact_paths=artifact_paths,
         dependency_lookups=dependency_lookups,
+        labels=labels,
         unreadable={k: v for k, v in unreadable.items() if k in keys},
     )
 

@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from moveo.pipeline.types import Inputs, Params, Result, TrackInput
+from moveo.pipeline.types import GroundTruthLabelsSource, Inputs, Params, Result, TrackInput
 
 KEYS = ["group", "sequence", "id", "frame"]
 
@@ -160,6 +160,30 @@ class Flaky(_Base):
         if seq in self.params.fail_sequences and os.path.exists(self.params.marker):
             raise ValueError(f"cannot handle sequence {seq}")
         return df.select(*KEYS, pl.col("X").alias("x_copy"))
+
+
+class LabelJoin(_Base):
+    """The ground-truth label of each row (null where unlabelled): a labels dependency."""
+
+    name = "label-join"
+
+    class Params(Params):
+        labels: GroundTruthLabelsSource = GroundTruthLabelsSource()
+
+    def load_state(self, run_root, artifact_paths, dependency_lookups):
+        self.lookup = dict(dependency_lookups["labels"])
+        return True
+
+    def apply(self, df):
+        key = (df["group"][0], df["sequence"][0])
+        path = self.lookup.get(key)
+        if path is None:
+            return df.select(*KEYS, pl.lit(None, dtype=pl.String).alias("label"))
+        labels = self.params.labels.load_file(path)
+        return df.select(*KEYS).join(
+            labels.select("id", "frame", "label"), on=["id", "frame"], how="left",
+            maintain_order="left",
+        )
 
 
 class NotPolars(_Base):

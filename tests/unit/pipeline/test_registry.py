@@ -1,12 +1,14 @@
 """The SQLite registry: WAL, runs and entries, pending/complete rules, lineage, migrations,
-read-only, threads.
+read-only, threads, and the import of mosaic's ``index.csv`` files (``migrate_from_csv``).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 
+import polars as pl
 import pytest
 
 from moveo.pipeline.registry import (
@@ -180,3 +182,55 @@ def test_threads_share_registry(reg):
     for t in threads:
         t.join()
     assert reg.entry_count("f", "r") == 80
+
+
+# ------------------------------------------------------------------ index.csv migration
+
+
+def test_migrate_from_csv_imports_mosaic_indexes_once(tmp_path):
+    from unit.pipeline.mosaic_fixture import ENTRIES, RUNS, write_mosaic_dataset
+
+    src = tmp_path / "m"
+    written = write_mosaic_dataset(src, moved_from="/old/home/study")
+    reg = open_registry(src / "features", migrate_csv=True)
+    try:
+        runs = reg.list_runs()
+        assert sorted(zip(runs["feature"], runs["run_id"], strict=True)) == sorted(RUNS.values())
+        assert set(runs["n_complete"]) == {len(ENTRIES)}
+        folder, run_id = RUNS["speed"]
+        run = reg.get_run(folder, run_id)
+        assert run["version"] == "0.2" and run["finished_at"] is not None
+        params = json.loads(run["params_json"])
+        assert params == {"fps": None, "smooth_window": None, "step_size": None}
+        # the index's absolute paths point at the old home: re-anchored inside the dataset
+        path = reg.entry_path(folder, run_id, "arenaA", "arenaA-trial1")
+        assert path == src / "features" / folder / run_id / "arenaA__arenaA-trial1.parquet"
+        got = pl.read_parquet(path)
+        assert got.equals(written["features"]["speed"][("arenaA", "arenaA-trial1")])
+        # entries carry no input fingerprint: moveo's own plans never take them as theirs
+        assert reg.complete_entries(folder, run_id)[("arenaA", "arenaA-trial1")] is None
+        assert reg.migrate_from_csv(src / "features") == 0  # duplicates ignored
+    finally:
+        reg.close()
+
+
+def test_migrate_csv_only_for_a_new_database_and_skips_escaping_rows(tmp_path):
+    from unit.pipeline.mosaic_fixture import RUNS, write_mosaic_dataset
+
+    src = tmp_path / "m"
+    write_mosaic_dataset(src)
+    folder, run_id = RUNS["scale"]
+    index = src / "features" / folder / "index.csv"
+    lines = index.read_text().splitlines()
+    outside = tmp_path / "outside.parquet"
+    pl.DataFrame({"x": [1]}).write_parquet(outside)
+    lines.append(lines[1].replace(lines[1].split(",")[0], "../outside.parquet").replace(
+        "arenaA-trial1", "stolen"
+    ))
+    index.write_text("\n".join(lines) + "\n")
+    open_registry(src).close()  # created without migration
+    with open_registry(src, migrate_csv=True) as reg:  # not new: nothing migrated
+        assert reg.list_runs().height == 0
+        n = reg.migrate_from_csv()
+        assert n == 6 * 3  # the escaping row is not recorded
+        assert ("arenaA", "stolen") not in reg.complete_entries(folder, run_id)
