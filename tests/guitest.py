@@ -112,6 +112,15 @@ def drive(gui: Callable[[], None], script: Callable, *, size=(1100, 800), max_fr
     addons = immapp.AddOnsParams()
     addons.with_implot = True
     immapp.run(params, addons)
+    # the null backend leaves its imgui (and implot) context current: destroy them, or
+    # a real window opened later in this process starts on a dangling context
+    leftover = imgui.get_current_context()
+    if leftover is not None:
+        from imgui_bundle import implot
+
+        if implot.get_current_context() is not None:
+            implot.destroy_context()
+        imgui.destroy_context(leftover)
     if frames[0] > max_frames:
         raise AssertionError(f"the GUI script did not finish within {max_frames} frames")
     if errors:
