@@ -18,6 +18,8 @@ field rather than a silently ignored setting.
 * :class:`NpzLoadSpec`, :class:`ParquetLoadSpec`, :class:`JoblibLoadSpec`,
   :class:`ArtifactSpec` and :func:`load_from_spec` -- how to load a file a
   feature run produced (templates, fitted models, ...).
+* :class:`LabelsSource` -- a parameter naming labels stored in the dataset
+  (``labels/<kind>/``) that a feature reads per entry.
 * :class:`InputStream` -- what :meth:`Feature.fit` receives.
 * :class:`Feature` -- the protocol every feature class follows.
 """
@@ -56,6 +58,7 @@ __all__ = [
     "InputsLike",
     "JoblibArtifact",
     "JoblibLoadSpec",
+    "LabelsSource",
     "LoadSpec",
     "NNResult",
     "NpzArtifact",
@@ -239,6 +242,25 @@ class TracksColumn(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     column: str
+
+
+class LabelsSource(StrictModel):
+    """A feature parameter naming labels stored in the dataset, read per entry.
+
+    The pipeline treats labels like an input: each entry's fingerprint includes
+    the content of ``labels/<kind>/<group>/<sequence>.parquet`` (so relabelling
+    makes the entry stale), and the feature's ``load_state`` receives the folder
+    as ``dependency_lookups["labels/<kind>"]``.
+
+    Attributes
+    ----------
+    kind : str
+        The label kind (folder under ``labels/``), e.g. ``"id_tags"``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
 
 
 # --------------------------------------------------------------------------- load specs

@@ -45,7 +45,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
-from moveo.contract import ArtifactSpec, Inputs, InputStream, Result
+from moveo.contract import ArtifactSpec, Inputs, InputStream, LabelsSource, Result
 from moveo.pipeline.hashing import canonical_json, compute_run_id, params_hash, stable_hash
 from moveo.pipeline.registry import FeatureRegistry, open_registry
 from moveo.pipeline.reporting import ProgressReporter
@@ -322,6 +322,18 @@ def _artifact_fields(params: Any) -> list[tuple[str, ArtifactSpec]]:
     return out
 
 
+def _labels_fields(params: Any) -> list[str]:
+    """Label kinds named by the feature's :class:`LabelsSource` parameters."""
+    if not isinstance(params, BaseModel):
+        return []
+    kinds = []
+    for name in type(params).model_fields:
+        value = getattr(params, name, None)
+        if isinstance(value, LabelsSource) and value.kind not in kinds:
+            kinds.append(value.kind)
+    return kinds
+
+
 def plan_run(
     ds: Dataset,
     feature: Any,
@@ -431,8 +443,22 @@ def plan_run(
         for key in sorted(wanted):
             tracks_fp[key] = fingerprint(*key) if fingerprint is not None else ""
 
+    label_kinds = _labels_fields(feature.params)
+    label_fp: dict[tuple[str, str, str], str | None] = {}
+    if label_kinds:
+        from moveo.labels import labeled_entries, labels_fingerprint
+
+        for kind in label_kinds:
+            have = set(labeled_entries(ds, kind))
+            for key in entries:
+                label_fp[(kind, *key)] = (
+                    labels_fingerprint(ds, kind, [key]) if key in have else None
+                )
+
     def entry_fp(key: tuple[str, str]) -> dict[str, Any]:
         parts: dict[str, Any] = {}
+        for kind in label_kinds:  # labels read per entry are an input too
+            parts[f"labels/{kind}"] = label_fp.get((kind, *key))
         for src in filled:
             if src.kind == "tracks":
                 parts["tracks"] = tracks_fp.get(key)
@@ -482,6 +508,8 @@ def plan_run(
         for src in filled
         if src.kind == "result"
     }
+    for kind in label_kinds:
+        dependency_lookups[f"labels/{kind}"] = Path(ds.labels_root) / kind
     return RunPlan(
         feature=str(feature.name),
         version=version,
