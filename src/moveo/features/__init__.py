@@ -29,6 +29,8 @@ _CLASSES: dict[str, str] = {
     "TrajectorySmooth": "moveo.features.trajectory_smooth",
     "TemporalStack": "moveo.features.temporal_stack",
     "ScaleToCm": "moveo.features.scale_to_cm",
+    "TrackSubsample": "moveo.features.track_subsample",
+    "IdTagColumns": "moveo.features.id_tag_columns",
     "EMGWindowFeatures": "moveo.features.emg_features",
     "ExtractTemplates": "moveo.features.templates",
     "GlobalScaler": "moveo.features.global_models",

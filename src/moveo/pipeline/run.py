@@ -590,6 +590,9 @@ def plan_run(
     }
     dependency_lookups.update(param_lookups)
     dependency_lookups.update(label_lookups)
+    for _, source in _labels_fields(feature.params):
+        # the labels folder too, for features that read an entry's labels in apply
+        dependency_lookups.setdefault(f"labels/{source.kind}", Path(ds.labels_root) / source.kind)
     inputs_record: dict[str, Any] = {
         "inputs": inputs_payload,
         "upstream": upstream,
