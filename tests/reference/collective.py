@@ -446,3 +446,22 @@ def social_summary(speed, frames, social, fps, sample, *, nbr=None, dev=None, an
     row.update(n_frames=sum(sample), n_social_frames=len(soc), n_accel=len(m_acc),
                n_jerk=len(m_jerk))  # fmt: skip
     return row
+
+
+def periphery(x, y, size, groups, tie_rtol=1e-9):
+    """Per row: farthest from its group's centroid (max rank with ties) == size."""
+    far = [False] * len(x)
+    for rows in groups:
+        xs = [x[r] for r in rows if _finite(x[r])]
+        ys = [y[r] for r in rows if _finite(y[r])]
+        cx = sum(xs) / len(xs) if xs else math.nan
+        cy = sum(ys) / len(ys) if ys else math.nan
+        d = {r: math.hypot(x[r] - cx, y[r] - cy) for r in rows}
+        finite = [v for v in d.values() if not math.isnan(v)]
+        if not finite:
+            continue
+        tol = tie_rtol * (abs(cx) + abs(cy) + max(finite))
+        for r in rows:
+            if not math.isnan(d[r]):
+                far[r] = sum(v <= d[r] + tol for v in finite) == size[r]
+    return far

@@ -47,6 +47,7 @@ _CLASSES: dict[str, str] = {
     "CollectiveMotionMetrics": "moveo.features.collective",
     "LocalOrderMetrics": "moveo.features.collective",
     "FFGroups": "moveo.features.ffgroups",
+    "FFGroupsMetrics": "moveo.features.ffgroups",
     "FrameAggregate": "moveo.features.frame_aggregate",
     "SocialMotionSummary": "moveo.features.social",
 }

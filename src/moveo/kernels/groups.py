@@ -42,7 +42,7 @@ import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
 
-__all__ = ["component_labels", "ffgroups", "stable_events"]
+__all__ = ["component_labels", "ffgroups", "periphery", "stable_events"]
 
 _FRAMES_PER_TASK = 32
 
@@ -580,3 +580,117 @@ def _warmup() -> None:
     frames = np.array([0, 1, 0, 1, 0, 1], dtype=np.int64)
     for window in (1, 3):
         ffgroups(x, x * 0, ids, frames, distance_cutoff=2.0, window_size=window)
+
+
+# ----------------------------------------------------------------------------- periphery
+
+_TIE_RTOL = 1e-9  # distances closer than this fraction of the coordinate scale tie
+
+
+@jit(parallel=True)
+def _periphery(
+    x: np.ndarray,
+    y: np.ndarray,
+    size: np.ndarray,
+    perm: np.ndarray,
+    goff: np.ndarray,
+    dist: np.ndarray,
+    farthest: np.ndarray,
+) -> None:
+    n_groups = goff.shape[0] - 1
+    max_m = 1
+    for g in range(n_groups):
+        max_m = max(max_m, goff[g + 1] - goff[g])
+    n_tasks = (n_groups + 255) // 256
+    for t in prange(n_tasks):
+        buf = np.empty(max_m)
+        for g in range(t * 256, min((t + 1) * 256, n_groups)):
+            a = goff[g]
+            b = goff[g + 1]
+            # centroid: X and Y averaged separately over their finite values
+            nx = 0
+            sx = 0.0
+            ny = 0
+            sy = 0.0
+            for p in range(a, b):
+                r = perm[p]
+                if np.isfinite(x[r]):
+                    nx += 1
+                    sx += x[r]
+                if np.isfinite(y[r]):
+                    ny += 1
+                    sy += y[r]
+            cx = sx / nx if nx > 0 else np.nan
+            cy = sy / ny if ny > 0 else np.nan
+            m = 0
+            for p in range(a, b):
+                r = perm[p]
+                dx = x[r] - cx
+                dy = y[r] - cy
+                d = math.sqrt(dx * dx + dy * dy)
+                dist[r] = d
+                if not np.isnan(d):
+                    buf[m] = d
+                    m += 1
+            srt = np.sort(buf[:m])
+            # distances equal up to rounding are ties: both members of a pair are
+            # equidistant from their midpoint, whatever the last bits say
+            tol = _TIE_RTOL * (abs(cx) + abs(cy) + (srt[m - 1] if m > 0 else 0.0))
+            for p in range(a, b):
+                r = perm[p]
+                d = dist[r]
+                if np.isnan(d):
+                    farthest[r] = False
+                    continue
+                # rank with ties at their maximum = number of distances <= d
+                rank = np.searchsorted(srt, d + tol, side="right")
+                farthest[r] = rank == size[r]
+
+
+def periphery(
+    x: np.ndarray,
+    y: np.ndarray,
+    group_size: np.ndarray,
+    perm: np.ndarray,
+    group_offsets: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the group centroid and "farthest of its group" per row.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Positions, float64 of shape (n,).
+    group_size : numpy.ndarray
+        int64 size of every row's group (as ffgroups reports it), shape (n,).
+    perm, group_offsets : numpy.ndarray
+        The groups (rows of one frame and event); rows outside every group
+        keep NaN / False.
+
+    Returns
+    -------
+    dist : numpy.ndarray
+        float64 distance to the centroid of the row's group (X and Y averaged
+        over their finite values), NaN for a non-finite position.
+    farthest : numpy.ndarray
+        bool: the row's distance rank in its group (ties counted at their
+        highest rank, NaN distances unranked) equals its ``group_size``.
+        Distances within ``1e-9 * (|cx| + |cy| + largest distance)`` of each
+        other tie (rounding must not pick one member of an equidistant pair).
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    n = x.shape[0]
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    size = np.ascontiguousarray(group_size, dtype=np.int64)
+    if y.shape != (n,) or size.shape != (n,):
+        raise ValueError("x, y and group_size must be 1-D arrays of equal length")
+    dist = np.full(n, np.nan)
+    farthest = np.zeros(n, dtype=np.bool_)
+    _periphery(x, y, size, np.ascontiguousarray(perm, dtype=np.int64),
+               np.ascontiguousarray(group_offsets, dtype=np.int64), dist, farthest)  # fmt: skip
+    return dist, farthest
+
+
+@register_warmup
+def _warmup_periphery() -> None:
+    x = np.array([0.0, 1.0, 5.0, np.nan])
+    periphery(x, x, np.array([3, 3, 3, 1]), np.arange(4), np.array([0, 3, 4]))

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from moveo import Dataset
 from moveo.features import get_feature
-from moveo.features.ffgroups import FFGroups
+from moveo.features.ffgroups import FFGroups, FFGroupsMetrics
 from moveo.pipeline.run import read_feature, run_feature
 
 _X = {0: [0, 1, 2, 3, 4, 5, 6, 7], 1: [3, 3, 4, 9, 14, 19, 24, 24],
@@ -117,3 +117,67 @@ def test_through_run_feature(tmp_path):
     out = read_feature(ds, res, "g", "s")
     assert _grid(out, "group_size")[0] == [3, 3, 3, 3, 3, 2, 2, 2]
     np.testing.assert_array_equal(out["frame"].to_numpy(), np.tile(np.arange(8), 5))
+
+
+def _metrics_table() -> pl.DataFrame:
+    X = {0: [0, 1, 2, 3, 4, 5], 1: [2, 2, 3, 9, 9, 9], 2: [7, 6, 6, 1, math.nan, 1],
+         3: [40, 40, 41, 42, 43, 44]}  # fmt: skip
+    Y = {0: [0, 0, 1, 1, 1, 2], 1: [1, 3, 2, 0, 1, 1], 2: [0, 1, 0, 5, 5, 5], 3: [0] * 6}
+    GS = {0: [3, 3, 3, 2, 2, 2], 1: [3, 3, 3, 1, 1, 1], 2: [3, 3, 3, 2, 2, 2], 3: [1] * 6}
+    EV = {0: [0, 0, 0, 1, 1, 1], 1: [0, 0, 0, 2, 2, 2], 2: [0, 0, 0, 1, 1, 1], 3: [3] * 6}
+    return pl.DataFrame(
+        [
+            {
+                "group": "g",
+                "sequence": "s",
+                "id": i,
+                "frame": f,
+                "time": f / 2,
+                "X": float(X[i][f]),
+                "Y": float(Y[i][f]),
+                "group_size": GS[i][f],
+                "event": EV[i][f],
+            }  # fmt: skip
+            for i in range(4)
+            for f in range(6)
+        ]
+    )
+
+
+def test_metrics_match_mosaic_observed_values():
+    # observed from mosaic-behavior 0.17.0's FFGroupsMetrics(params={}).apply(table),
+    # except ftime_periphery(_norm) of (id 0 | 1, group_size 3): mosaic gives NaN for
+    # "never farthest" (its fill of missing combinations does not take); moveo 0.0
+    out = FFGroupsMetrics().apply(_metrics_table())
+    assert out.select("id", "group_size").rows() == [
+        (0, 2), (0, 3), (1, 1), (1, 3), (2, 2), (2, 3), (3, 1)
+    ]  # fmt: skip
+    np.testing.assert_allclose(out["fractime_norm2"], [0.5] * 6 + [1.0])
+    np.testing.assert_allclose(out["avg_duration_frame"], [3.0] * 6 + [6.0])
+    np.testing.assert_allclose(out["ftime_periphery"], [2 / 3, 0.0, 1.0, 0.0, 2 / 3, 1.0, 1.0])
+    np.testing.assert_allclose(out["ftime_periphery_norm"], [4 / 3, 0.0, 1.0, 0.0, 4 / 3, 3.0, 1.0])
+    assert out.select("chunk_id", "chunk_start_frame", "chunk_end_frame").unique().rows() == [
+        (0, 0, 5)
+    ]
+    assert out["chunk_end_time"].unique().to_list() == [2.5]
+    chunks = FFGroupsMetrics({"frame_chunk": 4}).apply(_metrics_table())
+    assert chunks.filter(pl.col("chunk_id") == 1).select(
+        "id", "chunk_start_frame", "chunk_end_frame", "ftime_periphery"
+    ).rows() == [(0, 4, 8, 0.5), (1, 4, 8, 1.0), (2, 4, 8, 0.5), (3, 4, 8, 1.0)]
+    np.testing.assert_allclose(
+        chunks.filter(pl.col("chunk_id") == 0)["fractime_norm2"], [0.25, 0.75, 0.25, 0.75, 0.25,
+                                                                   0.75, 1.0]
+    )  # fmt: skip
+
+
+def test_metrics_without_group_size_and_empty():
+    df = _metrics_table().drop("group_size", "event")
+    out = FFGroupsMetrics().apply(df)
+    assert out["group_size"].unique().to_list() == [4]  # rows per frame
+    assert (
+        FFGroupsMetrics({"exclude_cols": ["bad"]})
+        .apply(df.with_columns(pl.lit(True).alias("bad")))
+        .height
+        == 0
+    )
+    assert get_feature("ffgroups-metrics") is FFGroupsMetrics

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from moveo.kernels.groups import component_labels, ffgroups, stable_events
+from moveo.kernels.groups import component_labels, ffgroups, periphery, stable_events
 from reference import collective as ref
 
 
@@ -136,3 +136,33 @@ def test_bad_arguments():
         stable_events(np.zeros((2, 1)), np.ones((2, 1)), np.array([3, 3]))
     with pytest.raises(TypeError, match="integer"):
         ffgroups(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1))
+
+
+@given(
+    n=st.integers(1, 30),
+    seed=st.integers(0, 10_000),
+    n_groups=st.integers(1, 4),
+    lattice=st.booleans(),
+)
+def test_periphery_matches_reference(n, seed, n_groups, lattice):
+    rng = np.random.default_rng(seed)
+    if lattice:
+        x, y = rng.integers(0, 4, n).astype(float), rng.integers(0, 4, n).astype(float)
+    else:
+        x, y = rng.uniform(-100, 100, n), rng.uniform(-100, 100, n)
+    x[rng.random(n) < 0.1] = np.nan
+    gid = rng.integers(0, n_groups, n)
+    perm = np.argsort(gid, kind="stable").astype(np.int64)
+    goff = np.searchsorted(gid[perm], np.arange(n_groups + 1)).astype(np.int64)
+    size = rng.integers(1, 5, n)
+    _, far = periphery(x, y, size, perm, goff)
+    groups = [perm[goff[g] : goff[g + 1]].tolist() for g in range(n_groups)]
+    assert far.tolist() == ref.periphery(x, y, size, groups)
+
+
+def test_periphery_pair_members_are_both_farthest():
+    # two points at the same distance from their midpoint (not to the last bit)
+    x = np.array([0.1, 0.7, 10.3])
+    y = np.array([0.2, 0.35, -4.0])
+    _, far = periphery(x, y, np.array([2, 2, 1]), np.arange(3), np.array([0, 2, 3]))
+    assert far.tolist() == [True, True, True]
