@@ -829,3 +829,36 @@ def test_clean_reports_sizes_rounded(ds):
     report = two_step_pipeline(5).clean(ds)
     assert sorted(report["status"].to_list()) == ["keep", "keep", "orphan"]
     assert all(round(v, 3) == v for v in report["size_mb"].to_list())
+
+
+# --------------------------------------------------------------------------- newcomer friction
+@pytest.mark.lsl
+def test_liblsl_info_lines_are_silenced(tmp_path):
+    """``moveo realtime outlet`` on a pipe: moveo's lines only, no liblsl INFO lines."""
+    done = moveo_cli("realtime", "outlet", "--duration", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "INFO|" not in done.stderr + done.stdout
+    assert done.stdout.startswith("serving LSL stream")
+    env = {"MOVEO_LSL_LOG_LEVEL": "info"}
+    loud = subprocess.run(
+        [sys.executable, "-c", "import sys; from moveo.cli import main; sys.exit(main())",
+         "realtime", "outlet", "--duration", "0.5"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC), **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert "INFO|" in loud.stderr  # the switch brings them back
+
+
+@pytest.mark.lsl
+@pytest.mark.timeout(900)  # a cold numba cache compiles every kernel (~2 min on 2 cores)
+def test_realtime_demo_says_it_prepares_the_kernels(tmp_path):
+    """Without a terminal the demo still prints one line before compiling, one after."""
+    from moveo.cli.realtime import run_demo
+
+    lines: list[str] = []
+    result = run_demo(record_s=2.0, predict_s=0.5, dataset=tmp_path / "emg", warmup=True,
+                      echo=lines.append)
+    assert result["predictions"] > 0
+    i = next(k for k, line in enumerate(lines) if line.startswith("preparing moveo's numba"))
+    assert "about 2 minutes the first time" in lines[i]
+    assert lines[i + 1].startswith("kernels ready in ")
