@@ -34,10 +34,13 @@ Environment switch
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import re
+import shutil
 import time
 import uuid
 from collections.abc import Mapping
@@ -432,6 +435,30 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _clear_write_error(path: Path, exc: BaseException) -> OSError | None:
+    """Return a clear error for a write that failed because the disk is full, or None.
+
+    polars reports a full disk as ``parquet: File out of specification: underlying
+    IO error: No space left on device (os error 28)``; say what happened instead.
+    """
+    code = getattr(exc, "errno", None)
+    if code is None:
+        found = re.search(r"os error (\d+)", str(exc))
+        code = int(found.group(1)) if found else None
+    if code not in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    try:
+        free = f"{shutil.disk_usage(path.parent).free:,} bytes free"
+    except OSError:
+        free = "free space unknown"
+    what = "no space left on the device" if code == errno.ENOSPC else "disk quota exceeded"
+    return OSError(
+        code,
+        f"{what} while writing {path} ({free}); free some space and run again. The "
+        "write was atomic: nothing was replaced and no partial file was kept",
+    )
+
+
 def temp_path(path: Path) -> Path:
     """Return a unique temporary name beside ``path`` (``.<name>.tmp-<hex>``).
 
@@ -488,8 +515,11 @@ def atomic_write_parquet(
             os.fsync(fh.fileno())
         size = tmp.stat().st_size
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        clear = _clear_write_error(path, exc)
+        if clear is not None:
+            raise clear from exc
         raise
     fsync_dir(path.parent)
     return size
@@ -514,8 +544,11 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        clear = _clear_write_error(path, exc)
+        if clear is not None:
+            raise clear from exc
         raise
     fsync_dir(path.parent)
 
@@ -555,8 +588,11 @@ def atomic_write_joblib(
             os.fsync(fh.fileno())
         digest = file_sha256(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        clear = _clear_write_error(path, exc)
+        if clear is not None:
+            raise clear from exc
         raise
     fsync_dir(path.parent)
     side: dict[str, object] = {

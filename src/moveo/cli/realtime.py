@@ -215,7 +215,16 @@ def run_demo(
     flow: dict[str, Any] = {"step": "starting", "stats": None, "data": None, "error": None,
                             "done": False}
     try:
-        app = App(warmup=warmup)
+        if warmup:
+            from moveo._numba import warmup as compile_kernels
+
+            # one line on any output (the progress bar shows only on a terminal)
+            say("preparing moveo's numba kernels: about 2 minutes the first time on a "
+                "2-core machine, a few seconds once cached ...")
+            t0 = time.perf_counter()
+            compile_kernels()
+            say(f"kernels ready in {time.perf_counter() - t0:.0f} s")
+        app = App(warmup=warmup)  # already warm: nothing left to compile
         app.add_stream("emg", LSLSource(source_id=sid, timeout=30.0), window_ms=window_ms)
         pipeline = Pipeline(app, predict_hz=predict_hz, mode=mode)
         htd = EMGExtract("HTD", fs=fs)

@@ -538,8 +538,9 @@ class Pipeline:
             self._trigger.wait(0.05)
         return None
 
-    def _callback_failed(self, kind: str, exc: BaseException) -> None:
-        self._stats.count_error(kind)
+    def _callback_failed(self, kind: str, exc: BaseException, *, counted: bool = False) -> None:
+        if not counted:
+            self._stats.count_error(kind)
         self.app.ctx.status_message = f"Predict error: {exc}"
         self._log(kind, f"{kind} callback raised {type(exc).__name__}: {exc}\n"
                         f"{traceback.format_exc()}")
@@ -582,25 +583,29 @@ class Pipeline:
         try:
             features = extract(windows, newest) if wants_time else extract(windows)
         except Exception as exc:  # noqa: BLE001 - counted + logged; the loop keeps its rate
-            self._callback_failed("extract", exc)
+            # tick and error counted together: stats() never sees one without the other
             stats.record(start=start, deadline=deadline, duration=clock() - start,
-                         latency=math.nan, new_data=new_data, period=period)
+                         latency=math.nan, new_data=new_data, period=period, error="extract")
+            self._callback_failed("extract", exc, counted=True)
             return
         try:
             result = self.on_predict(model, features)
         except Exception as exc:  # noqa: BLE001
-            self._callback_failed("predict", exc)
+            # tick and error counted together: stats() never sees one without the other
             stats.record(start=start, deadline=deadline, duration=clock() - start,
-                         latency=math.nan, new_data=new_data, period=period)
+                         latency=math.nan, new_data=new_data, period=period, error="predict")
+            self._callback_failed("predict", exc, counted=True)
             return
         if isinstance(result, dict):
             try:
                 for fn in self.postprocess:
                     result = fn(result, newest)
             except Exception as exc:  # noqa: BLE001
-                self._callback_failed("postprocess", exc)
+                # tick and error counted together: stats() never sees one without the other
                 stats.record(start=start, deadline=deadline, duration=clock() - start,
-                             latency=math.nan, new_data=new_data, period=period)
+                             latency=math.nan, new_data=new_data, period=period,
+                             error="postprocess")
+                self._callback_failed("postprocess", exc, counted=True)
                 return
         if isinstance(result, dict):
             self.predictions = result

@@ -80,6 +80,7 @@ class TickStats:
         latency: float,
         new_data: bool,
         period: float,
+        error: str | None = None,
     ) -> None:
         """Record one predict tick (seconds, LSL clock).
 
@@ -95,8 +96,13 @@ class TickStats:
             Whether the window held samples the previous tick had not seen.
         period : float
             Nominal period (0 in on-new-data mode); a longer duration is an overrun.
+        error : str, optional
+            The callback that raised in this tick (extract, predict, postprocess),
+            counted under the same lock as the tick.
         """
         with self._lock:
+            if error is not None:
+                self.errors[error] = self.errors.get(error, 0) + 1
             i = self.ticks % self.history
             self._start[i] = start
             self._deadline[i] = deadline
