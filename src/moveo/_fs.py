@@ -34,12 +34,16 @@ Environment switch
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import re
+import shutil
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -431,6 +435,30 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _clear_write_error(path: Path, exc: BaseException) -> OSError | None:
+    """Return a clear error for a write that failed because the disk is full, or None.
+
+    polars reports a full disk as ``parquet: File out of specification: underlying
+    IO error: No space left on device (os error 28)``; say what happened instead.
+    """
+    code = getattr(exc, "errno", None)
+    if code is None:
+        found = re.search(r"os error (\d+)", str(exc))
+        code = int(found.group(1)) if found else None
+    if code not in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    try:
+        free = f"{shutil.disk_usage(path.parent).free:,} bytes free"
+    except OSError:
+        free = "free space unknown"
+    what = "no space left on the device" if code == errno.ENOSPC else "disk quota exceeded"
+    return OSError(
+        code,
+        f"{what} while writing {path} ({free}); free some space and run again. The "
+        "write was atomic: nothing was replaced and no partial file was kept",
+    )
+
+
 def temp_path(path: Path) -> Path:
     """Return a unique temporary name beside ``path`` (``.<name>.tmp-<hex>``).
 
@@ -440,7 +468,13 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
 
 
-def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str = "zstd") -> int:
+def atomic_write_parquet(
+    df: pl.DataFrame,
+    path: str | Path,
+    *,
+    compression: str = "zstd",
+    field_metadata: Mapping[str, Mapping[str, str]] | None = None,
+) -> int:
     """Write ``df`` to ``path`` atomically (temp name, fsync, rename).
 
     Parameters
@@ -451,6 +485,9 @@ def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str
         Final location; its folder is created if needed.
     compression : str, default "zstd"
         Parquet compression codec.
+    field_metadata : mapping, optional
+        ``{column: {key: value}}`` stored in the parquet schema's fields (e.g.
+        ``{"X_cm": {"unit": "cm"}}``); columns not in ``df`` are an error.
 
     Returns
     -------
@@ -459,15 +496,30 @@ def atomic_write_parquet(df: pl.DataFrame, path: str | Path, *, compression: str
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    schema = None
+    if field_metadata:
+        missing = sorted(set(field_metadata) - set(df.columns))
+        if missing:
+            raise ValueError(f"field_metadata names column(s) {missing} not in the table")
+        import pyarrow as pa
+
+        fields = [
+            f.with_metadata(dict(field_metadata[f.name])) if f.name in field_metadata else f
+            for f in df.head(0).to_arrow().schema
+        ]
+        schema = pa.schema(fields)
     tmp = temp_path(path)
     try:
-        df.write_parquet(tmp, compression=compression, statistics=True)
+        df.write_parquet(tmp, compression=compression, statistics=True, arrow_schema=schema)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         size = tmp.stat().st_size
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        clear = _clear_write_error(path, exc)
+        if clear is not None:
+            raise clear from exc
         raise
     fsync_dir(path.parent)
     return size
@@ -492,8 +544,11 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        clear = _clear_write_error(path, exc)
+        if clear is not None:
+            raise clear from exc
         raise
     fsync_dir(path.parent)
 
@@ -533,8 +588,11 @@ def atomic_write_joblib(
             os.fsync(fh.fileno())
         digest = file_sha256(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        clear = _clear_write_error(path, exc)
+        if clear is not None:
+            raise clear from exc
         raise
     fsync_dir(path.parent)
     side: dict[str, object] = {

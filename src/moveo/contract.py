@@ -74,6 +74,8 @@ __all__ = [
     "PoseConfig",
     "Result",
     "ResultColumn",
+    "ReadsDatasetMeta",
+    "DescribesColumns",
     "StrictModel",
     "TakesDatasetDefaults",
     "TrackInput",
@@ -939,6 +941,31 @@ class Feature(Protocol):
 
     def save_state(self, run_root: Path) -> None:
         """Persist fitted state under ``run_root`` (after :meth:`fit`)."""
+        ...
+
+
+@runtime_checkable
+class ReadsDatasetMeta(Protocol):
+    """A feature that reads values from the dataset's metadata (e.g. a calibration).
+
+    The pipeline passes ``{key: ds.meta[key]}`` for every key in
+    :attr:`dataset_meta_keys` to :meth:`set_dataset_meta` before planning; those
+    values are part of the run id, so changing them makes the feature's runs stale.
+    """
+
+    dataset_meta_keys: tuple[str, ...]
+
+    def set_dataset_meta(self, meta: Mapping[str, Any]) -> None:
+        """Take the dataset metadata values named by :attr:`dataset_meta_keys`."""
+        ...
+
+
+@runtime_checkable
+class DescribesColumns(Protocol):
+    """A feature that annotates its output columns (e.g. units) in the parquet schema."""
+
+    def column_metadata(self, out: pl.DataFrame) -> Mapping[str, Mapping[str, str]] | None:
+        """Return ``{column: {key: value}}`` to store with the output, or ``None``."""
         ...
 
 

@@ -11,6 +11,12 @@ exists in the entry's tracks: :func:`add_labels` checks this and refuses
 labels for unknown entries, individuals or frames, so a model is never
 trained on labels that point nowhere. Unlabelled frames simply have no row.
 
+Per-individual *tags* (mosaic's ``id_tags``: focal / non-focal, sex, size, ...)
+are one row per individual instead, ``labels/<kind>/<group>/<sequence>.parquet``
+with an ``id`` column and one column per tag field (:func:`add_id_tags`,
+:func:`read_id_tags`); the ``id-tag-columns`` feature attaches them to every
+frame.
+
 The kind ``"events"`` is reserved for EMG label events
 (``labels/events/<subject>/<session>.parquet``, see :mod:`moveo.emg`).
 
@@ -44,11 +50,13 @@ from moveo.schema import validate_entry_name
 
 __all__ = [
     "RESERVED_KINDS",
+    "add_id_tags",
     "add_labels",
     "label_kinds",
     "labeled_entries",
     "labels_fingerprint",
     "labels_lookup",
+    "read_id_tags",
     "read_labels",
     "remove_labels",
 ]
@@ -446,3 +454,154 @@ def labels_fingerprint(ds: Any, kind: str, entries: Iterable[tuple[str, str]] | 
         if path.exists():
             h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------- id tags
+
+_TAG_RESERVED = ("group", "sequence", "frame")
+
+
+def add_id_tags(
+    ds: Any,
+    table_or_path: Any,
+    *,
+    kind: str = "id_tags",
+    group: str | None = None,
+    sequence: str | None = None,
+    overwrite: bool = False,
+) -> list[tuple[str, str]]:
+    """Ingest per-individual tags (mosaic's ``id_tags``), validated against the tracks.
+
+    Parameters
+    ----------
+    ds : moveo.Dataset
+        The dataset.
+    table_or_path : table or str or Path
+        One row per (group, sequence, id) with one column per tag field (any
+        dtype: bool, string, number), or a ``.csv`` / ``.parquet`` / ``.npz`` file of
+        that. mosaic's "focal" CSV becomes such a table with a Boolean
+        ``focal`` column.
+    kind : str, default "id_tags"
+        Label kind (folder under ``labels/``).
+    group, sequence : str, optional
+        Entry names for a table without group/sequence columns.
+    overwrite : bool, default False
+        Replace existing tags of this kind for these entries.
+
+    Returns
+    -------
+    list of (str, str)
+        The entries written, sorted.
+
+    Raises
+    ------
+    ValueError
+        No id column or no tag field, a duplicate id, an unknown entry or an id
+        that is not in the entry's tracks.
+    FileExistsError
+        Tags exist for an entry and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import polars as pl
+    >>> from moveo import Dataset
+    >>> ds = Dataset.create(tempfile.mkdtemp() + "/ds", fps=30.0)
+    >>> _ = ds.add_tracks(pl.DataFrame({"group": "g", "sequence": "s", "id": [0, 1],
+    ...                                 "frame": [0, 0], "X": [0.0, 1.0], "Y": [0.0, 0.0]}))
+    >>> add_id_tags(ds, pl.DataFrame({"group": "g", "sequence": "s", "id": [0],
+    ...                               "focal": [True]}))
+    [('g', 's')]
+    >>> read_id_tags(ds, "id_tags", "g", "s").rows()
+    [(0, True)]
+    """
+    _check_kind(kind, writing=True)
+    src = str(table_or_path) if isinstance(table_or_path, str | Path) else "id tags table"
+    df = _read_source(table_or_path, source_name=src)
+    c = ds.columns
+    if df.height == 0:
+        raise ValueError(f"{src}: the id tags table is empty")
+    if c.id_col not in df.columns:
+        raise ValueError(f"{src}: no {c.id_col!r} column (columns: {df.columns})")
+    for col, value in ((c.group_col, group), (c.seq_col, sequence)):
+        if value is not None:
+            df = df.with_columns(pl.lit(str(value), dtype=pl.String).alias(col))
+        elif col not in df.columns:
+            raise ValueError(
+                f"{src}: no {col!r} column; add it or pass "
+                f"{'group' if col == c.group_col else 'sequence'}= for a single entry"
+            )
+    if not df.schema[c.id_col].is_integer():
+        raise TypeError(f"{src}: column {c.id_col!r} must hold integers")
+    fields = [
+        col
+        for col in df.columns
+        if col not in (c.group_col, c.seq_col, c.id_col, c.frame_col, *_TAG_RESERVED)
+    ]
+    if not fields:
+        raise ValueError(f"{src}: no tag fields besides group, sequence and id")
+    known = set(ds.entries())
+    written: dict[tuple[str, str], pl.DataFrame] = {}
+    parts = df.partition_by([c.group_col, c.seq_col], as_dict=True)
+    for (g, s), part in sorted(parts.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+        g = validate_entry_name("group", g)
+        s = validate_entry_name("sequence", s)
+        if (g, s) not in known:
+            raise ValueError(
+                f"{src}: id tags refer to entry (group={g!r}, sequence={s!r}), which has no "
+                f"tracks in {ds.root}"
+            )
+        part = part.select(pl.col(c.id_col).cast(pl.Int64).alias("id"), *fields).sort("id")
+        dup = part.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
+        if dup:
+            raise ValueError(f"{src}: entry ({g!r}, {s!r}) tags ids {dup} more than once")
+        ids = set(ds.read(g, s, columns=[c.id_col])[c.id_col].unique().to_list())
+        unknown = sorted(set(part["id"].to_list()) - ids)
+        if unknown:
+            raise ValueError(
+                f"{src}: entry ({g!r}, {s!r}) has no individuals {unknown[:5]} in its tracks "
+                f"(ids: {sorted(ids)[:10]})"
+            )
+        path = _labels_path(ds, kind, g, s)
+        if path.exists() and not overwrite:
+            raise FileExistsError(
+                f"id tags of kind {kind!r} already exist for ({g!r}, {s!r}) at {path}; "
+                "pass overwrite=True to replace them"
+            )
+        written[(g, s)] = part
+    for (g, s), part in written.items():
+        atomic_write_parquet(part, _labels_path(ds, kind, g, s))
+    return sorted(written)
+
+
+def read_id_tags(ds: Any, kind: str, group: str, sequence: str) -> pl.DataFrame:
+    """Read the per-individual tags of one entry.
+
+    Parameters
+    ----------
+    ds : moveo.Dataset or str or Path
+        The dataset, or its ``labels/`` folder.
+    kind : str
+        Label kind, e.g. ``"id_tags"``.
+    group, sequence : str
+        The entry.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``id`` (Int64) and one column per tag field, sorted by id.
+
+    Raises
+    ------
+    KeyError
+        If the entry has no tags of that kind.
+    """
+    _check_kind(kind, writing=False)
+    root = Path(ds) if isinstance(ds, str | Path) else Path(ds.labels_root)
+    path = root / kind / group / f"{sequence}.parquet"
+    if not path.exists():
+        raise KeyError(
+            f"no id tags of kind {kind!r} for (group={group!r}, sequence={sequence!r}) "
+            f"under {root}; add them with moveo.labels.add_id_tags"
+        )
+    return pl.read_parquet(path)

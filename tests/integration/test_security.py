@@ -743,3 +743,122 @@ def test_kernels_do_not_overflow_on_huge_finite_coordinates():
     np.testing.assert_allclose(out["speed"][1:], 1.5e202, rtol=1e-15)
     step = step_speed_angvel(xs, ys, np.arange(n, dtype=np.int64), step=2, fps=30.0)
     np.testing.assert_allclose(step["speed_step"][2:], 1.5e202, rtol=1e-15)
+
+
+# --------------------------------------------------------------------------- item 11
+DISK_FULL = '''
+import sys
+import numpy as np, polars as pl
+from moveo._fs import atomic_write_parquet
+path = sys.argv[1] + "/out.parquet"
+try:
+    atomic_write_parquet(pl.DataFrame({"a": np.random.default_rng(0).random(400_000)}), path)
+except OSError as exc:
+    print(type(exc).__name__, exc.errno, exc)
+    sys.exit(3)
+'''
+
+
+def test_disk_full_is_said_in_plain_words(tmp_path):
+    """On a real full filesystem (a 256 kB tmpfs) the write fails with ENOSPC, clearly."""
+    import errno
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1) to mount a private tmpfs")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    script = (
+        f"mount -t tmpfs -o size=256k tmpfs {mnt} || exit 77; "
+        f"{sys.executable} -c '{DISK_FULL}' {mnt}; rc=$?; ls -A {mnt}; exit $rc"
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        env={**os.environ, "PYTHONPATH": str(SRC)}, capture_output=True, text=True,
+        timeout=240, check=False,
+    )
+    if done.returncode == 77 or "unshare failed" in done.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    assert done.returncode == 3, done.stdout + done.stderr
+    first, *rest = done.stdout.splitlines()
+    assert first.startswith(f"OSError {errno.ENOSPC} ")
+    assert "no space left on the device while writing" in first and "out.parquet" in first
+    assert "File out of specification" not in first
+    assert rest == []  # no temp file and no partial output left on the full disk
+
+
+def test_extract_errors_are_counted_with_their_ticks():
+    """stats() read at any moment: extract errors equal the ticks they happened in."""
+    import logging
+    import time
+
+    from moveo.realtime import App, SyntheticSource
+    from moveo.realtime import Pipeline as RealtimePipeline
+
+    app = App(warmup=False)
+    app.add_stream("emg", SyntheticSource(n_channels=4, fs=1000.0, chunk=10), window_ms=50)
+    p = RealtimePipeline(app, predict_hz=200)
+
+    def broken(windows):
+        raise ValueError("broken extract")
+
+    p.extract(broken)
+    p.predict(lambda m, f: {"x": 1})
+    p.model = 1
+    logging.getLogger("moveo.realtime").disabled = True
+    try:
+        with app:
+            assert app.wait_for_samples(100, 10)
+            p.start_predicting()
+            differences = set()
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                st = p.stats()
+                differences.add(st["errors_by_callback"]["extract"] - st["ticks"])
+            p.stop_predicting()
+    finally:
+        logging.getLogger("moveo.realtime").disabled = False
+    assert differences == {0}
+    st = p.stats()
+    assert st["ticks"] > 20 and st["errors_by_callback"]["extract"] == st["ticks"]
+
+
+def test_clean_reports_sizes_rounded(ds):
+    two_step_pipeline(3).run(ds, progress=False)
+    two_step_pipeline(5).run(ds, progress=False)
+    report = two_step_pipeline(5).clean(ds)
+    assert sorted(report["status"].to_list()) == ["keep", "keep", "orphan"]
+    assert all(round(v, 3) == v for v in report["size_mb"].to_list())
+
+
+# --------------------------------------------------------------------------- newcomer friction
+@pytest.mark.lsl
+def test_liblsl_info_lines_are_silenced(tmp_path):
+    """``moveo realtime outlet`` on a pipe: moveo's lines only, no liblsl INFO lines."""
+    done = moveo_cli("realtime", "outlet", "--duration", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "INFO|" not in done.stderr + done.stdout
+    assert done.stdout.startswith("serving LSL stream")
+    env = {"MOVEO_LSL_LOG_LEVEL": "info"}
+    loud = subprocess.run(
+        [sys.executable, "-c", "import sys; from moveo.cli import main; sys.exit(main())",
+         "realtime", "outlet", "--duration", "0.5"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC), **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert "INFO|" in loud.stderr  # the switch brings them back
+
+
+@pytest.mark.lsl
+@pytest.mark.timeout(900)  # a cold numba cache compiles every kernel (~2 min on 2 cores)
+def test_realtime_demo_says_it_prepares_the_kernels(tmp_path):
+    """Without a terminal the demo still prints one line before compiling, one after."""
+    from moveo.cli.realtime import run_demo
+
+    lines: list[str] = []
+    result = run_demo(record_s=2.0, predict_s=0.5, dataset=tmp_path / "emg", warmup=True,
+                      echo=lines.append)
+    assert result["predictions"] > 0
+    i = next(k for k, line in enumerate(lines) if line.startswith("preparing moveo's numba"))
+    assert "about 2 minutes the first time" in lines[i]
+    assert lines[i + 1].startswith("kernels ready in ")

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 LAMBDA = 0.1
+EPS = 2.0**-52  # numpy.spacing(1.0), LibEMG's eps
 
 
 def _ratio(num, den):
@@ -66,7 +67,7 @@ def mean(x):
 
 
 def mpk(x):
-    return float(np.max(np.abs(x)))
+    return float(np.max(x))  # signed maximum (LibEMG)
 
 
 def ld(x):
@@ -81,17 +82,13 @@ def tm(x, order=3):
 
 
 def isd(x):
-    v = _pvar(x)
-    if v == 0:
-        return 0.0
-    return math.sqrt(_pvar(np.diff(x)) / v)
+    # integral square descriptor (LibEMG's ISD)
+    return float(np.sum(x**2))
 
 
 def mlk(x):
-    m = mav(x)
-    if m == 0:
-        return 0.0
-    return float(np.mean([math.log(1.0 + abs(v) / m) for v in x]))
+    # LibEMG's MLK: ln(Σ|x| + ε) / N
+    return math.log(float(np.sum(np.abs(x))) + EPS) / len(x)
 
 
 def msr(x):
@@ -125,21 +122,24 @@ def dasdv(x):
 
 
 def mdiff(x):
-    return _ratio(mavfd(x), mav(x))
+    # LibEMG: (1/N) Σ (Δx)²
+    return float(np.sum(np.diff(x) ** 2)) / len(x)
 
 
 def mzp(x):
-    return float(np.sum(np.diff(x) ** 2)) / (len(x) - 1)
+    # LibEMG: sqrt((1/N) Σ (Δx)²)
+    return math.sqrt(float(np.sum(np.diff(x) ** 2)) / len(x))
 
 
 def cor(x):
-    if _constant(x):
-        return 0.0
-    d = x - np.mean(x)
-    return float(np.sum(d[:-1] * d[1:]) / np.sum(d**2))
+    # LibEMG: [(1/N) Σ (Δx)²] / ([(1/N) Σ (Δ²x)²] · Σ x²), 0/0 = 0, a/0 = inf
+    n = len(x)
+    d1 = float(np.sum(np.diff(x) ** 2)) / n
+    d2 = float(np.sum(np.diff(x, 2) ** 2)) / n
+    return _ratio(d1, d2 * float(np.sum(x**2)))
 
 
-def wamp(x, threshold=0.0):
+def wamp(x, threshold=2e-3):
     return float(sum(1 for i in range(len(x) - 1) if abs(x[i + 1] - x[i]) > threshold))
 
 
@@ -184,37 +184,67 @@ def comp(x):
 
 
 # TD-PSD ------------------------------------------------------------------------
-def _moments(x):
-    m = [math.sqrt(float(np.sum(np.diff(x, k) ** 2))) for k in (0, 1, 2)]
-    return [v**LAMBDA / LAMBDA for v in m]
+def tdpsd_stage(w):
+    """The six log-moment values of one stage (LibEMG's length scaling), conventions applied.
+
+    m0 = sqrt(Σw²) / (N-1), m2 = sqrt(Σ(Δw)² / (N-1)), m4 = sqrt(Σ(Δ²w)² / (N-1)),
+    m̃ = m^λ / λ; returns ln m̃0, ln|m̃0 - m̃2|, ln|m̃0 - m̃4|,
+    ln(m̃0 / sqrt(|m̃0 - m̃2| |m̃0 - m̃4|)), ln(m̃2 / sqrt(m̃0 m̃4)), ln(Σ|Δw| / Σ|Δ²w|).
+    """
+    n = len(w)
+    d1 = np.diff(w)
+    d2 = np.diff(w, 2)
+    m0 = (math.sqrt(float(np.sum(w**2))) / (n - 1)) ** LAMBDA / LAMBDA
+    m2 = math.sqrt(float(np.sum(d1**2)) / (n - 1)) ** LAMBDA / LAMBDA
+    m4 = math.sqrt(float(np.sum(d2**2)) / (n - 1)) ** LAMBDA / LAMBDA
+    return [
+        _log(m0),
+        _log(abs(m0 - m2)),
+        _log(abs(m0 - m4)),
+        _log(_ratio(m0, math.sqrt(abs(m0 - m2) * abs(m0 - m4)))),
+        _log(_ratio(m2, math.sqrt(m0 * m4))),
+        _log(_ratio(float(np.sum(np.abs(d1))), float(np.sum(np.abs(d2))))),
+    ]
+
+
+def tdpsd_correlation(a, b):
+    """f = -2ab / (a² + b²); 0/0 = 0; an infinite a or b counts as its sign (±1), the other as 0."""
+    if math.isinf(a) or math.isinf(b):
+        a = math.copysign(1.0, a) if math.isinf(a) else 0.0
+        b = math.copysign(1.0, b) if math.isinf(b) else 0.0
+    den = a * a + b * b
+    return 0.0 if den == 0 else -2.0 * a * b / den
+
+
+def tdpsd(x):
+    """All six published TD-PSD features of one window: stage on x and on ln(x² + ε), correlated."""
+    a = tdpsd_stage(x)
+    b = tdpsd_stage(np.log(x * x + EPS))
+    return [tdpsd_correlation(p, q) for p, q in zip(a, b, strict=True)]
 
 
 def m0(x):
-    return _log(_moments(x)[0])
+    return tdpsd(x)[0]
 
 
 def m2(x):
-    a, b, _ = _moments(x)
-    return _log(abs(a - b))
+    return tdpsd(x)[1]
 
 
 def m4(x):
-    a, _, c = _moments(x)
-    return _log(abs(a - c))
+    return tdpsd(x)[2]
 
 
 def sparsi(x):
-    a, b, c = _moments(x)
-    return _log(_ratio(a, math.sqrt(abs(a - b) * abs(a - c))))
+    return tdpsd(x)[3]
 
 
 def irf(x):
-    a, b, c = _moments(x)
-    return _ratio(b, math.sqrt(a * c))
+    return tdpsd(x)[4]
 
 
 def wlf(x):
-    return _log(_ratio(float(np.sum(np.abs(np.diff(x)))), float(np.sum(np.abs(np.diff(x, 2))))))
+    return tdpsd(x)[5]
 
 
 # AR / cepstrum ---------------------------------------------------------------------
@@ -313,7 +343,7 @@ def kurt(x):
     if _constant(x):
         return 0.0
     d = x - np.mean(x)
-    return float(np.mean(d**4) / np.mean(d**2) ** 2 - 3)
+    return float(np.mean(d**4) / np.mean(d**2) ** 2)  # Pearson (LibEMG), not excess
 
 
 # entropy -------------------------------------------------------------------------------
@@ -401,11 +431,29 @@ def went(x, level=None):
 
 
 # cross-channel ------------------------------------------------------------------------------
-def phasor(amplitudes):
-    """Chord lengths between consecutive channel phasors A_c e^{i 2πc/C}."""
+def phasor(amplitudes, derivative_amplitudes):
+    """LibEMG's phasor pairs: for channels i < j (row-major), ln D_ij, then ln(D_ij / D'_ij).
+
+    D_ij = |A_i e^{iθ_i} - A_j e^{iθ_j}|, θ_c = 2πc / C, and D' the same for the
+    derivative amplitudes. Returns an array of shape (2, n_pairs).
+    """
     c = len(amplitudes)
-    z = np.array([a * np.exp(2j * np.pi * k / c) for k, a in enumerate(amplitudes)])
-    return np.array([abs(z[k] - z[(k + 1) % c]) for k in range(c)])
+
+    def chords(amp):
+        z = [a * np.exp(2j * np.pi * k / c) for k, a in enumerate(amp)]
+        return [abs(z[i] - z[j]) for i in range(c) for j in range(i + 1, c)]
+
+    d = chords(amplitudes)
+    dd = chords(derivative_amplitudes)
+    return np.array(
+        [[_log(v) for v in d], [_log(_ratio(v, w)) for v, w in zip(d, dd, strict=True)]]
+    )
+
+
+def _phasor_amplitudes(x, code):
+    if code == "RMSPHASOR":
+        return rms(x), math.sqrt(float(np.mean(np.diff(x) ** 2)))
+    return wl(x), float(np.sum(np.abs(np.diff(x, 2))))
 
 
 SINGLE = {
@@ -438,6 +486,7 @@ def reference_extract(wins, features, fs, params=None):
     wins = np.array(wins, dtype=np.float64)  # a writable copy (pywt needs one)
     n_w, n_ch, size = wins.shape
     out = {}
+    out_pairs: dict[str, list] = {}
     for code in features:
         p = params.get(code, {})
         multi = code in MULTI or code == "DFTR"
@@ -445,13 +494,16 @@ def reference_extract(wins, features, fs, params=None):
         result = np.empty((n_w, n_ch, k))
         for w in range(n_w):
             if code in ("RMSPHASOR", "WLPHASOR"):
-                amp = [
-                    math.nan
-                    if np.isnan(wins[w, c]).any()
-                    else (rms if code == "RMSPHASOR" else wl)(wins[w, c])
-                    for c in range(n_ch)
-                ]
-                result[w, :, 0] = phasor(amp)
+                amp = np.array(
+                    [
+                        (math.nan, math.nan)
+                        if np.isnan(wins[w, c]).any()
+                        else _phasor_amplitudes(wins[w, c], code)
+                        for c in range(n_ch)
+                    ]
+                )
+                pairs = phasor(amp[:, 0], amp[:, 1])
+                out_pairs.setdefault(code, []).append(pairs)
                 continue
             for c in range(n_ch):
                 x = wins[w, c]
@@ -459,5 +511,9 @@ def reference_extract(wins, features, fs, params=None):
                     result[w, c] = np.nan
                 else:
                     result[w, c] = reference_feature(x, code, fs, **p)
+        if code in ("RMSPHASOR", "WLPHASOR"):
+            n_pairs = n_ch * (n_ch - 1) // 2
+            out[code] = np.array(out_pairs.get(code, [])).reshape(n_w, 2, n_pairs)
+            continue
         out[code] = result if multi else result[:, :, 0]
     return out

@@ -156,3 +156,48 @@ def wait_until(cond, timeout=5.0, step=0.01) -> bool:
             return True
         time.sleep(step)
     return cond()
+
+
+# ---------------------------------------------------------------- display (signal view)
+def minmax_buckets_ref(data, first, spb, col0, n_cols):
+    """Per-column nan-min / nan-max by slicing each column's samples out of ``data``."""
+    n, n_ch = data.shape
+    lo = np.full((n_ch, n_cols), np.nan, np.float32)
+    hi = np.full((n_ch, n_cols), np.nan, np.float32)
+    for j in range(n_cols):
+        a = (col0 + j) * spb - first  # rows of data inside column j
+        b = a + spb
+        rows = data[max(a, 0):max(min(b, n), 0)]
+        for c in range(n_ch):
+            v = rows[:, c]
+            v = v[~np.isnan(v)]
+            if v.size:
+                lo[c, j] = v.min()
+                hi[c, j] = v.max()
+    return lo, hi
+
+
+def envelope_raster_ref(lo, hi, gain, colors, height):
+    """Paint pixel by pixel: is row r inside channel c's (connected, clamped) run?"""
+    n_ch, n_cols = lo.shape
+    out = np.zeros((height, n_cols, 4), np.uint8)
+    if n_ch == 0 or height == 0:
+        return out
+    band = height / n_ch
+    for c in range(n_ch):
+        r0 = min(int(np.floor(c * band)), height - 1)
+        r1 = max(r0, min(int(np.floor((c + 1) * band)) - 1, height - 1))
+        for j in range(n_cols):
+            if np.isnan(lo[c, j]) or np.isnan(hi[c, j]):
+                continue
+            low, high = float(lo[c, j]), float(hi[c, j])
+            if j > 0 and not (np.isnan(lo[c, j - 1]) or np.isnan(hi[c, j - 1])):
+                low = min(low, float(hi[c, j - 1]))
+                high = max(high, float(lo[c, j - 1]))
+            centre, scale = (c + 0.5) * band, gain * band * 0.5
+            top = int(np.clip(np.floor(centre - high * scale), r0, r1))
+            bottom = int(np.clip(np.floor(centre - low * scale), r0, r1))
+            for r in range(height):
+                if top <= r <= bottom:
+                    out[r, j] = colors[c]
+    return out

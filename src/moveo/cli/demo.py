@@ -44,7 +44,7 @@ def make_demo_dataset(
     Parameters
     ----------
     root : str or Path
-        Dataset folder. An existing dataset there is reused as is.
+        Dataset folder. An existing demo dataset there is reused as is.
     n_groups, n_sequences, n_individuals, n_frames : int
         Shape: ``n_groups * n_sequences`` entries of ``n_individuals * n_frames`` rows.
     fps : float
@@ -57,13 +57,25 @@ def make_demo_dataset(
     Returns
     -------
     moveo.Dataset
+
+    Raises
+    ------
+    ValueError
+        ``root`` holds a dataset the demo pipeline cannot run on (no pose, EMG).
+    FileExistsError
+        ``root`` is a non-empty folder that is not a dataset.
     """
     from moveo.dataset import MANIFEST_NAME, Dataset
     from moveo.io.synthetic import generate_dataset
 
     root = Path(root)
     if (root / MANIFEST_NAME).exists():
-        return Dataset.open(root)
+        return _check_demo_dataset(Dataset.open(root))
+    if root.exists() and any(root.iterdir()):
+        raise FileExistsError(
+            f"{root} is a folder with files but no moveo dataset; give `moveo demo` a new "
+            "folder (or an existing demo dataset)"
+        )
     return generate_dataset(
         root,
         n_groups=n_groups,
@@ -77,6 +89,29 @@ def make_demo_dataset(
         seed=seed,
         progress=progress,
     )
+
+
+def _check_demo_dataset(ds: Any) -> Any:
+    """Refuse an existing dataset the demo pipeline cannot run on, naming what is missing."""
+    entries = ds.entries()
+    problem = None
+    if ds.kind != "tracks":
+        problem = f"it is an {ds.kind} dataset"
+    elif not entries:
+        problem = "it has no entries"
+    else:
+        need = [ds.columns.x_col, ds.columns.y_col, *ds.pose.x_cols(), *ds.pose.y_cols()]
+        have = set(ds.entry_info(*entries[0])["columns"])
+        missing = [c for c in need if c not in have]
+        if missing:
+            problem = f"entry {entries[0]} has no column(s) {missing[:4]}"
+    if problem:
+        raise ValueError(
+            f"{ds.root} holds a dataset `moveo demo` did not create ({problem}); the demo "
+            "needs positions and pose keypoints. Give `moveo demo` a new folder, or run "
+            "your own pipeline on this dataset"
+        )
+    return ds
 
 
 def demo_pipeline() -> Pipeline:
@@ -164,9 +199,17 @@ def run_demo(
     seconds = time.perf_counter() - t1
     status = pipeline.status(ds)
     console.print(render_table(status, title=f"pipeline {pipeline.name!r}"))
-    n_cached = int((status["state"] == "cached").sum())
+    computed = pipeline.recomputed
+    reused = [name for name in pipeline.steps if name not in computed]
+    if not computed:
+        what = f"all {len(reused)} steps reused from the cache (nothing recomputed)"
+    else:
+        what = f"computed {len(computed)} step(s): {', '.join(computed)}"
+        what += f"; reused {len(reused)} from the cache" + (
+            f": {', '.join(reused)}" if reused else ""
+        )
     console.print(
-        f"{n_cached}/{status.height} steps cached; pipeline took {seconds:.2f} s. "
-        f"Run again: every step is cached. Inspect with `moveo status {ds.root}`."
+        f"{what}. Pipeline took {seconds:.2f} s. Run again and every step is reused; "
+        f"inspect with `moveo status {ds.root}`."
     )
     return {"dataset": ds, "results": results, "status": status, "seconds": seconds}

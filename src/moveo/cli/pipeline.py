@@ -133,7 +133,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from moveo.pipeline.pipeline import load_saved_pipeline
-    from moveo.pipeline.registry import open_registry
+    from moveo.pipeline.registry import open_registry, registry_path
     from moveo.pipeline.reporting import render_table
 
     console = _console()
@@ -143,13 +143,34 @@ def _status(args: argparse.Namespace) -> int:
         pipeline = load_saved_pipeline(ds)
     except FileNotFoundError as exc:
         console.print(f"[yellow]{exc}[/]")
-        with open_registry(ds) as reg:
-            runs = reg.list_runs().select("feature", "run_id", "n_complete", "finished_at")
+        if not registry_path(ds).exists():
+            return 0  # nothing has run; status does not create the registry
+        with open_registry(ds, readonly=True) as reg:
+            runs = reg.list_runs()
+        runs = runs.select("feature", "run_id", "n_complete").with_columns(
+            _local_times(runs["started_at"]).alias("started_at"),
+            _local_times(runs["finished_at"]).alias("finished_at"),
+        )
         console.print(render_table(runs, title="feature runs in the registry"))
         return 0
     table = pipeline.status(ds)
     console.print(render_table(table, title=f"pipeline {pipeline.name!r} on {ds.root}"))
     return 0
+
+
+def _local_times(seconds: Any) -> Any:
+    """Unix seconds -> ``YYYY-MM-DD HH:MM:SS`` local time (empty when not set)."""
+    import datetime as dt
+
+    import polars as pl
+
+    return pl.Series(
+        [
+            "" if t is None else dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+            for t in seconds
+        ],
+        dtype=pl.String,
+    )
 
 
 def _clean(args: argparse.Namespace) -> int:

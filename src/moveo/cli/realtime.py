@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -46,6 +48,13 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--regression", action="store_true",
                       help="proportional control instead: continuous targets -> ridge on HTD "
                            "-> smoothed live outputs, scored by R² (--classes/--cue-s unused)")
+    demo.add_argument("--gui", action="store_true",
+                      help="run the flow in the rig window (pip install 'moveo[gui]'); "
+                           "prediction goes on until the window is closed")
+    demo.add_argument("--screenshot", type=Path, default=None,
+                      help="--gui: save the window's last frame as a PNG")
+    demo.add_argument("--exit-after", type=float, default=None, metavar="S",
+                      help="--gui: close the window S seconds after the scripted flow")
     demo.set_defaults(func=_demo_command)
 
     outlet = sub.add_parser("outlet", help="serve a synthetic EMG LSL outlet")
@@ -102,8 +111,13 @@ def _demo_command(args: argparse.Namespace) -> int:
         mode=args.mode,
         dataset=args.dataset,
         warmup=not args.no_warmup,
+        gui=args.gui,
+        screenshot=args.screenshot,
+        exit_after=args.exit_after,
         echo=print,
     )
+    if not result["completed"]:  # the window was closed before the flow ended
+        return 0
     return 0 if result["accuracy"] >= 0 else 1
 
 
@@ -120,6 +134,9 @@ def run_demo(
     mode: str = "fixed",
     dataset: str | Path | None = None,
     warmup: bool = True,
+    gui: bool = False,
+    screenshot: str | Path | None = None,
+    exit_after: float | None = None,
     echo: Any = None,
 ) -> dict[str, Any]:
     """Run the demo: outlet process, cued recording, LDA on HTD, live prediction.
@@ -127,6 +144,12 @@ def run_demo(
     The synthetic outlet's class follows the LSL clock (``int(t // cue_s) %
     n_classes``), so the demo knows the true class of every window from its
     timestamp alone.
+
+    With ``gui=True`` the same scripted flow runs while the rig window shows it
+    (signals, recording, training log, predictions, stats); afterwards prediction
+    continues and every button works until the window is closed (or
+    ``exit_after`` seconds after the flow). Closing the window early stops the
+    flow, finalises a running recording and stops every thread.
 
     Parameters
     ----------
@@ -146,6 +169,12 @@ def run_demo(
         Where to record (default: a temporary folder).
     warmup : bool, default True
         Compile every moveo kernel before starting (:func:`moveo.warmup`).
+    gui : bool, default False
+        Show the rig window (needs ``pip install "moveo[gui]"`` and a display).
+    screenshot : path, optional
+        With ``gui``: save the window's last frame as a PNG.
+    exit_after : float, optional
+        With ``gui``: close the window this many seconds after the flow finished.
     echo : callable, optional
         Called with progress lines (e.g. ``print``).
 
@@ -154,17 +183,22 @@ def run_demo(
     dict
         ``accuracy`` (fraction of predictions whose window lies in one cue period
         and matches it), ``predictions`` (how many were scored), ``train_windows``,
-        ``stats`` (:meth:`Pipeline.stats`) and ``dataset`` (path).
+        ``stats`` (:meth:`Pipeline.stats` at the end of the scripted prediction),
+        ``dataset`` (path) and ``completed`` (False if the window was closed
+        before the flow finished).
     """
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
     from moveo import Dataset
     from moveo.realtime import App, LSLSource, Pipeline, TrainingData, start_outlet_process
+    from moveo.realtime.persistence import load_pickle, save_pickle
     from moveo.realtime.stats import format_stats
     from moveo.realtime.training import EMGExtract
 
     if window_ms / 1000.0 >= cue_s:
         raise ValueError(f"window_ms ({window_ms:g}) must be shorter than a cue ({cue_s:g} s)")
+    if gui:
+        from moveo.realtime import widgets  # fail early without the GUI extra
     say = echo or (lambda *_: None)
     sid = f"moveo-demo-{uuid.uuid4().hex[:8]}"
     say(f"starting synthetic LSL outlet {sid!r}: {n_channels} ch @ {fs:g} Hz, "
@@ -175,9 +209,22 @@ def run_demo(
     if dataset is None:
         tmp = tempfile.TemporaryDirectory(prefix="moveo-demo-")
         dataset = Path(tmp.name) / "emg"
+    names = ["rest"] + [f"class {k}" for k in range(1, n_classes)]
     scored: list[tuple[float, int]] = []
+    abort = threading.Event()
+    flow: dict[str, Any] = {"step": "starting", "stats": None, "data": None, "error": None,
+                            "done": False}
     try:
-        app = App(warmup=warmup)
+        if warmup:
+            from moveo._numba import warmup as compile_kernels
+
+            # one line on any output (the progress bar shows only on a terminal)
+            say("preparing moveo's numba kernels: about 2 minutes the first time on a "
+                "2-core machine, a few seconds once cached ...")
+            t0 = time.perf_counter()
+            compile_kernels()
+            say(f"kernels ready in {time.perf_counter() - t0:.0f} s")
+        app = App(warmup=warmup)  # already warm: nothing left to compile
         app.add_stream("emg", LSLSource(source_id=sid, timeout=30.0), window_ms=window_ms)
         pipeline = Pipeline(app, predict_hz=predict_hz, mode=mode)
         htd = EMGExtract("HTD", fs=fs)
@@ -188,40 +235,111 @@ def run_demo(
 
         @pipeline.train
         def train(data):
+            pipeline.train_log.append(f"LDA on HTD features: {data.n_windows} windows, "
+                                      f"{n_channels * 4} features, classes "
+                                      f"{sorted(set(data.labels.tolist()))}")
             return LinearDiscriminantAnalysis().fit(data.apply(htd), data.labels)
 
         @pipeline.predict
         def predict(model, features):
             x, newest = features
-            k = int(model.predict(x[None])[0])
+            proba = model.predict_proba(x[None])[0]
+            k = int(model.classes_[proba.argmax()])
             scored.append((newest, k))
-            return {"class": k, "time": newest}
+            full = np.zeros(n_classes)
+            full[model.classes_.astype(int)] = proba
+            return {"class": k, "proba": full, "time": newest}
 
+        pipeline.save_model = functools.partial(save_pickle, pipeline=pipeline,
+                                                class_names=names)
+        pipeline.load_model = functools.partial(load_pickle, pipeline=pipeline)
         ds = Dataset.create(dataset, fps=fs, kind="emg")
-        with app:
-            if not app.wait_for_samples(round(fs * 0.5), 30):
-                raise RuntimeError("the synthetic outlet did not deliver samples in 30 s")
-            say(f"recording {record_s:g} s of cued movements into {ds.root}")
-            app.start_recording(ds, "demo", "cued")
+
+        def step(text: str) -> None:
+            flow["step"] = text
+            say(text)
+
+        def scripted() -> None:
+            """Record -> train -> predict, as an operator would click it."""
+            end = time.monotonic() + 30
+            while not app.wait_for_samples(round(fs * 0.5), 0.2):
+                if abort.is_set():
+                    return
+                if time.monotonic() > end:
+                    raise RuntimeError("the synthetic outlet did not deliver samples in 30 s")
+            step(f"recording {record_s:g} s of cued movements into {ds.root}")
+            if not app.start_recording(ds, "demo", "cued"):
+                raise RuntimeError(app.ctx.status_message)
             now = app.streams["emg"].newest_timestamp
             first = (math.floor(now / cue_s) + 1) * cue_s
             n_cues = max(int(record_s / cue_s), n_classes)
             for t in first + cue_s * np.arange(n_cues):
                 app.label(round(t / cue_s) % n_classes, time=float(t))
-            time.sleep(max(first + n_cues * cue_s - now + 0.1, 0))
+            if abort.wait(max(first + n_cues * cue_s - now + 0.1, 0)):
+                return  # the window closed: app.stop() finalises the recording
             app.stop_recording()
             data = TrainingData.from_dataset(ds, window_ms=window_ms, hop_ms=25.0, pure=True)
+            flow["data"] = data
             pipeline.training_data = data
-            say(f"training LDA on HTD features of {data.n_windows} windows")
+            step(f"training LDA on HTD features of {data.n_windows} windows")
             pipeline.start_training()
-            pipeline.wait_for_training()
+            while not pipeline.wait_for_training(0.2):
+                if abort.is_set():
+                    return
             if pipeline.model is None:
                 raise RuntimeError("training failed:\n" + "\n".join(pipeline.train_log))
-            say(f"predicting for {predict_s:g} s ({mode}, {predict_hz:g} Hz)")
+            step(f"predicting for {predict_s:g} s ({mode}, {predict_hz:g} Hz)")
             pipeline.start_predicting()
-            time.sleep(predict_s)
-            pipeline.stop_predicting()
-            stats = pipeline.stats()
+            if abort.wait(predict_s):
+                return
+            flow["stats"] = pipeline.stats()
+            flow["done"] = True
+
+        if not gui:
+            with app:
+                scripted()
+                pipeline.stop_predicting()
+        else:
+            from imgui_bundle import icons_fontawesome_6 as fa
+            from imgui_bundle import imgui
+
+            def demo_panel() -> None:
+                widgets.panel_header("DEMO", fa.ICON_FA_WAVE_SQUARE)
+                stream = app.streams["emg"]
+                newest = stream.newest_timestamp
+                cue = int(newest // cue_s) % n_classes if math.isfinite(newest) else 0
+                imgui.text_wrapped(flow["step"])
+                imgui.text(f"the synthetic subject performs: {names[cue]}")
+
+            @app.ui
+            def ui(ctx):
+                widgets.rig_layout(app, dataset=ds, subject="operator", classes=names,
+                                   model_path=str(Path(dataset).parent / "demo-model.joblib"),
+                                   panel=demo_panel)
+
+            def autopilot() -> None:
+                try:
+                    scripted()
+                except Exception as exc:  # noqa: BLE001 - shown in the window, re-raised below
+                    flow["error"] = exc
+                    app.ctx.status_message = f"Demo failed: {exc}"
+                    app.request_stop()
+                    return
+                if flow["done"]:
+                    step("done: predicting live (close the window to quit)")
+                    if exit_after is not None and not abort.wait(exit_after):
+                        app.request_stop()
+
+            pilot = threading.Thread(target=autopilot, name="moveo-demo", daemon=True)
+            pilot.start()
+            try:
+                app.run(mode="gui", title="moveo realtime demo", screenshot=screenshot)
+            finally:
+                abort.set()
+                pilot.join(30)
+            if flow["error"] is not None:
+                raise flow["error"]
+        stats = flow["stats"] if flow["stats"] is not None else pipeline.stats()
     finally:
         stop.set()
         proc.join(5)
@@ -231,15 +349,17 @@ def run_demo(
     # score windows that lie entirely inside one cue period
     win_s = window_ms / 1000.0
     hits = total = 0
-    for t, k in scored:
+    for t, k in list(scored):
         if (t % cue_s) >= win_s:
             total += 1
             hits += k == int(t // cue_s) % n_classes
     accuracy = hits / total if total else float("nan")
     say(f"accuracy {accuracy:.3f} over {total} predictions (windows inside one cue)")
     say(format_stats(stats))
-    result = {"accuracy": accuracy, "predictions": total, "train_windows": data.n_windows,
-              "stats": stats, "dataset": str(dataset)}
+    data = flow["data"]
+    result = {"accuracy": accuracy, "predictions": total,
+              "train_windows": 0 if data is None else data.n_windows,
+              "stats": stats, "dataset": str(dataset), "completed": flow["done"]}
     if tmp is not None:
         tmp.cleanup()
     return result

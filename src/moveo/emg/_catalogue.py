@@ -15,7 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FEATURES", "GROUPS", "GROUP_PARAMS", "SPECS", "FeatureSpec", "resolve"]
+__all__ = [
+    "FEATURES",
+    "GROUPS",
+    "GROUP_PARAMS",
+    "PAIR_CODES",
+    "SPECS",
+    "FeatureSpec",
+    "resolve",
+]
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,8 @@ class FeatureSpec:
         Parameter name -> default value.
     multi : bool
         True if the feature has ``k`` columns per channel (output
-        ``(n_windows, n_channels, k)``).
+        ``(n_windows, n_channels, k)``), or is a phasor-pair feature (output
+        ``(n_windows, 2, n_pairs)``, see :data:`PAIR_CODES`).
     """
 
     code: str
@@ -51,6 +60,8 @@ def _spec(
     return FeatureSpec(code, category, formula, dict(params), multi)
 
 
+_TDPSD_F = "f = -2ab / (a² + b²) of a on x and b on ln(x² + ε); "
+
 _SPEC_LIST = [
     # amplitude
     _spec("MAV", "amplitude", "(1/N) Σ |x_i|"),
@@ -58,11 +69,11 @@ _SPEC_LIST = [
     _spec("RMS", "amplitude", "sqrt((1/N) Σ x_i²)"),
     _spec("VAR", "amplitude", "(1/(N-1)) Σ x_i²  (EMG is zero-mean)"),
     _spec("MEAN", "amplitude", "(1/N) Σ x_i"),
-    _spec("MPK", "amplitude", "max |x_i|"),
+    _spec("MPK", "amplitude", "max x_i  (signed maximum, LibEMG's convention; not max |x_i|)"),
     _spec("LD", "amplitude", "exp((1/N) Σ ln|x_i|)  (0 if any x_i = 0)"),
     _spec("TM", "amplitude", "|(1/N) Σ x_i^order|", order=3),
-    _spec("ISD", "amplitude", "std(Δx) / std(x)  (0 for a constant window)"),
-    _spec("MLK", "amplitude", "(1/N) Σ ln(1 + |x_i| / MAV)  (0 for an all-zero window)"),
+    _spec("ISD", "amplitude", "Σ x_i²  (integral square descriptor, as LibEMG)"),
+    _spec("MLK", "amplitude", "ln(Σ |x_i| + ε) / N,  ε = 2^-52  (as LibEMG)"),
     _spec("MSR", "amplitude", "(1/N) Σ sqrt(|x_i|)"),
     _spec("LS", "amplitude", "2 b1 - b0, b0 = mean, b1 = (1/N) Σ i/(N-1) x_(i) (sorted)"),
     # difference
@@ -70,10 +81,19 @@ _SPEC_LIST = [
     _spec("MFL", "difference", "log10(sqrt(Σ (x_{i+1} - x_i)²))  (-inf if constant)"),
     _spec("MAVFD", "difference", "(1/(N-1)) Σ |x_{i+1} - x_i|"),
     _spec("DASDV", "difference", "sqrt((1/(N-1)) Σ (x_{i+1} - x_i)²)"),
-    _spec("MDIFF", "difference", "mean|Δx| / mean|x|  (0/0 = 0)"),
-    _spec("MZP", "difference", "(1/(N-1)) Σ (x_{i+1} - x_i)²"),
-    _spec("COR", "difference", "Σ (x_i - x̄)(x_{i+1} - x̄) / Σ (x_i - x̄)²  (0 if constant)"),
-    _spec("WAMP", "difference", "#{i : |x_{i+1} - x_i| > threshold}", threshold=0.0),
+    _spec("MDIFF", "difference", "(1/N) Σ (x_{i+1} - x_i)²  (as LibEMG)"),
+    _spec("MZP", "difference", "sqrt((1/N) Σ (x_{i+1} - x_i)²)  (as LibEMG)"),
+    _spec(
+        "COR",
+        "difference",
+        "[(1/N) Σ (Δx)²] / ([(1/N) Σ (Δ²x)²] · Σ x²)  (as LibEMG; 0/0 = 0)",
+    ),
+    _spec(
+        "WAMP",
+        "difference",
+        "#{i : |x_{i+1} - x_i| > threshold}  (LibEMG's default threshold 2e-3)",
+        threshold=2e-3,
+    ),
     _spec(
         "SSC",
         "difference",
@@ -97,13 +117,17 @@ _SPEC_LIST = [
     _spec("ACT", "hjorth", "(1/N) Σ (x_i - x̄)²"),
     _spec("MOB", "hjorth", "sqrt(var(Δx) / var(x))"),
     _spec("COMP", "hjorth", "MOB(Δx) / MOB(x)"),
-    # TD-PSD (m̃_k = m_k^0.1 / 0.1, m0 = sqrt Σx², m2 = sqrt Σ(Δx)², m4 = sqrt Σ(Δ²x)²)
-    _spec("M0", "tdpsd", "ln m̃0"),
-    _spec("M2", "tdpsd", "ln |m̃0 - m̃2|"),
-    _spec("M4", "tdpsd", "ln |m̃0 - m̃4|"),
-    _spec("SPARSI", "tdpsd", "ln(m̃0 / sqrt(|m̃0 - m̃2| |m̃0 - m̃4|))"),
-    _spec("IRF", "tdpsd", "m̃2 / sqrt(m̃0 m̃4)"),
-    _spec("WLF", "tdpsd", "ln(Σ |Δx| / Σ |Δ²x|)"),
+    # TD-PSD (Khushaba et al., Neural Networks 55, 2014; Al-Timemy et al., IEEE TNSRE 2015,
+    # doi:10.1109/TNSRE.2015.2445634): each code is f = -2ab / (a² + b²), the correlation of
+    # its log-moment value a on the window x and b on ln(x² + ε), ε = 2^-52. Per stage w:
+    # m0 = sqrt(Σw²) / (N-1), m2 = sqrt(Σ(Δw)² / (N-1)), m4 = sqrt(Σ(Δ²w)² / (N-1))
+    # (LibEMG's length scaling), m̃_k = m_k^λ / λ with λ = 0.1.
+    _spec("M0", "tdpsd", _TDPSD_F + "a = ln m̃0"),
+    _spec("M2", "tdpsd", _TDPSD_F + "a = ln |m̃0 - m̃2|"),
+    _spec("M4", "tdpsd", _TDPSD_F + "a = ln |m̃0 - m̃4|"),
+    _spec("SPARSI", "tdpsd", _TDPSD_F + "a = ln(m̃0 / sqrt(|m̃0 - m̃2| |m̃0 - m̃4|))"),
+    _spec("IRF", "tdpsd", _TDPSD_F + "a = ln(m̃2 / sqrt(m̃0 m̃4))"),
+    _spec("WLF", "tdpsd", _TDPSD_F + "a = ln(Σ |Δw| / Σ |Δ²w|)"),
     # autoregressive
     _spec("AR", "ar", "a_1..a_order, x_n ≈ Σ a_k x_{n-k} (Levinson-Durbin)", multi=True, order=4),
     _spec("CC", "ar", "c_1 = a_1, c_n = a_n + Σ_{k<n} (k/n) c_k a_{n-k}", multi=True, order=4),
@@ -122,7 +146,11 @@ _SPEC_LIST = [
     ),
     # statistics
     _spec("SKEW", "statistics", "m3 / m2^1.5 (central moments; 0 if constant)"),
-    _spec("KURT", "statistics", "m4 / m2² - 3 (central moments; 0 if constant)"),
+    _spec(
+        "KURT",
+        "statistics",
+        "m4 / m2²  (Pearson kurtosis, LibEMG's convention, not excess; 0 if constant)",
+    ),
     # entropy
     _spec("SAMPEN", "entropy", "-ln(A / B), r = tolerance · std(x)", dimension=2, tolerance=0.2),
     _spec(
@@ -133,9 +161,21 @@ _SPEC_LIST = [
         tolerance=0.2,
         power=2.0,
     ),
-    # cross-channel (θ_c = 2πc / C)
-    _spec("RMSPHASOR", "cross-channel", "|RMS_c e^{iθ_c} - RMS_{c+1} e^{iθ_{c+1}}|"),
-    _spec("WLPHASOR", "cross-channel", "|WL_c e^{iθ_c} - WL_{c+1} e^{iθ_{c+1}}|"),
+    # cross-channel (LibEMG's phasor pairs): θ_c = 2πc / C; for every pair i < j,
+    # D_ij = |A_i e^{iθ_i} - A_j e^{iθ_j}| and D'_ij the same of the derivative amplitudes;
+    # columns: ln D_ij for all pairs, then ln(D_ij / D'_ij) (output (n_windows, 2, n_pairs))
+    _spec(
+        "RMSPHASOR",
+        "cross-channel",
+        "ln D_ij, ln(D_ij / D'_ij) per channel pair, A = RMS(x), A' = RMS(Δx)",
+        multi=True,
+    ),
+    _spec(
+        "WLPHASOR",
+        "cross-channel",
+        "ln D_ij, ln(D_ij / D'_ij) per channel pair, A = Σ|Δx|, A' = Σ|Δ²x|",
+        multi=True,
+    ),
     # wavelet (sym8, pywt.wavedec order: cA_L, cD_L, ..., cD_1)
     _spec("WENG", "wavelet", "Σ c² per band", multi=True, level=None),
     _spec("WV", "wavelet", "(1/n) Σ (c - c̄)² per band", multi=True, level=None),
@@ -249,8 +289,10 @@ _VALIDATORS: dict[str, Callable[[str, str, Any, float, int], Any]] = {
     ),
 }
 
-_MIN_SIZE_2 = {"VAR", "ISD", "LS", "MAVFD", "DASDV", "MDIFF", "MZP", "COR", "MOB", "M2"}
-_MIN_SIZE_3 = {"SSC", "COMP", "M4", "SPARSI", "IRF", "WLF"}
+_MIN_SIZE_2 = {"VAR", "LS", "MAVFD", "DASDV", "MDIFF", "MZP", "MOB", "M0", "M2", "RMSPHASOR"}
+_MIN_SIZE_3 = {"SSC", "COR", "COMP", "M4", "SPARSI", "IRF", "WLF", "WLPHASOR"}
+PAIR_CODES = ("RMSPHASOR", "WLPHASOR")
+"""Cross-channel codes with two columns per channel pair (``(n_windows, 2, n_pairs)``)."""
 
 
 def min_size(code: str, params: Mapping[str, Any]) -> int:
@@ -279,27 +321,32 @@ def min_size(code: str, params: Mapping[str, Any]) -> int:
     return 1
 
 
-def n_columns(code: str, params: Mapping[str, Any]) -> int:
-    """Return the number of columns per channel of ``code`` with ``params``.
+def n_columns(code: str, params: Mapping[str, Any], n_channels: int) -> int:
+    """Return the number of output columns of ``code`` with ``params`` over ``n_channels``.
 
     Parameters
     ----------
     code : str
     params : mapping
+    n_channels : int
 
     Returns
     -------
     int
+        ``k * n_channels`` for a feature with ``k`` columns per channel; for the
+        phasor pairs ``2 * n_pairs = n_channels * (n_channels - 1)``.
     """
+    if code in PAIR_CODES:
+        return n_channels * (n_channels - 1)
     if code in ("AR", "CC"):
-        return params["order"]
+        return params["order"] * n_channels
     if code == "MAVSLP":
-        return params["segments"] - 1
+        return (params["segments"] - 1) * n_channels
     if code == "DFTR":
-        return len(params["bands"])
+        return len(params["bands"]) * n_channels
     if code in ("WENG", "WV", "WWL"):
-        return params["level"] + 1
-    return 1
+        return (params["level"] + 1) * n_channels
+    return n_channels
 
 
 def expand(features: str | Sequence[str]) -> tuple[list[str], dict[str, dict[str, Any]]]:

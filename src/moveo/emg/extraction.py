@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numba
 import numpy as np
 
-from moveo.emg._catalogue import SPECS, n_columns, resolve
+from moveo.emg._catalogue import PAIR_CODES, SPECS, n_columns, resolve
 from moveo.kernels import emg as _k
 from moveo.kernels.emg_spectral import fft_plan
 from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters
@@ -224,7 +224,9 @@ class FeaturePlan:
     params : dict
         Resolved parameters per code.
     columns : list of str
-        Output column names: ``{FEATURE}_{channel}`` or ``{FEATURE}_{channel}_{k}``.
+        Output column names: ``{FEATURE}_{channel}`` or ``{FEATURE}_{channel}_{k}``;
+        the phasor pairs ``{FEATURE}_{i}_{j}`` (``ln D``) for every pair, then
+        ``{FEATURE}_{i}_{j}_ratio`` (``ln(D / D')``), LibEMG's column order.
     n_columns : int
 
     Examples
@@ -252,6 +254,12 @@ class FeaturePlan:
         self.size = _positive_int("size", size)
         self.params = resolve(features, params, fs=fs, size=self.size)
         self.codes = tuple(self.params)
+        for code in self.codes:
+            if code in PAIR_CODES and self.n_channels < 2:
+                raise ValueError(
+                    f"{code} compares pairs of channels and needs at least 2 channels, "
+                    f"got n_channels={self.n_channels}"
+                )
         self.channel_names = _channel_names(channel_names, self.n_channels)
         self.fs = float(fs)
         n_feat = len(self.codes)
@@ -268,11 +276,12 @@ class FeaturePlan:
         for f, code in enumerate(self.codes):
             values = self.params[code]
             codes[f] = _k.FEATURE_IDS[code]
-            k = n_columns(code, values)
+            width = n_columns(code, values, self.n_channels)
+            k = width // self.n_channels
             ncol[f] = k
             offs[f] = pos
-            self.blocks[code] = (pos, k)
-            pos += k * self.n_channels
+            self.blocks[code] = (pos, width)
+            pos += width
             if code in ("TM", "AR", "CC"):
                 ipar[f, 0] = values["order"]
             elif code == "SM":
@@ -291,6 +300,16 @@ class FeaturePlan:
                 ipar[f, 0] = values["level"]
                 max_level = max(max_level, values["level"])
             multi = SPECS[code].multi
+            if code in PAIR_CODES:
+                names = self.channel_names
+                pairs = [
+                    f"{names[i]}_{names[j]}"
+                    for i in range(self.n_channels)
+                    for j in range(i + 1, self.n_channels)
+                ]
+                self.columns.extend(f"{code}_{pair}" for pair in pairs)
+                self.columns.extend(f"{code}_{pair}_ratio" for pair in pairs)
+                continue
             for ch in self.channel_names:
                 if multi:
                     self.columns.extend(f"{code}_{ch}_{j}" for j in range(k))
@@ -509,12 +528,17 @@ class FeaturePlan:
         -------
         dict of str to ndarray
             ``code -> (n_windows, n_channels)`` or ``(n_windows, n_channels, k)``
-            for multi-column features (views into ``matrix``).
+            for multi-column features, ``(n_windows, 2, n_pairs)`` for the phasor
+            pairs (views into ``matrix``).
         """
         result = {}
         n_rows = matrix.shape[0]
-        for code, (off, k) in self.blocks.items():
-            block = matrix[:, off : off + k * self.n_channels].reshape(n_rows, self.n_channels, k)
+        for code, (off, width) in self.blocks.items():
+            if code in PAIR_CODES:
+                result[code] = matrix[:, off : off + width].reshape(n_rows, 2, width // 2)
+                continue
+            k = width // self.n_channels
+            block = matrix[:, off : off + width].reshape(n_rows, self.n_channels, k)
             result[code] = block if SPECS[code].multi else block[:, :, 0]
         return result
 
@@ -583,7 +607,10 @@ def extract(
     dict of str to ndarray
         Feature code -> float64 array of shape (n_windows, n_channels), or
         (n_windows, n_channels, k) for multi-column features (AR, CC, MAVSLP,
-        DFTR, WENG, WV, WWL). A channel window containing NaN gives NaN.
+        DFTR, WENG, WV, WWL), or (n_windows, 2, n_pairs) for the phasor pairs
+        (RMSPHASOR, WLPHASOR: ``[:, 0, p]`` is ``ln D`` and ``[:, 1, p]``
+        ``ln(D / D')`` of channel pair ``p``, pairs ``(i, j)``, ``i < j``, in
+        row-major order, as LibEMG). A channel window containing NaN gives NaN.
 
     Raises
     ------

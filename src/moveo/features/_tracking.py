@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
+from moveo.contract import Inputs, Result, TrackInput
 from moveo.features.base import BaseFeature, positive_fps
 from moveo.kernels.windows import first_order_violation, segment_offsets
 from moveo.schema import Columns
@@ -237,7 +238,12 @@ class TrackingFeature(BaseFeature):
 
     Adds :meth:`table` (validated key columns, segments and zero-copy column views)
     to :class:`~moveo.features.base.BaseFeature`; see there for the constructor.
+    The input is the tracks by default, or any track-shaped upstream output
+    (e.g. ``trajectory-smooth``'s cleaned tracks): ``inputs=(result,)``.
     """
+
+    class Inputs(Inputs[TrackInput | Result]):
+        """The tracks, or a track-shaped upstream output (a :class:`Result`)."""
 
     def table(self, df: pl.DataFrame) -> TrackTable:
         """Validate ``df`` and prepare it for the kernels.

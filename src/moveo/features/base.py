@@ -111,11 +111,18 @@ class BaseFeature:
         the whole scope).
     default_inputs : tuple
         Inputs used when none are given.
+    dataset_meta_keys : tuple of str
+        Keys of the dataset manifest's ``meta`` the feature reads (e.g.
+        ``"cm_per_pixel"``). The pipeline hands their values to
+        :meth:`set_dataset_meta` and makes them part of the run id, so changing
+        them makes the run stale. Default: none.
     output_columns : tuple of str or None
         The columns :meth:`apply` adds to the row keys, when they do not depend
         on the parameters (``moveo features`` lists them); ``None``: not declared.
     dataset_fps : float or None
         The dataset's frame rate, set by :meth:`set_dataset_defaults`.
+    dataset_meta : dict
+        The values of ``dataset_meta_keys``, set by :meth:`set_dataset_meta`.
     """
 
     name: ClassVar[str]
@@ -123,6 +130,7 @@ class BaseFeature:
     parallelizable: ClassVar[bool] = True
     scope_dependent: ClassVar[bool] = False
     default_inputs: ClassVar[tuple[Any, ...]] = ("tracks",)
+    dataset_meta_keys: ClassVar[tuple[str, ...]] = ()
     output_columns: ClassVar[tuple[str, ...] | None] = None
 
     class Params(Params):
@@ -164,6 +172,7 @@ class BaseFeature:
         self.columns: Columns = columns if columns is not None else COLUMNS
         self.pose: PoseConfig = pose if pose is not None else POSE
         self.dataset_fps: float | None = None
+        self.dataset_meta: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(params={self.params.model_dump()!r})"
@@ -195,6 +204,37 @@ class BaseFeature:
             self.columns = columns
         if pose is not None and not self._explicit_pose:
             self.pose = pose
+
+    def set_dataset_meta(self, meta: Mapping[str, Any]) -> None:
+        """Take the values of :attr:`dataset_meta_keys` from the dataset's manifest.
+
+        The pipeline calls this (after :meth:`set_dataset_defaults`) for features
+        that declare keys; missing keys are absent from ``meta``.
+
+        Parameters
+        ----------
+        meta : mapping
+            ``{key: value}`` for the declared keys present in ``Dataset.meta``.
+        """
+        self.dataset_meta = {k: meta[k] for k in self.dataset_meta_keys if k in meta}
+
+    def column_metadata(self, out: Any) -> dict[str, dict[str, str]] | None:
+        """Return parquet field metadata for the output columns (e.g. units).
+
+        The pipeline writes it into the entry's parquet schema (readable with
+        ``pyarrow.parquet.read_schema(path).field(name).metadata``). Default: none.
+
+        Parameters
+        ----------
+        out : polars.DataFrame
+            What :meth:`apply` returned for the entry.
+
+        Returns
+        -------
+        dict or None
+            ``{column: {key: value}}``.
+        """
+        return None
 
     def load_state(
         self,

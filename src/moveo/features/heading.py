@@ -18,8 +18,8 @@ class Heading(TrackingFeature):
     """Heading (radians) from pose keypoints.
 
     - ``two_point`` (default): direction from keypoint ``rear_idx`` to keypoint
-      ``front_idx``, ``atan2(dy, dx)`` in (-π, π]. Defaults: the first keypoint
-      in use is the front (head), the last one the rear (tail).
+      ``front_idx``, ``atan2(dy, dx)`` in (-π, π]. Defaults as in mosaic:
+      keypoint 0 is the front (head) and keypoint 1 the rear.
     - ``pca``: first principal axis of the finite keypoints in use, in
       (-π/2, π/2]. An axis has no front: its sign is arbitrary.
 
@@ -45,10 +45,14 @@ class Heading(TrackingFeature):
     ...                    "poseX1": [0.0], "poseY1": [0.0]})
     >>> round(Heading(pose=PoseConfig(pose_n=2)).apply(df)["ANGLE"][0], 6)
     0.785398
+
+    The axis of ``pca`` is folded into (-π/2, π/2] and uses the finite
+    keypoints (at least two); mosaic leaves the sign of the axis to its
+    solver and gives NaN when any keypoint is missing.
     """
 
     name: ClassVar[str] = "heading"
-    version: ClassVar[str] = "0.1"
+    version: ClassVar[str] = "0.2"  # 0.2: mosaic's defaults front_idx=0, rear_idx=1
 
     class Params(Params):
         """Parameters of :class:`Heading`.
@@ -57,16 +61,15 @@ class Heading(TrackingFeature):
         ----------
         method : {"two_point", "pca"}
             How the heading is computed.
-        front_idx, rear_idx : int or None
-            Keypoint indices for ``two_point``; ``None``: first / last keypoint
-            in use.
+        front_idx, rear_idx : int
+            Keypoint indices for ``two_point`` (mosaic's defaults 0 and 1).
         output_col : str or None
             Output column name; ``None``: the orientation column (``ANGLE``).
         """
 
         method: Literal["two_point", "pca"] = "two_point"
-        front_idx: int | None = Field(default=None, ge=0)
-        rear_idx: int | None = Field(default=None, ge=0)
+        front_idx: int = Field(default=0, ge=0)
+        rear_idx: int = Field(default=1, ge=0)
         output_col: str | None = None
 
     def apply(self, df: pl.DataFrame) -> pl.DataFrame:
@@ -92,8 +95,7 @@ class Heading(TrackingFeature):
             f"{self.pose.x_prefix!r}/{self.pose.y_prefix!r}); ingest pose data first"
         )
         if p.method == "two_point":
-            front = idx[0] if p.front_idx is None else p.front_idx
-            rear = idx[-1] if p.rear_idx is None else p.rear_idx
+            front, rear = p.front_idx, p.rear_idx
             for label, k in (("front_idx", front), ("rear_idx", rear)):
                 if not 0 <= k < self.pose.pose_n:
                     raise ValueError(

@@ -23,9 +23,12 @@ class NearestNeighbor(TrackingFeature):
 
     - ``nn_id`` (Int64, null when alone or NaN position), ``nn_dist``;
     - ``nn_delta_x``, ``nn_delta_y``: neighbour minus self;
-    - with the orientation column (``ANGLE``): ``nn_delta_x_ego`` (ahead of
-      self), ``nn_delta_y_ego`` (to self's left), i.e. the deltas rotated by
-      ``-ANGLE`` of self, and ``nn_delta_angle = wrap(ANGLE_nn - ANGLE_self)``;
+    - ``nn_delta_x_ego`` (ahead of self), ``nn_delta_y_ego`` (to self's left):
+      the deltas rotated by ``-ANGLE`` of self when the input has the
+      orientation column (``ANGLE``), else the world-frame deltas unchanged;
+    - ``nn_ego_unrotated`` (Boolean, as in mosaic): ``True`` when there is no
+      orientation column, so the ``_ego`` columns are world-frame;
+    - with ``ANGLE``: ``nn_delta_angle = wrap(ANGLE_nn - ANGLE_self)``;
     - with ``k > 1``: ``nn{j}_id``, ``nn{j}_dist`` for ``j = 1..k`` (``nn1_*``
       repeats ``nn_id`` / ``nn_dist``).
 
@@ -50,7 +53,7 @@ class NearestNeighbor(TrackingFeature):
     """
 
     name: ClassVar[str] = "nearest-neighbor"
-    version: ClassVar[str] = "0.1"
+    version: ClassVar[str] = "0.2"  # 0.2: nn_ego_unrotated, _ego columns always
 
     class Params(Params):
         """Parameters of :class:`NearestNeighbor`.
@@ -99,6 +102,12 @@ class NearestNeighbor(TrackingFeature):
             out["nn_delta_x_ego"] = deltas["dx_ego"]
             out["nn_delta_y_ego"] = deltas["dy_ego"]
             out["nn_delta_angle"] = deltas["dangle"]
+        else:  # mosaic's convention: world-frame deltas under the _ego names, flagged
+            out["nn_delta_x_ego"] = deltas["dx"]
+            out["nn_delta_y_ego"] = deltas["dy"]
+        out["nn_ego_unrotated"] = pl.Series(
+            "nn_ego_unrotated", np.full(t.n, angle is None), dtype=pl.Boolean
+        )
         if k > 1:
             for j in range(k):
                 out[f"nn{j + 1}_id"] = self._ids(t, rows[:, j], f"nn{j + 1}_id")

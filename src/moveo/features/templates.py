@@ -1,27 +1,44 @@
 """``extract-templates``: a representative sample of frames across all entries.
 
 Global clustering cannot look at every frame of a large dataset, so it fits on
-*templates*: a few thousand rows chosen to represent the whole feature space.
-:class:`ExtractTemplates` builds them in two passes over its input:
+*templates*: rows chosen to represent the whole feature space. Parameters,
+defaults and artifacts follow mosaic-behavior 0.17. Only rows finite in every
+used column (*complete* rows) are sampled. :class:`ExtractTemplates`
 
-1. count the complete rows (no NaN in the used columns) of every entry;
-2. draw a *pool* of ``pool_size`` complete rows, each entry contributing in
-   proportion to its length (so one long recording cannot crowd out the
-   others), then pick ``n_templates`` rows from the pool:
+1. draws a candidate *pool* of ``pool.size`` complete rows (default
+   ``n_templates``) from all entries, each entry contributing in proportion to
+   its number of complete rows, at most ``max(pool.max_entry_fraction,
+   1 / n_entries)`` of the pool:
 
-   - ``strategy="random"``: uniformly at random;
+   - ``pool.allocation="reservoir"`` (default): one pass. Every complete row
+     gets a random key (uniform, from a generator seeded by ``random_state``
+     and the entry's position); the pool is the rows with the smallest keys,
+     at most the cap per entry. Without a cap this is a uniform sample without
+     replacement of all complete rows;
+   - ``pool.allocation="exact"``: two passes. Count the complete rows of each
+     entry, give each entry a quota proportional to its count (largest
+     remainders, capped, the surplus handed to the others), then draw each
+     entry's quota uniformly.
+
+2. picks ``n_templates`` rows of the pool:
+
+   - ``strategy="random"`` (default): uniformly at random (the whole pool when
+     it has ``n_templates`` rows, as it does by default);
    - ``strategy="farthest_first"``: greedy farthest-point traversal on the
      standardised columns (:func:`moveo.kernels.farthest.farthest_first`),
      which covers rare regions of feature space that random sampling misses.
 
-The template table (key columns + raw feature values) is saved as the run
-artifact ``.state/templates.parquet`` and is what the global features
-(:mod:`moveo.features.global_models`) fit on, referenced with
-``ParquetArtifact(feature="extract-templates", run_id=...)`` (the default).
-Per entry the feature outputs ``is_template`` and ``template_index`` (position
-in the template table, null for other rows), one row per input row.
+Artifacts: ``.state/templates.parquet`` (key columns + the raw values of the
+used columns; what the global features in :mod:`moveo.features.global_models`
+fit on, referenced with ``ParquetArtifact(feature="extract-templates", ...)``)
+and ``.state/template_provenance.parquet`` (per entry: ``group``,
+``sequence``, ``count`` and ``proportion`` of the templates drawn from it and
+the rows ``dropped`` because a used column was not finite).
 
-The feature is scope dependent: running it on other entries gives another run.
+Per entry the feature passes its input through (as mosaic does) and adds
+``is_template`` and ``template_index`` (position in the template table, null
+for other rows), one row per input row. The feature is scope dependent:
+running it on other entries gives another run.
 """
 
 from __future__ import annotations
@@ -31,7 +48,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from moveo._fs import atomic_write_parquet
 from moveo.contract import InputItemLike, Inputs, InputStream, Params
@@ -39,11 +56,31 @@ from moveo.features._global import feature_columns, key_frame, matrix, state_pat
 from moveo.features.base import BaseFeature
 from moveo.kernels.clustering import nan_column_stats, rows_complete, standardize
 from moveo.kernels.farthest import farthest_first
-from moveo.schema import Columns, PoseConfig
+from moveo.schema import Columns, PoseConfig, StrictModel
 
-__all__ = ["TEMPLATES_FILE", "ExtractTemplates"]
+__all__ = ["PROVENANCE_FILE", "TEMPLATES_FILE", "ExtractTemplates", "PoolConfig"]
 
 TEMPLATES_FILE = "templates.parquet"
+PROVENANCE_FILE = "template_provenance.parquet"
+
+
+class PoolConfig(StrictModel):
+    """The candidate pool of :class:`ExtractTemplates` (mosaic's ``pool``).
+
+    Attributes
+    ----------
+    size : int or None
+        Candidates drawn before the templates are picked; ``None``: ``n_templates``.
+    allocation : {"reservoir", "exact"}
+        One-pass reservoir sampling, or a counting pass then proportional quotas.
+    max_entry_fraction : float or None
+        Cap on one entry's share of the pool (0..1); never below one over the
+        number of entries, so the pool can always fill. ``None``: no cap.
+    """
+
+    size: int | None = Field(default=None, ge=1)
+    allocation: Literal["reservoir", "exact"] = "reservoir"
+    max_entry_fraction: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 def _proportional_caps(counts: np.ndarray, total: int) -> np.ndarray:
@@ -60,12 +97,36 @@ def _proportional_caps(counts: np.ndarray, total: int) -> np.ndarray:
     return np.minimum(caps, counts)
 
 
+def _capped_quotas(counts: np.ndarray, total: int, cap: int) -> np.ndarray:
+    """Quotas proportional to ``counts`` summing to ``min(total, capped supply)``.
+
+    Entries whose proportional share exceeds ``cap`` get ``cap``; what they
+    give up is shared among the others in proportion, repeatedly.
+    """
+    limit = np.minimum(counts, cap)
+    quotas = np.zeros_like(counts)
+    want = min(int(total), int(limit.sum()))
+    while True:
+        rest = want - int(quotas.sum())
+        free = quotas < limit
+        if rest <= 0 or not free.any():
+            break
+        # proportional to the counts of the entries still below their cap
+        share = _proportional_caps(np.where(free, counts, 0), rest)
+        share = np.minimum(share, limit - quotas)
+        if share.sum() == 0:  # rounding gave nothing: one row to the largest entry left
+            share[np.argmax(np.where(free, counts, -1))] = 1
+        quotas += share
+    return quotas
+
+
 class ExtractTemplates(BaseFeature):
     """Select representative template rows across all entries (see module docs).
 
     Parameters
     ----------
     params : dict or ExtractTemplates.Params, optional
+        ``n_templates`` is required.
     inputs : ExtractTemplates.Inputs or tuple, optional
         What to sample from: ``("tracks",)`` (default) or upstream
         :class:`~moveo.contract.Result` items (joined on the row keys).
@@ -74,38 +135,31 @@ class ExtractTemplates(BaseFeature):
     """
 
     name = "extract-templates"
+    version = "0.2"  # 0.2: mosaic's parameters and defaults, passthrough output
     scope_dependent = True
 
     class Params(Params):
-        """Parameters of :class:`ExtractTemplates`.
+        """Parameters of :class:`ExtractTemplates` (mosaic's names and defaults).
 
         Attributes
         ----------
-        strategy : {"farthest_first", "random"}
-            How templates are picked from the pool.
         n_templates : int
-            Number of templates.
-        pool_size : int
-            Rows drawn (proportionally per entry) before picking templates.
+            Number of templates (required).
+        strategy : {"random", "farthest_first"}
+            How templates are picked from the pool. Default ``"random"``.
+        pool : PoolConfig
+            Size, allocation and per-entry cap of the candidate pool.
         random_state : int
-            Seed of the pool draw and the first farthest-first point.
+            Seed of every random draw. Default 42.
         columns : list of str or None
             Columns to use; ``None``: every numeric non-key column of the input.
         """
 
-        strategy: Literal["farthest_first", "random"] = "farthest_first"
-        n_templates: int = Field(default=2000, ge=1)
-        pool_size: int = Field(default=100_000, ge=1)
-        random_state: int = 0
+        n_templates: int = Field(ge=1)
+        strategy: Literal["random", "farthest_first"] = "random"
+        pool: PoolConfig = Field(default_factory=PoolConfig)
+        random_state: int = 42
         columns: list[str] | None = Field(default=None, min_length=1)
-
-        @model_validator(mode="after")
-        def _check(self) -> ExtractTemplates.Params:
-            if self.pool_size < self.n_templates:
-                raise ValueError(
-                    f"pool_size ({self.pool_size}) must be >= n_templates ({self.n_templates})"
-                )
-            return self
 
     class Inputs(Inputs[InputItemLike]):
         """``"tracks"`` and/or upstream results."""
@@ -120,6 +174,7 @@ class ExtractTemplates(BaseFeature):
     ) -> None:
         super().__init__(params, inputs, columns=columns, pose=pose)
         self.templates: pl.DataFrame | None = None
+        self.provenance: pl.DataFrame | None = None
         self._lookup: dict[tuple[str, str, int, int], int] = {}
 
     # -- state -----------------------------------------------------------------------
@@ -138,98 +193,203 @@ class ExtractTemplates(BaseFeature):
         if not path.exists():
             return False
         self.templates = pl.read_parquet(path)
+        prov = state_path(run_root, PROVENANCE_FILE)
+        self.provenance = pl.read_parquet(prov) if prov.exists() else None
         self._index()
         return True
 
     def save_state(self, run_root: Path) -> None:
-        """Write the template table to ``.state/templates.parquet``."""
+        """Write ``.state/templates.parquet`` and ``.state/template_provenance.parquet``."""
         if self.templates is None:
             raise RuntimeError("extract-templates: fit() must run before save_state()")
         atomic_write_parquet(self.templates, state_path(run_root, TEMPLATES_FILE))
+        if self.provenance is not None:
+            atomic_write_parquet(self.provenance, state_path(run_root, PROVENANCE_FILE))
 
     # -- fit -------------------------------------------------------------------------
 
+    def _keys(self, df: pl.DataFrame, key: tuple[str, str], rows: np.ndarray) -> pl.DataFrame:
+        c = self.columns
+        part = key_frame(df, c)[rows]
+        if c.group_col not in part.columns:
+            part = part.with_columns(pl.lit(key[0]).alias(c.group_col))
+        if c.seq_col not in part.columns:
+            part = part.with_columns(pl.lit(key[1]).alias(c.seq_col))
+        return part.select(
+            pl.col(c.group_col).cast(pl.String),
+            pl.col(c.seq_col).cast(pl.String),
+            pl.col(c.id_col).cast(pl.Int64),
+            pl.col(c.frame_col).cast(pl.Int64),
+        )
+
+    def _cap(self, size: int, n_entries: int) -> int:
+        frac = self.params.pool.max_entry_fraction
+        if frac is None:
+            return size
+        return int(np.ceil(max(frac, 1.0 / max(n_entries, 1)) * size - 1e-9))
+
     def fit(self, inputs: InputStream) -> None:
-        """Draw the pool and pick the templates (two passes over ``inputs``).
+        """Draw the pool and pick the templates.
 
         Raises
         ------
         ValueError
-            Fewer complete rows than ``n_templates`` in the whole input.
+            Fewer complete rows than ``n_templates`` (or than the pool size) in
+            the whole input.
         """
         p = self.params
-        c = self.columns
-        cols: list[str] | None = p.columns
-        counts = []
-        keys = []
-        for key, df in inputs():
-            if cols is None and df.height:
-                cols = feature_columns(df, c, None, self.name)
-            if cols is None:
-                counts.append(0)
-            else:
-                feature_columns(df, c, cols, self.name)
-                counts.append(int(rows_complete(matrix(df, cols)).sum()))
-            keys.append(key)
-        total = int(sum(counts))
-        if cols is None or total < p.n_templates:
+        size = p.pool.size or p.n_templates
+        if size < p.n_templates:
+            raise ValueError(
+                f"extract-templates: pool.size={size} is smaller than "
+                f"n_templates={p.n_templates}; the templates are picked from the pool"
+            )
+        cap = self._cap(size, inputs.n_entries)
+        sample = self._reservoir if p.pool.allocation == "reservoir" else self._exact
+        entry, pool, pool_keys, counts, sizes, keys, cols = sample(inputs, size, cap)
+        total = int(counts.sum())
+        if cols is None or len(entry) < p.n_templates:
             raise ValueError(
                 f"extract-templates: only {total} rows without NaN in columns {cols} across "
-                f"{len(keys)} entries, fewer than n_templates={p.n_templates}; lower "
-                "n_templates or add data"
+                f"{len(keys)} entries (a pool of {len(entry)}), fewer than n_templates="
+                f"{p.n_templates}; lower n_templates or add data"
             )
-        caps = _proportional_caps(np.asarray(counts, dtype=np.int64), p.pool_size)
-        pool_keys = []
-        pool_vals = []
-        for i, (key, df) in enumerate(inputs()):
-            if caps[i] == 0:
-                continue
-            x = matrix(df, cols)
-            ok = np.flatnonzero(rows_complete(x))
-            rng = np.random.default_rng([p.random_state, i])
-            pick = np.sort(rng.choice(ok, size=int(caps[i]), replace=False))
-            part = key_frame(df, c)[pick]
-            if c.group_col not in part.columns:
-                part = part.with_columns(pl.lit(key[0]).alias(c.group_col))
-            if c.seq_col not in part.columns:
-                part = part.with_columns(pl.lit(key[1]).alias(c.seq_col))
-            pool_keys.append(
-                part.select(
-                    pl.col(c.group_col).cast(pl.String),
-                    pl.col(c.seq_col).cast(pl.String),
-                    pl.col(c.id_col).cast(pl.Int64),
-                    pl.col(c.frame_col).cast(pl.Int64),
-                )
-            )
-            pool_vals.append(x[pick])
-        pool = np.concatenate(pool_vals)
-        pool_df = pl.concat(pool_keys)
         rng = np.random.default_rng(p.random_state)
         if p.strategy == "random":
-            chosen = np.sort(rng.choice(len(pool), size=p.n_templates, replace=False))
+            if len(pool) == p.n_templates:
+                chosen = np.arange(len(pool))
+            else:
+                chosen = np.sort(rng.choice(len(pool), size=p.n_templates, replace=False))
         else:
             mean, std, _ = nan_column_stats(pool)
             z = standardize(pool, mean, std)
             chosen = farthest_first(z, p.n_templates, first=int(rng.integers(len(pool))))
         values = pl.DataFrame(pool[chosen], schema=cols, orient="row")
-        self.templates = pl.concat([pool_df[chosen], values], how="horizontal")
+        self.templates = pl.concat([pool_keys[chosen], values], how="horizontal")
+        per_entry = np.bincount(entry[chosen], minlength=len(keys))
+        self.provenance = pl.DataFrame(
+            {
+                "group": [k[0] for k in keys],
+                "sequence": [k[1] for k in keys],
+                "count": per_entry.astype(np.int64),
+                "proportion": per_entry / p.n_templates,
+                "dropped": (sizes - counts).astype(np.int64),
+            },
+            schema={
+                "group": pl.String,
+                "sequence": pl.String,
+                "count": pl.Int64,
+                "proportion": pl.Float64,
+                "dropped": pl.Int64,
+            },
+        )
         self._index()
+
+    def _columns_of(self, df: pl.DataFrame, cols: list[str] | None) -> list[str] | None:
+        if cols is None and df.height:
+            return feature_columns(df, self.columns, None, self.name)
+        if cols is not None:
+            feature_columns(df, self.columns, cols, self.name)
+        return cols
+
+    def _reservoir(self, inputs: InputStream, size: int, cap: int) -> tuple:
+        # bottom-k sketch: the rows with the smallest random keys are a uniform
+        # sample without replacement; the per-entry cap keeps an entry's smallest
+        # ``cap`` keys only. One pass; at most ``size`` candidates held in memory.
+        cols = self.params.columns
+        counts, sizes, keys = [], [], []
+        best_key = np.empty(0)
+        best_entry = np.empty(0, dtype=np.int64)
+        best_row = np.empty(0, dtype=np.int64)
+        best_vals: np.ndarray | None = None
+        best_frame: pl.DataFrame | None = None
+        for i, (key, df) in enumerate(inputs()):
+            keys.append(key)
+            sizes.append(df.height)
+            cols = self._columns_of(df, cols)
+            if cols is None:
+                counts.append(0)
+                continue
+            x = matrix(df, cols)
+            ok = np.flatnonzero(rows_complete(x))
+            counts.append(len(ok))
+            if not len(ok):
+                continue
+            u = np.random.default_rng([self.params.random_state, i]).random(len(ok))
+            m = min(cap, size, len(ok))
+            take = np.argpartition(u, m - 1)[:m] if m < len(ok) else np.arange(len(ok))
+            rows = ok[take]
+            best_key = np.concatenate([best_key, u[take]])
+            best_entry = np.concatenate([best_entry, np.full(m, i, dtype=np.int64)])
+            best_row = np.concatenate([best_row, rows])
+            new_frame = self._keys(df, key, rows)
+            best_vals = x[rows] if best_vals is None else np.concatenate([best_vals, x[rows]])
+            best_frame = new_frame if best_frame is None else pl.concat([best_frame, new_frame])
+            if len(best_key) > size:
+                keep = np.sort(np.argpartition(best_key, size - 1)[:size])
+                best_key, best_entry, best_row = best_key[keep], best_entry[keep], best_row[keep]
+                best_vals = best_vals[keep]
+                best_frame = best_frame[keep]
+        order = np.lexsort((best_row, best_entry))
+        vals = best_vals[order] if best_vals is not None else np.empty((0, len(cols or [])))
+        frame = best_frame[order] if best_frame is not None else None
+        return (
+            best_entry[order],
+            vals,
+            frame,
+            np.asarray(counts, dtype=np.int64),
+            np.asarray(sizes),
+            keys,
+            cols,
+        )
+
+    def _exact(self, inputs: InputStream, size: int, cap: int) -> tuple:
+        cols = self.params.columns
+        counts, sizes, keys = [], [], []
+        for key, df in inputs():
+            keys.append(key)
+            sizes.append(df.height)
+            cols = self._columns_of(df, cols)
+            counts.append(0 if cols is None else int(rows_complete(matrix(df, cols)).sum()))
+        counts_a = np.asarray(counts, dtype=np.int64)
+        quotas = _capped_quotas(counts_a, size, cap)
+        entries, vals, frames = [], [], []
+        for i, (key, df) in enumerate(inputs()):
+            if quotas[i] == 0:
+                continue
+            x = matrix(df, cols)
+            ok = np.flatnonzero(rows_complete(x))
+            rng = np.random.default_rng([self.params.random_state, i])
+            pick = np.sort(rng.choice(ok, size=int(quotas[i]), replace=False))
+            entries.append(np.full(len(pick), i, dtype=np.int64))
+            vals.append(x[pick])
+            frames.append(self._keys(df, key, pick))
+        if not entries:
+            return np.empty(0, dtype=np.int64), None, None, counts_a, np.asarray(sizes), keys, cols
+        return (
+            np.concatenate(entries),
+            np.concatenate(vals),
+            pl.concat(frames),
+            counts_a,
+            np.asarray(sizes),
+            keys,
+            cols,
+        )
 
     # -- apply -----------------------------------------------------------------------
 
     def apply(self, df: pl.DataFrame) -> pl.DataFrame:
-        """Mark the rows of one entry that were chosen as templates.
+        """Pass one entry through and mark the rows chosen as templates.
 
         Returns
         -------
         polars.DataFrame
-            One row per input row: key columns, ``is_template`` (Boolean) and
-            ``template_index`` (Int64, null when not a template).
+            One row per input row: the input's columns, ``is_template``
+            (Boolean) and ``template_index`` (Int64, null when not a template).
         """
         if self.templates is None:
             raise RuntimeError("extract-templates: no templates; run fit() or load_state()")
         c = self.columns
-        keys = key_frame(df, c)
         if df.height == 0:
             idx: list[int | None] = []
         else:
@@ -240,4 +400,8 @@ class ExtractTemplates(BaseFeature):
             look = self._lookup
             idx = [look.get(k) for k in zip(g, s, ids, frames, strict=True)]
         index = pl.Series("template_index", idx, dtype=pl.Int64)
-        return keys.with_columns(index.is_not_null().alias("is_template"), index)
+        keys = key_frame(df, c)
+        rest = [col for col in df.columns if col not in keys.columns]
+        return df.select(keys.columns + rest).with_columns(
+            index.is_not_null().alias("is_template"), index
+        )

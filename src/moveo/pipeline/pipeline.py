@@ -260,6 +260,8 @@ class Pipeline:
     ----------
     results : dict of str to Result
         Results of the last :meth:`run` or :meth:`load`.
+    recomputed : list of str
+        Steps the last :meth:`run` computed (the others were reused from the cache).
 
     Examples
     --------
@@ -273,6 +275,7 @@ class Pipeline:
         self.name = name
         self.steps: dict[str, Step] = {}
         self.results: dict[str, Result] = {}
+        self.recomputed: list[str] = []
         for step in _toposort(list(steps)):
             self.add(step)
 
@@ -602,6 +605,8 @@ class Pipeline:
         results: dict[str, Result] = {}
         recomputed: set[str] = set()
         with open_registry(ds) as reg, ProgressReporter(progress) as reporter:
+            # saved first: after a crash, `moveo status` still knows what was running
+            self._save_spec(ds)
             for name, step in self.steps.items():
                 if isinstance(step, CallbackStep):
                     self._run_callback(ds, reg, step, results, recomputed, forced)
@@ -628,8 +633,8 @@ class Pipeline:
                 if kwargs["overwrite"] or before != after:
                     recomputed.add(name)
                 results[name] = result
-            self._save_spec(ds)
         self.results = results
+        self.recomputed = [n for n in self.steps if n in recomputed]
         return results
 
     def _run_callback(

@@ -52,10 +52,12 @@ from pydantic import BaseModel
 from moveo._fs import ensure_inside, sweep_temp_files
 from moveo.contract import (
     ArtifactSpec,
+    DescribesColumns,
     Feature,
     Inputs,
     InputStream,
     LabelsSource,
+    ReadsDatasetMeta,
     Result,
     TakesDatasetDefaults,
 )
@@ -379,6 +381,18 @@ def _artifact_fields(params: Any) -> list[tuple[str, ArtifactSpec]]:
     return out
 
 
+def _result_fields(params: Any) -> list[tuple[str, Result]]:
+    # params fields holding a Result reference that is not an artifact spec
+    if not isinstance(params, BaseModel):
+        return []
+    out = []
+    for name in type(params).model_fields:
+        value = getattr(params, name, None)
+        if isinstance(value, Result) and not isinstance(value, ArtifactSpec):
+            out.append((name, value))
+    return out
+
+
 def plan_run(
     ds: Dataset,
     feature: Feature,
@@ -462,6 +476,17 @@ def plan_run(
         if files:
             artifact_paths[name] = files[0]
 
+    # Result-valued params (e.g. local-order-metrics' body_scale) are upstream
+    # dependencies too: part of the run id, located under the param's name.
+    param_lookups: dict[str, Path] = {}
+    for name, ref in _result_fields(feature.params):
+        if ref.run_id is None and ref.feature in overrides:
+            run_id = overrides[ref.feature]
+        else:
+            run_id = _resolve_result(registry, ref, f"parameter {name!r} refers to feature", strict)
+        upstream.append((ref.feature, run_id))
+        param_lookups[name] = feature_run_root(ds, ref.feature, run_id)
+
     # Entries in scope: the tracks entries, narrowed to what every upstream has.
     keys = set(scope)
     filled: list[_Source] = []
@@ -531,6 +556,10 @@ def plan_run(
     if isinstance(feature, TakesDatasetDefaults):
         # the feature reads these from the dataset: they are part of its identity
         context = {"fps": ds.fps, "columns": ds.columns, "pose": ds.pose}
+        if isinstance(feature, ReadsDatasetMeta) and feature.dataset_meta_keys:
+            # manifest values the feature reads (e.g. a calibration) are part of its identity
+            meta = ds.meta
+            context["meta"] = {k: meta.get(k) for k in sorted(feature.dataset_meta_keys)}
     labels: dict[str, dict[str, str]] = {}
     label_lookups: dict[str, Any] = {}
     for name, source in _labels_fields(feature.params):
@@ -559,7 +588,11 @@ def plan_run(
         for src in filled
         if src.kind == "result"
     }
+    dependency_lookups.update(param_lookups)
     dependency_lookups.update(label_lookups)
+    for _, source in _labels_fields(feature.params):
+        # the labels folder too, for features that read an entry's labels in apply
+        dependency_lookups.setdefault(f"labels/{source.kind}", Path(ds.labels_root) / source.kind)
     inputs_record: dict[str, Any] = {
         "inputs": inputs_payload,
         "upstream": upstream,
@@ -759,16 +792,21 @@ def compute_entry(feature: Feature, ds: Dataset, task: _EntryTask) -> _EntryOutc
             f"{type(out).__module__}.{type(out).__name__}"
         )
     if keep is not None:
-        if out.height == df.height:
-            out = out.filter(pl.Series(keep))
-        elif c.seq_col in out.columns:
+        # Trim what was borrowed from the neighbouring sequences: by the output's
+        # sequence column when it has one (summary features, whose rows are frames
+        # or individuals rather than input rows, always do), else row by row.
+        if c.seq_col in out.columns:
             out = out.filter(pl.col(c.seq_col) == task.sequence)
+        elif out.height == df.height:
+            out = out.filter(pl.Series(keep))
         else:
             raise ValueError(
-                f"feature {feature.name!r}: with overlap_frames the output must have one row "
-                f"per input row or a {c.seq_col!r} column, so borrowed frames can be trimmed"
+                f"feature {feature.name!r}: with overlap_frames the output must have a "
+                f"{c.seq_col!r} column or one row per input row, so borrowed frames can be "
+                "trimmed"
             )
-    size = atomic_write_parquet(out, task.out_path)
+    field_metadata = feature.column_metadata(out) if isinstance(feature, DescribesColumns) else None
+    size = atomic_write_parquet(out, task.out_path, field_metadata=field_metadata)
     return _EntryOutcome(
         task.group,
         task.sequence,
@@ -923,6 +961,9 @@ def _sweep_temp(root: Path) -> int:
 def _apply_dataset_defaults(ds: Dataset, feature: Feature) -> None:
     if isinstance(feature, TakesDatasetDefaults):
         feature.set_dataset_defaults(fps=ds.fps, columns=ds.columns, pose=ds.pose)
+    if isinstance(feature, ReadsDatasetMeta) and feature.dataset_meta_keys:
+        meta = ds.meta
+        feature.set_dataset_meta({k: meta[k] for k in feature.dataset_meta_keys if k in meta})
 
 
 def _input_stream(ds: Dataset, plan: RunPlan) -> InputStream:

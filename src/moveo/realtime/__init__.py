@@ -15,7 +15,12 @@ Build a rig headless::
     @pipeline.predict
     def predict(model, features): ...  # -> dict, stored in pipeline.predictions
 
-    app.run(duration=60)
+    app.run(duration=60)               # or app.run(mode="gui"): the rig window
+
+The window (``pip install "moveo[gui]"``) draws the function registered with
+``@app.ui`` every frame, built from :mod:`moveo.realtime.widgets` (the myogestic
+seed's ``train_button``, ``predict_button``, ``pipeline_panel``, ... and the rig
+panels), or, without one, every rig panel.
 
 Public names: :class:`App`, :class:`Pipeline`, :class:`PipelineState`,
 :class:`TrainingData`, :class:`RingBuffer`, :class:`Stream`, :class:`LSLSource`,

@@ -9,7 +9,15 @@ import time
 
 from pylsl import local_clock
 
-__all__ = ["RAISE_ENV", "RateLimitedLog", "clock", "logger", "raise_worker_errors"]
+__all__ = [
+    "LSL_LOG_ENV",
+    "RAISE_ENV",
+    "RateLimitedLog",
+    "clock",
+    "logger",
+    "quiet_liblsl",
+    "raise_worker_errors",
+]
 
 logger = logging.getLogger("moveo.realtime")
 
@@ -21,6 +29,55 @@ shown in the status, and the thread carries on. Tests set this switch so an
 unexpected worker error fails the test (pytest reports exceptions raised in
 threads) instead of scrolling past in a log.
 """
+
+LSL_LOG_ENV = "MOVEO_LSL_LOG_LEVEL"
+"""liblsl's console verbosity: ``warning`` (default), ``error``, ``info``, ``off`` or
+a number (liblsl's scale: -9 off ... -2 error, -1 warning, 0 info ... 9 debug)."""
+
+_LSL_LEVELS = {"off": -9, "error": -2, "warning": -1, "info": 0, "debug": 9}
+
+
+def _user_lsl_config() -> bool:
+    """Whether liblsl will read a configuration file of the user's (never overridden)."""
+    candidates = [
+        os.environ.get("LSLAPICFG", ""),
+        "lsl_api.cfg",
+        os.path.expanduser("~/lsl_api/lsl_api.cfg"),
+        "/etc/lsl_api/lsl_api.cfg",
+    ]
+    return any(c and os.path.isfile(c) for c in candidates)
+
+
+def quiet_liblsl() -> bool:
+    """Keep liblsl's INFO lines off the console (it prints them to stderr by default).
+
+    Must run before the first LSL call (liblsl reads its configuration once); this
+    module runs it when it is imported. A configuration file of your own
+    (``lsl_api.cfg``, ``LSLAPICFG``) is left alone: set ``[log] level`` there.
+
+    Returns
+    -------
+    bool
+        Whether moveo set liblsl's log level.
+    """
+    raw = os.environ.get(LSL_LOG_ENV, "warning").strip().lower()
+    try:
+        level = _LSL_LEVELS[raw] if raw in _LSL_LEVELS else int(raw)
+    except ValueError:
+        logger.warning("%s=%r is not a level; using 'warning'", LSL_LOG_ENV, raw)
+        level = _LSL_LEVELS["warning"]
+    if _user_lsl_config():
+        return False
+    import pylsl
+
+    try:
+        pylsl.set_config_content(f"[log]\nlevel = {max(-9, min(9, level))}\n")
+    except (NotImplementedError, AttributeError):  # liblsl older than 1.17.7
+        return False
+    return True
+
+
+quiet_liblsl()
 
 clock = local_clock
 """The LSL clock (``pylsl.local_clock``): seconds, monotonic, shared by every

@@ -1,4 +1,4 @@
-"""The headless realtime App: streams, run loop, state, recording and cues."""
+"""The realtime App: streams, run loop (headless or the rig window), state, recording, cues."""
 
 from __future__ import annotations
 
@@ -7,41 +7,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any
 
 from moveo.realtime._util import clock, logger
 from moveo.realtime.sources import Source
+from moveo.realtime.state import PipelineState
 from moveo.realtime.stream import Stream
 
 __all__ = ["App", "AppContext", "PipelineState"]
-
-
-class PipelineState(StrEnum):
-    """What the app is doing; stored in ``app.ctx.state``.
-
-    The states are mutually exclusive, with one exception: a recording may run
-    while predicting (online evaluation); the state then stays ``predicting`` and
-    :attr:`App.is_recording` is True. Because this is a ``StrEnum`` it compares
-    equal to the plain strings (``ctx.state == "idle"``).
-
-    Attributes
-    ----------
-    IDLE
-        Streams run, nothing else.
-    RECORDING
-        A recording session is being written.
-    TRAINING
-        ``@pipeline.train`` runs on a worker thread; predict ticks do nothing.
-    PREDICTING
-        The predict thread calls extract + predict every tick and stores dict
-        results in ``pipeline.predictions``.
-    """
-
-    IDLE = "idle"
-    RECORDING = "recording"
-    TRAINING = "training"
-    PREDICTING = "predicting"
 
 
 class AppContext:
@@ -90,11 +63,14 @@ class AppContext:
 
 
 class App:
-    """A headless realtime application: named streams plus hooks around ``run``.
+    """A realtime application: named streams plus hooks around ``run``.
 
     Attach a :class:`~moveo.realtime.Pipeline` to get training and prediction;
-    the pipeline registers its predict thread in :attr:`before_run_hooks` and its
-    shutdown in :attr:`cleanup_hooks`.
+    the pipeline registers its predict thread in :attr:`before_run_hooks`, its
+    shutdown in :attr:`cleanup_hooks` and itself in :attr:`pipelines`.
+    ``app.run()`` runs headless; ``app.run(mode="gui")`` opens the rig window
+    (``pip install "moveo[gui]"``), drawing the function registered with
+    :meth:`ui` every frame (or, without one, every rig panel).
 
     Parameters
     ----------
@@ -118,8 +94,10 @@ class App:
         self.streams: dict[str, Stream] = {}
         self.before_run_hooks: list[Callable[[], None]] = []
         self.cleanup_hooks: list[Callable[[], None]] = []
+        self.pipelines: list[Any] = []
         self.recorder: Any = None
         self.recording_error: BaseException | None = None
+        self._ui_fn: Callable[[AppContext], None] | None = None
         self._running = False
         self._stop_requested = threading.Event()
 
@@ -216,18 +194,74 @@ class App:
         """Ask a blocking :meth:`run` to return (safe from any thread or callback)."""
         self._stop_requested.set()
 
-    def run(self, mode: str = "headless", duration: float | None = None) -> None:
-        """Run until ``duration`` seconds passed, :meth:`request_stop` or Ctrl-C.
+    def ui(self, fn: Callable[[AppContext], None]) -> Callable[[AppContext], None]:
+        """Register the function that draws the window (decorator).
+
+        ``fn(ctx)`` is called every frame of ``app.run(mode="gui")`` with
+        :attr:`ctx`, inside a panel covering the window; it draws with Dear ImGui
+        (``imgui_bundle.imgui``) and the widgets of :mod:`moveo.realtime.widgets`.
+        It runs on the GUI thread, so it may set things the pipeline reads, e.g.
+        ``pipeline.training_data``. A later registration replaces an earlier one.
+        Without any, the window shows :func:`moveo.realtime.widgets.rig_layout`.
 
         Parameters
         ----------
-        mode : {"headless"}
-            Only the headless mode exists (no GUI).
+        fn : callable
+            ``fn(ctx) -> None``.
+
+        Returns
+        -------
+        callable
+            ``fn`` unchanged.
+        """
+        if not callable(fn):
+            raise TypeError(f"app.ui needs a function fn(ctx), got {type(fn).__name__}")
+        self._ui_fn = fn
+        return fn
+
+    def run(
+        self,
+        mode: str = "headless",
+        duration: float | None = None,
+        *,
+        window_size: tuple[int, int] = (1280, 800),
+        fullscreen: bool = False,
+        title: str = "moveo",
+        fps: float = 60.0,
+        screenshot: str | None = None,
+    ) -> None:
+        """Run until ``duration`` passed, :meth:`request_stop`, Ctrl-C or the window closes.
+
+        Starts the streams and the before-run hooks (:meth:`start`), waits, and
+        stops everything (:meth:`stop`: predict thread joined, a running
+        recording finalised, streams stopped).
+
+        Parameters
+        ----------
+        mode : {"headless", "gui"}, default "headless"
+            ``"gui"`` opens the rig window (needs ``pip install "moveo[gui]"`` and
+            a display; see :func:`moveo.realtime.gui.run_window`).
         duration : float, optional
             Seconds to run (default: until stopped).
+        window_size : (int, int), default (1280, 800)
+            GUI: window size in pixels.
+        fullscreen : bool, default False
+            GUI: cover the primary monitor.
+        title : str, default "moveo"
+            GUI: window title.
+        fps : float, default 60.0
+            GUI: frame-rate cap (``<= 0``: none).
+        screenshot : str, optional
+            GUI: save the last frame as a PNG at this path.
         """
-        if mode != "headless":
-            raise ValueError(f"mode must be 'headless' (moveo has no GUI), got {mode!r}")
+        if mode not in ("headless", "gui"):
+            raise ValueError(f"mode must be 'headless' or 'gui', got {mode!r}")
+        if mode == "gui":
+            from moveo.realtime.gui import run_window
+
+            run_window(self, duration=duration, window_size=window_size,
+                       fullscreen=fullscreen, title=title, fps=fps, screenshot=screenshot)
+            return
         self.start()
         previous = None
         if threading.current_thread() is threading.main_thread():

@@ -47,7 +47,9 @@ class Pipeline:
     if the function takes a second argument) and then ``predict(model, features)``.
     A dict result replaces :attr:`predictions`; anything else is not stored but
     counted (``stats()["non_dict_results"]``) and logged. Exceptions in callbacks
-    are logged and counted; the loop keeps its rate and the state stays as it was.
+    are logged and counted, and an exception in ``extract``, ``predict`` or a
+    post-processor sets ``ctx.status_message`` to ``"Predict error: <message>"``;
+    the loop keeps its rate and the state stays as it was.
     While a stream is not ``connected`` no prediction is made and :attr:`stale`
     is True.
 
@@ -57,6 +59,8 @@ class Pipeline:
         The app whose streams feed the windows.
     predict_hz : float, default 50.0
         Predict-loop tick rate (fixed mode). ``0`` or negative removes the cap.
+        Assigning :attr:`predict_hz` while the loop runs takes effect on the next
+        tick (the tick grid restarts at the new rate).
     mode : {"fixed", "on-new-data"}, default "fixed"
         ``"fixed"``: ticks on the absolute grid ``t0 + k / predict_hz``.
         ``"on-new-data"``: tick as soon as ``hop`` new samples arrived on every
@@ -105,7 +109,9 @@ class Pipeline:
         if hop is not None and int(hop) < 1:
             raise ValueError(f"hop must be >= 1 sample, got {hop}")
         self.app = app
-        self.predict_hz = float(predict_hz)
+        self._wake = threading.Event()
+        self._trigger = DataTrigger()
+        self.predict_hz = predict_hz
         self.mode = mode
         self.hop = None if hop is None else int(hop)
         self.spin_s = float(spin_s)
@@ -123,16 +129,42 @@ class Pipeline:
         self.training_data: Any = None
         self.postprocess: list[Callable[[dict, float], dict]] = []
         self._stats = TickStats()
+        self._lost: dict[str, int] = {}
         self._log = RateLimitedLog(1.0, sink=self._log_problem)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._train_thread: threading.Thread | None = None
         self._state_changed = threading.Event()
-        self._trigger = DataTrigger()
         self._default_extract: Callable | None = None
         self._extract_sig: tuple[Any, bool] = (None, False)
         app.before_run_hooks.append(self._start_predict_thread)
         app.cleanup_hooks.append(self._cleanup)
+        app.pipelines.append(self)
+
+    @property
+    def predict_hz(self) -> float:
+        """Predict-loop tick rate in Hz (``<= 0``: no cap).
+
+        Assigning it while the loop runs takes effect on the next tick: a tick
+        waiting for the old deadline is released and the grid restarts at the new
+        rate. In on-new-data mode without an explicit ``hop`` the hop follows.
+        """
+        return self._predict_hz
+
+    @predict_hz.setter
+    def predict_hz(self, value: float) -> None:
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"predict_hz must be a number of ticks per second, got {value!r}"
+            ) from None
+        if math.isnan(rate):
+            raise ValueError("predict_hz must be a number (0 or negative removes the cap), "
+                             "got nan")
+        self._predict_hz = rate
+        self._wake.set()  # release a tick waiting for the old deadline
+        self._trigger.notify()
 
     def __repr__(self) -> str:
         return (
@@ -239,13 +271,13 @@ class Pipeline:
                 )
                 return
             if self.on_train is None:
-                ctx.status_message = "No train callback set (use @pipeline.train)."
+                ctx.status_message = "No train callback set (use @pipeline.train)"
                 return
             data = self.training_data
             if data is None or getattr(data, "is_empty", False):
                 ctx.status_message = (
-                    "No training data: set pipeline.training_data = "
-                    "TrainingData.from_dataset(...) first."
+                    "No training data — set pipeline.training_data = "
+                    "TrainingData.from_dataset(...) inside @app.ui."
                 )
                 return
             ctx.state = PipelineState.TRAINING
@@ -336,10 +368,10 @@ class Pipeline:
                 )
                 return
             if self.model is None:
-                ctx.status_message = "No model loaded: train one first or load it from disk."
+                ctx.status_message = "No model loaded — train one first or load from disk."
                 return
             if self.on_predict is None:
-                ctx.status_message = "No predict callback set (use @pipeline.predict)."
+                ctx.status_message = "No predict callback set (use @pipeline.predict)"
                 return
             self.stale = False
             ctx.state = PipelineState.PREDICTING
@@ -363,6 +395,7 @@ class Pipeline:
             ctx.state = PipelineState.RECORDING if self.app.is_recording else PipelineState.IDLE
             ctx.status_message = "Prediction stopped"
             self._state_changed.set()
+            self._wake.set()  # do not let a tick already waiting run after the stop
         ctx.log("Prediction stopped")
 
     # ------------------------------------------------------------------ stats
@@ -377,7 +410,9 @@ class Pipeline:
             ``new_data_fraction``, ``callback_errors``, ``errors_by_callback``,
             ``non_dict_results``, ``stale_ticks``, ``waiting_ticks``,
             ``lost_samples``, plus ``mode``, ``predict_hz``, ``stale``,
-            ``predictions_made`` and ``streams`` (per-stream status and counters).
+            ``predictions_made`` and ``streams`` (per-stream status and counters,
+            including ``lost_samples``: window samples of that stream overwritten
+            before the predict thread could copy them).
         """
         out = self._stats.summary()
         out.update(
@@ -385,13 +420,44 @@ class Pipeline:
             predict_hz=self.predict_hz,
             stale=self.stale,
             predictions_made=self.prediction_count,
-            streams={name: s.info() for name, s in self.app.streams.items()},
+            streams={
+                name: {**s.info(), "lost_samples": self._lost.get(name, 0)}
+                for name, s in self.app.streams.items()
+            },
         )
+        return out
+
+    @property
+    def lost_by_stream(self) -> dict[str, int]:
+        """Window samples per stream overwritten before the predict thread copied them."""
+        return dict(self._lost)
+
+    def recent_stats(self, n: int = 1024) -> dict[str, Any]:
+        """Return the statistics of the newest ``n`` ticks, read without locking.
+
+        What the GUI's stats panel shows: the predict thread never waits for this
+        reader (see :meth:`TickStats.recent <moveo.realtime.stats.TickStats.recent>`).
+
+        Parameters
+        ----------
+        n : int, default 1024
+            Ticks summarised.
+
+        Returns
+        -------
+        dict
+            The keys of :meth:`stats`, percentiles and rate over those ticks, plus
+            ``window`` (how many ticks were summarised).
+        """
+        out = self._stats.recent(n)
+        out.update(mode=self.mode, predict_hz=self.predict_hz, stale=self.stale,
+                   predictions_made=self.prediction_count)
         return out
 
     def reset_stats(self) -> None:
         """Forget the tick measurements and counters collected so far."""
         self._stats.reset()
+        self._lost = {}
 
     # ------------------------------------------------------------------ thread
     def _start_predict_thread(self) -> None:
@@ -407,6 +473,7 @@ class Pipeline:
 
     def _cleanup(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._trigger.notify()
         self._state_changed.set()
         if self._thread is not None:
@@ -416,34 +483,39 @@ class Pipeline:
             stream.remove_listener(self._trigger.notify)
         self.wait_for_training(5.0)
 
+    def _hop(self, streams: list, rate: float) -> int:
+        if self.hop is not None:
+            return self.hop
+        if rate > 0:
+            return max(1, round(min(s.fs for s in streams) / rate))
+        return max(1, min(s.source.max_chunk for s in streams))
+
     def _loop(self) -> None:
         streams = list(self.app.streams.values())
         last_counts = {s.name: -1 for s in streams}
-        scheduler = Scheduler(self.predict_hz, spin_s=self.spin_s)
-        period = scheduler.period
-        if self.mode == "on-new-data":
-            if self.hop is not None:
-                hop = self.hop
-            elif self.predict_hz > 0:
-                hop = max(1, round(min(s.fs for s in streams) / self.predict_hz))
-            else:
-                hop = max(1, min(s.source.max_chunk for s in streams))
-            seen = {s.name: s.ring.count for s in streams}
+        rate = self._predict_hz
+        scheduler = Scheduler(rate, spin_s=self.spin_s)
+        hop = self._hop(streams, rate)
+        seen = {s.name: s.ring.count for s in streams}
         ctx = self.app.ctx
         while not self._stop.is_set():
+            self._wake.clear()
+            if self._predict_hz != rate:  # a new rate applies from the next tick on
+                rate = self._predict_hz
+                scheduler = Scheduler(rate, spin_s=self.spin_s)
+                hop = self._hop(streams, rate)
             if ctx.state != PipelineState.PREDICTING:
                 # idle: sleep until a transition instead of ticking for nothing
                 self._state_changed.clear()
                 if ctx.state != PipelineState.PREDICTING:
                     self._state_changed.wait(0.1)
                 scheduler.reset()
-                if self.mode == "on-new-data":
-                    seen = {s.name: s.ring.count for s in streams}
+                seen = {s.name: s.ring.count for s in streams}
                 continue
             if self.mode == "fixed":
-                tick = scheduler.wait(self._stop)
-                if tick is None:
-                    break
+                tick = scheduler.wait(self._wake)
+                if tick is None:  # stopped, or the rate changed while waiting
+                    continue
                 self._stats.skipped += tick.skipped
                 deadline, start = tick.deadline, tick.start
             else:
@@ -453,7 +525,7 @@ class Pipeline:
                 deadline = got
                 start = clock()
                 seen = {s.name: s.ring.count for s in streams}
-            self._tick(streams, last_counts, deadline, start, period)
+            self._tick(streams, last_counts, deadline, start, scheduler.period)
 
     def _wait_for_hop(self, streams, seen, hop) -> float | None:
         """Wait until every stream has ``hop`` new samples; return the arrival time."""
@@ -461,13 +533,15 @@ class Pipeline:
             self._trigger.clear()
             if all(s.ring.count - seen[s.name] >= hop for s in streams):
                 return max(s.last_arrival for s in streams)
-            if self.app.ctx.state != PipelineState.PREDICTING:
+            if self.app.ctx.state != PipelineState.PREDICTING or self._wake.is_set():
                 return None
             self._trigger.wait(0.05)
         return None
 
-    def _callback_failed(self, kind: str, exc: BaseException) -> None:
-        self._stats.count_error(kind)
+    def _callback_failed(self, kind: str, exc: BaseException, *, counted: bool = False) -> None:
+        if not counted:
+            self._stats.count_error(kind)
+        self.app.ctx.status_message = f"Predict error: {exc}"
         self._log(kind, f"{kind} callback raised {type(exc).__name__}: {exc}\n"
                         f"{traceback.format_exc()}")
         if raise_worker_errors():
@@ -489,7 +563,9 @@ class Pipeline:
                 stats.stale_ticks += 1
                 return
             w = s.ring.latest(s.window, channels_first=True)
-            stats.lost_samples += w.lost
+            if w.lost:
+                stats.lost_samples += w.lost
+                self._lost[s.name] = self._lost.get(s.name, 0) + w.lost
             if len(w) < s.window:
                 stats.waiting_ticks += 1
                 return
@@ -507,25 +583,29 @@ class Pipeline:
         try:
             features = extract(windows, newest) if wants_time else extract(windows)
         except Exception as exc:  # noqa: BLE001 - counted + logged; the loop keeps its rate
-            self._callback_failed("extract", exc)
+            # tick and error counted together: stats() never sees one without the other
             stats.record(start=start, deadline=deadline, duration=clock() - start,
-                         latency=math.nan, new_data=new_data, period=period)
+                         latency=math.nan, new_data=new_data, period=period, error="extract")
+            self._callback_failed("extract", exc, counted=True)
             return
         try:
             result = self.on_predict(model, features)
         except Exception as exc:  # noqa: BLE001
-            self._callback_failed("predict", exc)
+            # tick and error counted together: stats() never sees one without the other
             stats.record(start=start, deadline=deadline, duration=clock() - start,
-                         latency=math.nan, new_data=new_data, period=period)
+                         latency=math.nan, new_data=new_data, period=period, error="predict")
+            self._callback_failed("predict", exc, counted=True)
             return
         if isinstance(result, dict):
             try:
                 for fn in self.postprocess:
                     result = fn(result, newest)
             except Exception as exc:  # noqa: BLE001
-                self._callback_failed("postprocess", exc)
+                # tick and error counted together: stats() never sees one without the other
                 stats.record(start=start, deadline=deadline, duration=clock() - start,
-                             latency=math.nan, new_data=new_data, period=period)
+                             latency=math.nan, new_data=new_data, period=period,
+                             error="postprocess")
+                self._callback_failed("postprocess", exc, counted=True)
                 return
         if isinstance(result, dict):
             self.predictions = result

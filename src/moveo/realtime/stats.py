@@ -80,6 +80,7 @@ class TickStats:
         latency: float,
         new_data: bool,
         period: float,
+        error: str | None = None,
     ) -> None:
         """Record one predict tick (seconds, LSL clock).
 
@@ -95,8 +96,13 @@ class TickStats:
             Whether the window held samples the previous tick had not seen.
         period : float
             Nominal period (0 in on-new-data mode); a longer duration is an overrun.
+        error : str, optional
+            The callback that raised in this tick (extract, predict, postprocess),
+            counted under the same lock as the tick.
         """
         with self._lock:
+            if error is not None:
+                self.errors[error] = self.errors.get(error, 0) + 1
             i = self.ticks % self.history
             self._start[i] = start
             self._deadline[i] = deadline
@@ -109,6 +115,60 @@ class TickStats:
             self.ticks += 1
             if period > 0 and duration > period:
                 self.overruns += 1
+
+    def recent(self, n: int = 1024) -> dict[str, Any]:
+        """Summarise the newest ``n`` ticks without taking the lock.
+
+        For displays that refresh while the predict thread records: the recording
+        thread never waits for this reader. Ticks that the writer may have been
+        overwriting during the copy are left out (the same rule as the ring
+        buffer's ``lost``), so every tick summarised is a complete record.
+
+        Parameters
+        ----------
+        n : int, default 1024
+            Ticks to summarise (at most ``history``).
+
+        Returns
+        -------
+        dict
+            Like :meth:`summary`, with ``ticks`` the total count, ``rate_hz``,
+            the percentiles and ``new_data_fraction`` over the ticks summarised and
+            ``window`` the number of them.
+        """
+        n = max(int(n), 0)
+        arrays = (self._start, self._deadline, self._duration, self._latency, self._new)
+        before = self.ticks
+        k = min(n, before, self.history)
+        idx = np.arange(before - k, before) % self.history if k else np.zeros(0, np.int64)
+        start, deadline, duration, latency, new = (a[idx] for a in arrays)
+        after = self.ticks
+        # ticks numbered below after - history + 1 may have been overwritten meanwhile
+        drop = max(0, (after - self.history + 1) - (before - k))
+        if drop:
+            start, deadline, duration = start[drop:], deadline[drop:], duration[drop:]
+            latency, new = latency[drop:], new[drop:]
+        m = start.size
+        span = float(start[-1] - start[0]) if m > 1 else 0.0
+        lateness = start - deadline
+        return {
+            "ticks": after,
+            "window": m,
+            "rate_hz": float((m - 1) / span) if m > 1 and span > 0 else float("nan"),
+            "lateness_ms": percentiles(lateness, 1e3),
+            "jitter_ms": percentiles(np.abs(lateness), 1e3),
+            "duration_ms": percentiles(duration, 1e3),
+            "latency_ms": percentiles(latency, 1e3),
+            "new_data_fraction": float(new.mean()) if m else float("nan"),
+            "skipped": self.skipped,
+            "overruns": self.overruns,
+            "callback_errors": int(sum(self.errors.values())),
+            "errors_by_callback": dict(self.errors),
+            "non_dict_results": self.non_dict_results,
+            "stale_ticks": self.stale_ticks,
+            "waiting_ticks": self.waiting_ticks,
+            "lost_samples": self.lost_samples,
+        }
 
     def count_error(self, kind: str) -> None:
         """Count a callback error of ``kind`` (extract, predict, postprocess, train)."""

@@ -2,7 +2,8 @@
 
 The graph is read with :mod:`ast` (no module is imported), counting every
 ``import`` / ``from ... import`` anywhere in a module, including those inside
-functions: a lazy import is still a dependency. The layer map below is the one
+functions: a lazy import is still a dependency. Only imports under
+``if TYPE_CHECKING:`` are left out (they never run). The layer map below is the one
 ``docs/architecture.md`` documents; a module belongs to the longest prefix that
 names it.
 """
@@ -61,7 +62,19 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     """Return the moveo modules ``name`` imports (resolved to known modules)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name | ast.Attribute)
+        and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]

@@ -174,7 +174,7 @@ def test_features_lists_every_registered_feature(capsys):
     assert [i["name"] for i in items] == feature_names()
     speed = next(i for i in items if i["name"] == "speed-angvel")
     assert speed["version"] == "0.1"
-    assert speed["inputs"]["accepts"] == ["tracks"]
+    assert speed["inputs"]["accepts"] == ["tracks", "results"]  # e.g. trajectory-smooth
     assert set(speed["params_schema"]["properties"]) == {"fps", "step_size", "smooth_window"}
     rolling = next(i for i in items if i["name"] == "rolling-stats")
     assert rolling["inputs"]["accepts"] == ["tracks", "results"]
@@ -222,7 +222,7 @@ def test_run_a_feature_twice_is_cached(ds, capsys):
          "parameter 'bogus': Extra inputs are not permitted"),
         (["speed-angvel", "--param", "window"], "--param expects KEY=VALUE, got 'window'"),
         (["speed-angvel", "--input", "never-ran"],
-         "feature 'speed-angvel' inputs: input '0': Input should be 'tracks'"),
+         "input feature 'never-ran' has no runs in this dataset yet"),
         (["rolling-stats", "--input", "never-ran", "--param", 'columns=["x"]', "--param",
           'stats=["mean"]'], "input feature 'never-ran' has no runs in this dataset yet"),
     ],

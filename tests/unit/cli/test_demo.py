@@ -18,9 +18,11 @@ def test_demo_command_twice_then_status(tmp_path, capsys):
     assert "6 entries, 3,600 rows" in first
     for step in ("speed-angvel", "heading", "body-scale", "nearest-neighbor", "rolling-speed"):
         assert step in first
-    assert "5/5 steps cached" in first
+    # says what it computed and what it reused, not "every step is cached"
+    assert "computed 5 step(s): speed-angvel, heading, body-scale" in first
+    assert "reused 0 from the cache" in first
     assert main(["demo", str(root), "--frames", "150", "--quiet"]) == 0
-    assert "5/5 steps cached" in capsys.readouterr().out
+    assert "all 5 steps reused from the cache (nothing recomputed)" in capsys.readouterr().out
     assert main(["status", str(root)]) == 0
     status = capsys.readouterr().out
     assert status.count("cached") == 5
@@ -47,3 +49,21 @@ def test_demo_pipeline_outputs(tmp_path):
     # the rolling step reads the speed step: its keys line up row for row
     assert rolling.select("id", "frame").equals(speed.select("id", "frame"))
     assert rolling.select(pl.col(pl.Float64)).width >= 2
+
+
+def test_demo_refuses_other_folders_in_one_line(tmp_path, capsys):
+    from moveo import Dataset
+
+    plain = Dataset.create(tmp_path / "plain", fps=30.0)
+    plain.add_tracks({"id": [0, 0], "frame": [0, 1], "X": [0.0, 1.0], "Y": [0.0, 1.0]},
+                     group="g", sequence="s")
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("mine")
+    for folder, expected in ((plain.root, "did not create"), (junk, "no moveo dataset")):
+        assert main(["demo", str(folder), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("moveo: error: ") and err.count("\n") == 1
+        assert expected in err
+    assert (junk / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in junk.iterdir()) == ["notes.txt"]

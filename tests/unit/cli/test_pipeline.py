@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from moveo import Dataset
@@ -29,6 +31,34 @@ def test_status_without_pipeline(ds, capsys):
     assert main(["status", str(ds.root)]) == 0
     out = capsys.readouterr().out
     assert "no pipeline has run" in out
+    assert not (ds.internal_root / "registry.db").exists()  # status created nothing
+
+
+def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    assert main(["status", str(tmp_path / "nonexistent")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("moveo: error: no dataset at") and err.count("\n") == 1
+
+
+def test_status_after_a_crashed_first_run(ds, capsys):
+    """The spec is saved before the steps run: status knows the pipeline, times are dates."""
+    from unit.pipeline.pipeline_features import Flaky
+
+    marker = ds.root.parent / "marker"
+    marker.write_text("")
+    p = Pipeline(name="crashy").add(
+        FeatureStep("flaky", Flaky, params={"fail_sequences": ["s1"], "marker": str(marker)})
+    )
+    with pytest.raises(RuntimeError, match="entries failed"):
+        p.run(ds)
+    assert main(["status", str(ds.root)]) == 0
+    out = capsys.readouterr().out
+    assert "crashy" in out and "partial" in out
+    (ds.internal_root / "pipeline.json").unlink()
+    assert main(["status", str(ds.root)]) == 0
+    out = capsys.readouterr().out
+    assert "no pipeline has run" in out
+    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d", out)  # started_at, not an epoch
 
 
 def test_status_clean_lineage(ds, capsys):

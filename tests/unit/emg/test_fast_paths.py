@@ -38,6 +38,8 @@ def sample_major_case(draw):
 )
 def test_sample_major_path_equals_transposing_path_and_reference(case, codes, threshold):
     data, size, inc = case
+    if data.shape[1] < 2:
+        codes = [c for c in codes if c not in ("RMSPHASOR", "WLPHASOR")] or ["MAV"]
     w = windows(data, size, inc)
     flat, increment = _sample_major(w)
     assert increment == (inc if w.shape[0] > 1 else 1)

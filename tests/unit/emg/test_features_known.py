@@ -50,7 +50,7 @@ def test_difference_features_by_hand():
     assert out["WAMP"][0, 0] == 3.0
     assert out["MAVFD"][0, 0] == 1.0
     assert out["DASDV"][0, 0] == 1.0
-    assert out["MZP"][0, 0] == 1.0
+    assert out["MZP"][0, 0] == pytest.approx(math.sqrt(3.0 / 4.0))  # sqrt((1/N) Σ Δx²)
     assert out["IAV"][0, 0] == 2.0
     assert out["VAR"][0, 0] == pytest.approx(2.0 / 3.0)
     assert out["MPK"][0, 0] == 1.0
@@ -67,7 +67,7 @@ def test_l_scale_and_moments_by_hand():
     assert out["TM"][0, 0] == pytest.approx((64 + 1 + 27 + 8) / 4)
     assert out["MSR"][0, 0] == pytest.approx((2 + 1 + math.sqrt(3) + math.sqrt(2)) / 4)
     assert out["SKEW"][0, 0] == pytest.approx(0.0, abs=1e-12)  # symmetric values
-    assert out["KURT"][0, 0] == pytest.approx(1.64 - 3.0)  # m4 / m2² of 1..4
+    assert out["KURT"][0, 0] == pytest.approx(1.64)  # Pearson m4 / m2² of 1..4
     assert out["ACT"][0, 0] == pytest.approx(1.25)
 
 
@@ -81,8 +81,19 @@ def test_mavslp_segments():
 def test_ld_and_mlk():
     out = _one([1.0, -4.0], ["LD", "MLK"])
     assert out["LD"][0, 0] == pytest.approx(2.0)  # geometric mean of |x|
-    assert out["MLK"][0, 0] == pytest.approx((math.log(1 + 1 / 2.5) + math.log(1 + 4 / 2.5)) / 2)
+    assert out["MLK"][0, 0] == pytest.approx(math.log(5.0) / 2)  # ln(Σ|x| + ε) / N
     assert _one([1.0, 0.0, 2.0], "LD")["LD"][0, 0] == 0.0
+    assert _one(np.zeros(4), "MLK")["MLK"][0, 0] == pytest.approx(math.log(2.0**-52) / 4)
+
+
+def test_itd_by_hand():
+    # x = 1, 3, 2, 4: Δx = 2, -1, 2; Δ²x = -3, 3
+    out = _one([1.0, 3.0, 2.0, 4.0], ["ISD", "MDIFF", "COR", "MZP", "MPK"])
+    assert out["ISD"][0, 0] == 30.0  # Σ x²
+    assert out["MDIFF"][0, 0] == pytest.approx(9.0 / 4.0)  # (1/N) Σ Δx²
+    assert out["COR"][0, 0] == pytest.approx((9.0 / 4.0) / ((18.0 / 4.0) * 30.0))
+    assert out["MZP"][0, 0] == pytest.approx(1.5)
+    assert _one([-1.0, -3.0, -2.0], "MPK")["MPK"][0, 0] == -1.0  # signed maximum
 
 
 def test_hjorth_of_a_sine():
@@ -138,12 +149,26 @@ def test_dftr_custom_bands():
 
 
 def test_phasor_features():
+    # two channels: phasors at 0 and π, so D = A_0 + A_1; a constant window has RMS(Δx) = 0
     x = np.stack([np.full(10, 3.0), np.full(10, 4.0)])[None]
     out = extract(x, ["RMSPHASOR", "WLPHASOR"], fs=FS)
-    assert out["RMSPHASOR"][0].tolist() == pytest.approx([7.0, 7.0])  # opposite phasors
-    assert out["WLPHASOR"][0].tolist() == [0.0, 0.0]
-    four = np.ones((1, 4, 10))
-    assert extract(four, "RMSPHASOR", fs=FS)["RMSPHASOR"][0] == pytest.approx([math.sqrt(2)] * 4)
+    assert out["RMSPHASOR"].shape == (1, 2, 1)  # (windows, [ln D, ln D/D'], pairs)
+    assert out["RMSPHASOR"][0, :, 0].tolist() == pytest.approx([math.log(7.0), math.inf])
+    assert out["WLPHASOR"][0, :, 0].tolist() == [-math.inf, -math.inf]  # D = 0, 0/0 = 0
+    # four unit channels: pairs (0,1) (0,2) (0,3) (1,2) (1,3) (2,3) at 90°, 180°, 270°, ...
+    t = np.arange(10.0)
+    four = np.stack([np.where(t % 2 == 0, 1.0, -1.0)] * 4)[None]  # RMS 1, RMS(Δx) 2
+    got = extract(four, "RMSPHASOR", fs=FS)["RMSPHASOR"][0]
+    chords = np.array([math.sqrt(2), 2.0, math.sqrt(2), math.sqrt(2), 2.0, math.sqrt(2)])
+    np.testing.assert_allclose(got[0], np.log(chords), rtol=1e-12)
+    np.testing.assert_allclose(got[1], np.log(0.5), rtol=1e-12)  # D' = 2 D
+    plan = FeaturePlan("RMSPHASOR", fs=FS, n_channels=3, size=10, channel_names=["a", "b", "c"])
+    assert plan.columns == [
+        "RMSPHASOR_a_b", "RMSPHASOR_a_c", "RMSPHASOR_b_c",
+        "RMSPHASOR_a_b_ratio", "RMSPHASOR_a_c_ratio", "RMSPHASOR_b_c_ratio",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="RMSPHASOR compares pairs of channels"):
+        extract(np.ones((1, 1, 10)), "RMSPHASOR", fs=FS)
 
 
 def test_entropy_by_hand():
@@ -168,14 +193,23 @@ def test_wavelet_energy_sums_match_pywt():
     assert out["WENT"][0, 0] == pytest.approx(-np.sum(p * np.log(p)))
 
 
+def _tdpsd_constant(c, n):
+    # a constant window c: stage one m̃0 = (sqrt(n c²) / (n-1))^λ / λ, m̃2 = m̃4 = 0, so
+    # a = (ln m̃0, ln m̃0, ln m̃0, ln 1, ln 0, ln(0/0 = 0)); stage two alike with ln(c² + ε)
+    a = math.log((math.sqrt(n) * abs(c) / (n - 1)) ** 0.1 / 0.1)
+    b = math.log((math.sqrt(n) * abs(math.log(c * c + 2.0**-52)) / (n - 1)) ** 0.1 / 0.1)
+    f = -2 * a * b / (a * a + b * b)
+    # SPARSI: a = b = 0 (0/0 = 0); IRF, WLF: a = b = -inf, which count as -1, -1: f = -1
+    return {"M0": f, "M2": f, "M4": f, "SPARSI": 0.0, "IRF": -1.0, "WLF": -1.0}
+
+
 CONSTANT_EXPECTED = {
-    "MAV": 2.0, "IAV": 20.0, "RMS": 2.0, "VAR": 40.0 / 9.0, "MEAN": -2.0, "MPK": 2.0,
-    "LD": 2.0, "TM": 8.0, "ISD": 0.0, "MLK": math.log(2.0), "MSR": math.sqrt(2.0), "LS": 0.0,
-    "WL": 0.0, "MFL": -math.inf, "MAVFD": 0.0, "DASDV": 0.0, "MDIFF": 0.0, "MZP": 0.0,
-    "COR": 0.0, "WAMP": 0.0, "SSC": 0.0, "ZC": 0.0, "ACT": 0.0, "MOB": 0.0, "COMP": 0.0,
-    "M0": math.log(math.sqrt(40.0) ** 0.1 / 0.1), "M2": math.log(math.sqrt(40.0) ** 0.1 / 0.1),
-    "M4": math.log(math.sqrt(40.0) ** 0.1 / 0.1), "SPARSI": 0.0, "IRF": 0.0, "WLF": -math.inf,
-    "MNF": 0.0, "MDF": 0.0, "SKEW": 0.0, "KURT": 0.0, "SAMPEN": 0.0, "FUZZYEN": 0.0,
+    "MAV": 2.0, "IAV": 20.0, "RMS": 2.0, "VAR": 40.0 / 9.0, "MEAN": -2.0, "MPK": -2.0,
+    "LD": 2.0, "TM": 8.0, "ISD": 40.0, "MLK": math.log(20.0) / 10, "MSR": math.sqrt(2.0),
+    "LS": 0.0, "WL": 0.0, "MFL": -math.inf, "MAVFD": 0.0, "DASDV": 0.0, "MDIFF": 0.0,
+    "MZP": 0.0, "COR": 0.0, "WAMP": 0.0, "SSC": 0.0, "ZC": 0.0, "ACT": 0.0, "MOB": 0.0,
+    "COMP": 0.0, **_tdpsd_constant(-2.0, 10), "MNF": 0.0, "MDF": 0.0, "SKEW": 0.0, "KURT": 0.0,
+    "SAMPEN": 0.0, "FUZZYEN": 0.0,
 }  # fmt: skip
 
 
@@ -184,22 +218,30 @@ def test_constant_windows_have_defined_values():
     out = _one(x, list(CONSTANT_EXPECTED), fs=100.0)
     for code, value in CONSTANT_EXPECTED.items():
         assert out[code][0, 0] == pytest.approx(value), code
-    zeros = _one(np.zeros(40), [c for c in FEATURES if c not in ("WENG", "WV", "WWL", "WENT")])
+    codes = [c for c in FEATURES if c not in ("WENG", "WV", "WWL", "WENT")]
+    zeros = extract(np.zeros((1, 2, 40)), codes, fs=FS)
     for code, values in zeros.items():
         assert not np.isnan(values).any(), code  # zero variance: defined outputs, never NaN
+    # an all-zero window: every stage-one value is -inf; stage two (constant ln ε) is
+    # finite for M0, M2, M4, SPARSI (f = 0) and -inf for IRF, WLF (f = -1)
+    for code, value in {"M0": 0.0, "M2": 0.0, "M4": 0.0, "SPARSI": 0.0, "IRF": -1.0,
+                        "WLF": -1.0}.items():  # fmt: skip
+        assert zeros[code][0].tolist() == [value, value], code
 
 
 def test_nan_window_gives_nan_for_that_channel_only():
     data = np.random.default_rng(1).standard_normal((100, 3))
     data[30, 1] = np.nan
     w = windows(data, 20, 10)
-    out = extract(w, ["MAV", "AR", "MNF", "RMSPHASOR"], fs=FS)
+    out = extract(w, ["MAV", "AR", "MNF", "RMSPHASOR", "M0"], fs=FS)
     assert np.isnan(out["MAV"][2:4, 1]).all()  # windows 2 (20..39) and 3 (30..49) hold sample 30
     assert not np.isnan(out["MAV"][:, [0, 2]]).any()
     assert not np.isnan(out["MAV"][[0, 1, 4], 1]).any()
     assert np.isnan(out["AR"][2, 1]).all() and np.isnan(out["MNF"][3, 1])
-    # phasor chords touching channel 1 are NaN, the chord 2 -> 0 is not
-    assert np.isnan(out["RMSPHASOR"][2, :2]).all() and not np.isnan(out["RMSPHASOR"][2, 2])
+    assert np.isnan(out["M0"][2:4, 1]).all() and not np.isnan(out["M0"][2:4, [0, 2]]).any()
+    # phasor pairs (0,1) (0,2) (1,2): those touching channel 1 are NaN, (0,2) is not
+    assert np.isnan(out["RMSPHASOR"][2][:, [0, 2]]).all()
+    assert not np.isnan(out["RMSPHASOR"][2][:, 1]).any()
 
 
 def test_groups_expand():

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import moveo.kernels.emg as k
 from moveo.emg import FeaturePlan
-from moveo.emg._catalogue import SPECS, min_size
+from moveo.emg._catalogue import PAIR_CODES, SPECS, min_size
 from reference.emg import reference_extract
 
 FS = 1000.0
@@ -59,8 +59,12 @@ def ring_window(draw):
 )
 def test_fast_path_equals_general_path_and_reference(win, features, threshold):
     n_ch, size = win.shape
-    probe = FeaturePlan(features, fs=FS, n_channels=n_ch, size=max(size, 8))
-    codes = [c for c in probe.codes if size >= min_size(c, SPECS[c].params)]
+    probe = FeaturePlan(features, fs=FS, n_channels=max(n_ch, 2), size=max(size, 8))
+    codes = [
+        c
+        for c in probe.codes
+        if size >= min_size(c, SPECS[c].params) and (n_ch >= 2 or c not in PAIR_CODES)
+    ]
     if not codes:
         return
     params = {c: {"threshold": threshold} for c in ("ZC", "SSC", "WAMP") if c in codes}
@@ -127,11 +131,15 @@ def test_fast_path_nan_and_constant_windows():
     assert got["MAV"][0, :2].tolist() == [0.0, 2.5]
     assert got["ZC"][0, :2].tolist() == [0.0, 0.0]
     assert got["WL"][0, :2].tolist() == [0.0, 0.0]
-    assert got["M0"][0, 0] == -np.inf  # ln m̃0 with m0 = 0
-    m0 = np.sqrt(50 * 2.5**2) ** 0.1 / 0.1
-    assert got["M0"][0, 1] == pytest.approx(np.log(m0), rel=1e-14)
-    assert got["M2"][0, 1] == pytest.approx(np.log(m0), rel=1e-14)  # m̃2 = 0
-    assert got["IRF"][0, 1] == 0.0 and got["SPARSI"][0, 1] == pytest.approx(0.0, abs=1e-14)
+    # zero channel: stage one ln m̃0 = -inf, stage two (ln ε, constant) finite: f = 0
+    assert got["M0"][0, 0] == 0.0
+    # constant 2.5: a = ln m̃0 of x, b = ln m̃0 of ln(2.5² + ε) (m̃2 = m̃4 = 0 in both)
+    a = np.log((np.sqrt(50 * 2.5**2) / 49) ** 0.1 / 0.1)
+    b = np.log((np.sqrt(50) * abs(np.log(2.5**2 + 2.0**-52)) / 49) ** 0.1 / 0.1)
+    for code in ("M0", "M2", "M4"):
+        assert got[code][0, 1] == pytest.approx(-2 * a * b / (a * a + b * b), rel=1e-14)
+    assert got["SPARSI"][0, 1] == 0.0  # ln 1 in both stages
+    assert got["IRF"][0, 1] == -1.0 and got["WLF"][0, 1] == -1.0  # -inf in both stages
 
 
 def test_out_is_the_callers_and_checked():

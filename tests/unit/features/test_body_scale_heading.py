@@ -46,6 +46,29 @@ def test_rigid_seven_keypoint_body():
     np.testing.assert_allclose(custom["ANGLE"].to_numpy(), [math.pi, 1.0 - math.pi, -2.5 + math.pi])
 
 
+def test_mosaic_defaults_front_0_rear_1():
+    # keypoint 1 one unit left of keypoint 0, the others scattered: the heading
+    # points from keypoint 1 to keypoint 0 (mosaic's front_idx=0, rear_idx=1)
+    row = {"id": 0, "frame": 0, "poseX0": 1.0, "poseY0": 0.0, "poseX1": 0.0, "poseY1": 0.0}
+    for k in range(2, 7):
+        row[f"poseX{k}"] = 5.0 * k
+        row[f"poseY{k}"] = -3.0 * k
+    df = pl.DataFrame([row])
+    assert Heading.Params().front_idx == 0
+    assert Heading.Params().rear_idx == 1
+    assert Heading().apply(df)["ANGLE"].to_list() == [0.0]
+    # the same random keypoints through mosaic-behavior 0.17's heading (two_point
+    # defaults; run in a throwaway venv) gave these angles, NaN where poseX0 is NaN
+    rng = np.random.default_rng(0)
+    frame = {"id": [1] * 4, "frame": [0, 1, 2, 3]}
+    for k in range(7):
+        frame[f"poseX{k}"] = rng.normal(size=4)
+        frame[f"poseY{k}"] = rng.normal(size=4)
+    frame["poseX0"][2] = np.nan
+    got = Heading().apply(pl.DataFrame(frame))["ANGLE"].to_numpy()
+    np.testing.assert_allclose(got, [1.136728, 0.473291, np.nan, 1.532958], atol=5e-7)
+
+
 def test_missing_keypoints_give_nan_not_garbage():
     df = rigid_bodies([0.0, 0.0]).with_columns(
         pl.when(pl.col("frame") == 1).then(None).otherwise(pl.col(f"poseX{k}")).alias(f"poseX{k}")
@@ -82,9 +105,10 @@ def test_bad_input():
     ):
         BodyScale().apply(df.drop("poseX6", "poseY6"))
     with pytest.raises(
-        ValueError, match=r"heading: missing column\(s\) \['poseX6'.*ingest pose data"
+        ValueError, match=r"heading: missing column\(s\) \['poseX1'.*ingest pose data"
     ):
-        Heading().apply(df.drop("poseX6"))
+        Heading().apply(df.drop("poseX1"))
+    Heading().apply(df.drop("poseX6"))  # mosaic's defaults read keypoints 0 and 1 only
     with pytest.raises(TypeError, match="heading: column 'poseY0' must be numeric"):
         Heading().apply(df.with_columns(pl.lit("a").alias("poseY0")))
     with pytest.raises(ValueError, match="front_idx and rear_idx are both 2"):

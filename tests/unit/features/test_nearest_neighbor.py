@@ -34,7 +34,9 @@ def test_two_individuals_at_known_distance():
         "nn_delta_x_ego",
         "nn_delta_y_ego",
         "nn_delta_angle",
+        "nn_ego_unrotated",
     ]
+    assert out["nn_ego_unrotated"].to_list() == [False] * 3
     assert out["nn_id"].dtype == pl.Int64
     assert out["nn_id"].to_list() == [2, None, 1]
     np.testing.assert_allclose(out["nn_dist"].to_numpy(), [5.0, np.nan, 5.0])
@@ -51,12 +53,59 @@ def test_k_neighbours_ties_and_no_angle():
         {"id": [5, 9, 3, 4], "frame": [0, 0, 0, 0], "X": [1.0, 0.0, -1.0, np.nan], "Y": [0.0] * 4}
     )
     out = NearestNeighbor(params={"k": 2}).apply(df)
-    assert "nn_delta_x_ego" not in out.columns
+    # no ANGLE: as in mosaic, the _ego columns hold the world-frame deltas, flagged
+    assert out["nn_ego_unrotated"].to_list() == [True] * 4
+    assert "nn_delta_angle" not in out.columns
+    np.testing.assert_array_equal(out["nn_delta_x_ego"].to_numpy(), out["nn_delta_x"].to_numpy())
+    np.testing.assert_array_equal(out["nn_delta_y_ego"].to_numpy(), out["nn_delta_y"].to_numpy())
     assert out.columns[-4:] == ["nn1_id", "nn1_dist", "nn2_id", "nn2_dist"]
     assert out["nn_id"].to_list() == [9, 3, 9, None]  # id 9: ids 5 and 3 tie -> 3
     assert out["nn1_id"].to_list() == out["nn_id"].to_list()
     assert out["nn2_id"].to_list() == [3, 5, 5, None]
     np.testing.assert_allclose(out["nn2_dist"].to_numpy(), [2.0, 1.0, 2.0, np.nan])
+
+
+def test_values_observed_from_mosaic():
+    # three individuals over three frames (a NaN ANGLE, a NaN position) through
+    # mosaic-behavior 0.17's nearest-neighbor in a throwaway venv gave these values
+    df = pl.DataFrame(
+        {
+            "id": [1, 1, 1, 2, 2, 2, 3, 3, 3],
+            "frame": [0, 1, 2] * 3,
+            "X": [0.0, 0.0, 0.0, 3.0, 0.0, 1.0, 10.0, 10.0, np.nan],
+            "Y": [0.0, 0.0, 0.0, 4.0, 2.0, 1.0, 0.0, 0.0, 0.0],
+            "ANGLE": [0.0, np.pi / 2, np.nan, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        }
+    )
+    out = NearestNeighbor().apply(df)
+    assert out["nn_id"].to_list() == [2, 2, 2, 1, 1, 1, 2, 1, None]
+    np.testing.assert_allclose(
+        out["nn_dist"].to_numpy(),
+        [5.0, 2.0, 1.414214, 5.0, 2.0, 1.414214, 8.062258, 10.0, np.nan],
+        atol=5e-7,
+    )
+    np.testing.assert_allclose(
+        out["nn_delta_x_ego"].to_numpy(),
+        [3.0, 2.0, np.nan, -4.986791, 0.0, -1.0, -7.0, -10.0, np.nan],
+        atol=5e-7,
+    )
+    np.testing.assert_allclose(
+        out["nn_delta_y_ego"].to_numpy(),
+        [4.0, 0.0, np.nan, 0.3632037, -2.0, -1.0, 4.0, 0.0, np.nan],
+        atol=5e-7,
+    )
+    np.testing.assert_allclose(
+        out["nn_delta_angle"].to_numpy(),
+        [1.0, -np.pi / 2, np.nan, -1.0, np.pi / 2, np.nan, 1.0, np.pi / 2, np.nan],
+        atol=5e-7,
+    )
+    assert not out["nn_ego_unrotated"].any()
+    flat = NearestNeighbor().apply(df.drop("ANGLE"))
+    assert flat["nn_ego_unrotated"].all()
+    np.testing.assert_allclose(
+        flat["nn_delta_x_ego"].to_numpy(),
+        [3.0, 0.0, 1.0, -3.0, 0.0, -1.0, -7.0, -10.0, np.nan],
+    )
 
 
 def test_frames_of_different_sequences_are_not_mixed():

@@ -55,7 +55,7 @@ RUNS = {
     "scale": ("body-scale__from__tracks", "0.1-4aa49b5f1f"),
     "heading": ("heading__from__tracks", "0.1-83f98d116d"),
     "kmeans": ("global-kmeans__from__speed-angvel__from__tracks", "0.4-eda6a95c3b"),
-    "pair": ("pair-position__from__tracks", "0.1-5e1f00aa42"),
+    "pair": ("courtship-index__from__tracks", "0.1-5e1f00aa42"),  # a lab plugin moveo lacks
 }
 
 _HEADER = (

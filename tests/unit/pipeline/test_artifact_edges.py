@@ -15,7 +15,7 @@ from moveo.features import ExtractTemplates, GlobalKMeans, SpeedAngvel
 from moveo.io.synthetic import generate_dataset
 from moveo.pipeline import FeatureStep, Pipeline
 
-TEMPLATES = {"n_templates": 30, "pool_size": 200, "strategy": "random"}
+TEMPLATES = {"n_templates": 30, "pool": {"size": 200}, "strategy": "random"}
 
 
 def _pipeline(templates_params: dict) -> Pipeline:

@@ -142,7 +142,7 @@ def test_runs_moveo_must_not_adopt_are_skipped_with_the_reason(imported):
     assert "reads other features' outputs (speed-angvel__from__tracks 0.2-c0e77712f1)" in (
         skipped[" ".join(RUNS["kmeans"])]
     )
-    assert skipped[" ".join(RUNS["pair"])] == "moveo has no feature 'pair-position'"
+    assert skipped[" ".join(RUNS["pair"])] == "moveo has no feature 'courtship-index'"
     text = str(report)
     assert text.splitlines()[0].endswith("5 imported, 3 adopted, 3 skipped; 30 fps (time column)")
     assert "speed_smooth" in text and "adopted" in text

@@ -32,15 +32,20 @@ def test_transitions_refused_with_messages():
     app, p = _app()
     ctx = app.ctx
     p.start_training()
-    assert ctx.status_message == "No train callback set (use @pipeline.train)."
+    # the seed's wording (myogestic.ml.Pipeline), word for word where moveo has the
+    # same thing; moveo has no session_manager, so its training data hint names
+    # TrainingData.from_dataset instead
+    assert ctx.status_message == "No train callback set (use @pipeline.train)"
     p.train(lambda data: "model")
     p.start_training()
-    assert ctx.status_message.startswith("No training data")
+    assert ctx.status_message == (
+        "No training data — set pipeline.training_data = TrainingData.from_dataset(...) "
+        "inside @app.ui.")
     p.training_data = TrainingData({"emg": np.zeros((0, 4, 50), np.float32)})
     p.start_training()
-    assert ctx.status_message.startswith("No training data")
+    assert ctx.status_message.startswith("No training data — ")
     p.start_predicting()
-    assert ctx.status_message.startswith("No model loaded")
+    assert ctx.status_message == "No model loaded — train one first or load from disk."
     p.stop_predicting()
     assert ctx.status_message == (
         "Cannot stop predicting: state is 'idle', expected 'predicting'.")
@@ -271,8 +276,8 @@ def test_run_returns_after_duration_and_stops_everything():
     assert not app.running
     assert app.streams["emg"].status == "stopped"
     assert p._thread is None
-    with pytest.raises(ValueError, match="mode must be 'headless'"):
-        app.run(mode="gui")
+    with pytest.raises(ValueError, match="mode must be 'headless' or 'gui'"):
+        app.run(mode="window")
     assert math.isnan(p.stats()["rate_hz"])
 
 
@@ -297,3 +302,106 @@ def test_wait_for_predictions_counts_stored_results_only():
         assert len(calls) >= 9  # the non-dict results were not counted as predictions
         p.stop_predicting()
     assert p.stats()["non_dict_results"] >= 4
+
+
+def _tick_times(p):
+    st = p._stats
+    n = min(st.ticks, st.history)
+    return st._start[:n].copy()
+
+
+def test_predict_hz_change_takes_effect_on_the_next_tick():
+    app, p = _app(predict_hz=2.0)  # a 500 ms period
+    p.extract(lambda w: 0)
+    p.predict(lambda model, f: {"x": 1})
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        assert wait_until(lambda: p._stats.ticks >= 1)
+        time.sleep(0.05)  # the loop now waits for a deadline ~450 ms away
+        changed = time.monotonic()
+        p.predict_hz = 100.0
+        assert wait_until(lambda: p._stats.ticks >= 2, 1.0)
+        assert time.monotonic() - changed < 0.2  # not held until the old deadline
+        time.sleep(0.5)
+        starts = _tick_times(p)
+        fast = np.diff(starts[2:])
+        assert 0.007 < np.median(fast) < 0.013  # 100 Hz from the change on
+        p.predict_hz = 0  # no cap: ticks as fast as the callbacks allow
+        n0 = p._stats.ticks
+        time.sleep(0.3)
+        assert p._stats.ticks - n0 > 100  # far above 100 Hz * 0.3 s
+        p.predict_hz = -5  # negative: no cap either
+        assert p.predict_hz == -5.0
+        p.predict_hz = 20.0
+        time.sleep(0.1)
+        n0 = p._stats.ticks
+        time.sleep(0.5)
+        assert 6 <= p._stats.ticks - n0 <= 14
+        assert p.stats()["predict_hz"] == 20.0
+
+
+def test_predict_hz_must_be_a_number():
+    app, p = _app()
+    with pytest.raises(ValueError, match="predict_hz must be a number"):
+        p.predict_hz = float("nan")
+    with pytest.raises(TypeError, match="predict_hz must be a number of ticks per second"):
+        p.predict_hz = "fast"
+    with pytest.raises(ValueError, match="predict_hz must be a number"):
+        Pipeline(app, predict_hz=float("nan"))
+
+
+def test_on_new_data_hop_follows_predict_hz():
+    app, p = _app(predict_hz=100.0, mode="on-new-data")  # hop 10 samples at 1 kHz
+    p.extract(lambda w: 0)
+    p.predict(lambda model, f: {"x": 1})
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        time.sleep(0.3)
+        p.predict_hz = 20.0  # hop 50 samples: 20 ticks per second
+        time.sleep(0.1)
+        n0 = p._stats.ticks
+        time.sleep(1.0)
+        assert 14 <= p._stats.ticks - n0 <= 26
+
+
+def test_predict_error_sets_the_status_message():
+    app, p = _app(predict_hz=50.0)
+    p.extract(lambda w: 1.0)
+
+    @p.predict
+    def predict(model, features):
+        raise ZeroDivisionError("division by zero in the model")
+
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        assert wait_until(lambda: p.stats()["errors_by_callback"]["predict"] >= 3)
+        # the seed's wording; the error is still counted and logged, state unchanged
+        assert app.ctx.status_message == "Predict error: division by zero in the model"
+        assert app.ctx.state == "predicting"
+        p.extract(lambda w: [][1])  # extract failing in the predict loop: same message
+        assert wait_until(lambda: p.stats()["errors_by_callback"]["extract"] >= 1)
+        assert app.ctx.status_message == "Predict error: list index out of range"
+    assert any("predict callback raised ZeroDivisionError" in m for m in app.ctx.messages)
+
+
+def test_recent_stats_and_lost_samples_per_stream():
+    app, p = _app(predict_hz=100.0)
+    p.extract(lambda w: 0)
+    p.predict(lambda model, f: {"x": 1})
+    p.model = 1
+    with app:
+        app.wait_for_samples(50)
+        p.start_predicting()
+        time.sleep(0.5)
+        recent = p.recent_stats(16)
+    assert recent["window"] == 16 and recent["ticks"] >= 30
+    assert 60 <= recent["rate_hz"] <= 140
+    assert recent["predict_hz"] == 100.0
+    assert p.stats()["streams"]["emg"]["lost_samples"] == 0
+    assert p.lost_by_stream.get("emg", 0) == 0

@@ -1,0 +1,1943 @@
+"""Pair (dyadic) kernels: track cleaning, the pair row layout, per-pair geometry.
+
+Input is the long track table of one sequence, sorted by (individual, frame):
+individual ``s`` is the *segment* ``rows[offsets[s]:offsets[s + 1]]`` and
+segments are in increasing id order (how entries are stored).
+
+Cleaning (:func:`clean_columns`)
+    mosaic's ``interpolation`` settings, per individual and column, measured on
+    frame numbers: a missing value is linearly interpolated between the nearest
+    valid values before and after it when one of them is at most
+    ``linear_limit`` frames away (a leading / trailing run takes the first /
+    last valid value); what is still missing is forward filled from a value at
+    most ``edge_limit`` frames earlier, then back filled from one at most
+    ``edge_limit`` frames later. A row whose fraction of still-missing columns
+    exceeds ``max_missing_fraction`` is dropped; the remaining holes of the
+    kept rows take the column's median over the kept rows. Angle columns are
+    interpolated along the shorter arc.
+
+Derivatives (:func:`frame_gradient`)
+    Per individual over its kept rows: the central difference
+    ``(v[f + 1] - v[f - 1]) / 2`` when both neighbouring frames are kept, the
+    one-sided difference when only one is, NaN when neither is (numpy's
+    ``gradient`` on an unbroken track). Angles use wrapped differences (the
+    derivative of the unwrapped angle).
+
+Pair layout (:func:`pair_rows`)
+    One row per (frame, focal, partner) with both individuals kept at that
+    frame, sorted by (focal id, partner id, frame) and unique. The selection:
+
+    - ``"all"``: every ordered pair; a frame with ``m`` individuals gives
+      ``m * (m - 1)`` rows (O(m²) work);
+    - ``"nearest"``: the unordered pairs in which one individual is among the
+      other's ``k`` nearest (by the given positions), both orders; a frame
+      gives between ``m * min(k, m - 1)`` and ``2 * m * min(k, m - 1)`` rows
+      (O(m·k) work, the grid of :mod:`moveo.kernels.neighbors`);
+    - ``"radius"``: the pairs at distance ``<= radius``, both orders (a uniform
+      grid of ``radius``-sized cells, O(m + rows) work).
+
+    Both perspectives of an unordered pair are always present, so the table is
+    closed under swapping focal and partner.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from moveo._numba import jit, prange, register_warmup
+from moveo.kernels.geometry import wrap
+from moveo.kernels.neighbors import frame_order, nearest_neighbors
+from moveo.kernels.windows import rolling
+
+__all__ = [
+    "PAIR_FACING_COLUMNS",
+    "approach_avoidance_events",
+    "PAIR_MODES",
+    "PAIR_POSITION_COLUMNS",
+    "attention_targets",
+    "clean_columns",
+    "frame_gradient",
+    "individual_kinematics",
+    "lag_rows",
+    "mirror_rows",
+    "nn_response",
+    "orientation_rel",
+    "orientation_rel_columns",
+    "pair_blocks",
+    "pair_facing",
+    "pair_position",
+    "pair_rows",
+    "segment_of_rows",
+    "smooth_columns",
+    "step_velocity",
+]
+
+PAIR_MODES: tuple[str, ...] = ("all", "nearest", "radius")
+"""Pair selections of :func:`pair_rows`."""
+
+_DENSE_RADIUS = 48  # frame groups up to this size are searched with all pairs
+
+
+# ----------------------------------------------------------------------------- cleaning
+
+
+@jit(inline="always")
+def _fill_linear(
+    v: np.ndarray, fr: np.ndarray, s: int, e: int, limit: int, circular: bool, out: np.ndarray
+) -> None:
+    # step 1: linear interpolation within ``limit`` frames of a valid value
+    i = s
+    while i < e:
+        if math.isfinite(v[i]):
+            out[i] = v[i]
+            i += 1
+            continue
+        j = i
+        while j < e and not math.isfinite(v[j]):
+            j += 1
+        p = i - 1  # last valid before the run (or < s)
+        q = j  # first valid after the run (or == e)
+        for r in range(i, j):
+            out[r] = np.nan
+            near_p = p >= s and fr[r] - fr[p] <= limit
+            near_q = q < e and fr[q] - fr[r] <= limit
+            if p >= s and q < e:
+                if near_p or near_q:
+                    d = v[q] - v[p]
+                    if circular:
+                        d = wrap(d)
+                    out[r] = d / (fr[q] - fr[p]) * (fr[r] - fr[p]) + v[p]
+            elif near_q:
+                out[r] = v[q]
+            elif near_p:
+                out[r] = v[p]
+        i = j
+
+
+@jit(inline="always")
+def _fill_edges(out: np.ndarray, fr: np.ndarray, s: int, e: int, limit: int) -> None:
+    # steps 2 and 3: forward fill, then back fill, within ``limit`` frames
+    p = -1
+    for r in range(s, e):
+        if math.isfinite(out[r]):
+            p = r
+        elif p >= 0 and fr[r] - fr[p] <= limit:
+            out[r] = out[p]
+    q = -1
+    for r in range(e - 1, s - 1, -1):
+        if math.isfinite(out[r]):
+            q = r
+        elif q >= 0 and fr[q] - fr[r] <= limit:
+            out[r] = out[q]
+
+
+@jit(parallel=True)
+def _clean(
+    values: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    circular: np.ndarray,
+    linear_limit: int,
+    edge_limit: int,
+    max_missing: float,
+    out: np.ndarray,
+    keep: np.ndarray,
+) -> None:
+    n_seg = offsets.shape[0] - 1
+    n_col = values.shape[1]
+    for g in prange(n_seg):
+        s = offsets[g]
+        e = offsets[g + 1]
+        for c in range(n_col):
+            _fill_linear(values[:, c], frames, s, e, linear_limit, circular[c], out[:, c])
+            _fill_edges(out[:, c], frames, s, e, edge_limit)
+        for r in range(s, e):
+            missing = 0
+            for c in range(n_col):
+                if not math.isfinite(out[r, c]):
+                    missing += 1
+            keep[r] = n_col == 0 or missing / n_col <= max_missing
+        buf = np.empty(e - s)
+        for c in range(n_col):
+            holes = False
+            for r in range(s, e):
+                if keep[r] and not math.isfinite(out[r, c]):
+                    holes = True
+                    break
+            if not holes:
+                continue
+            m = 0
+            for r in range(s, e):
+                if keep[r] and math.isfinite(out[r, c]):
+                    buf[m] = out[r, c]
+                    m += 1
+            med = np.nan
+            if m > 0:
+                srt = np.sort(buf[:m])
+                med = srt[m // 2] if m % 2 else 0.5 * (srt[m // 2 - 1] + srt[m // 2])
+            for r in range(s, e):
+                if keep[r] and not math.isfinite(out[r, c]):
+                    out[r, c] = med
+
+
+def _check_offsets(offsets: np.ndarray, n: int) -> np.ndarray:
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    if offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != n:
+        raise ValueError(f"offsets must be 1-D, start at 0 and end at n={n}")
+    if np.any(np.diff(offsets) < 0):
+        raise ValueError("offsets must be non-decreasing")
+    return offsets
+
+
+def clean_columns(
+    values: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    linear_limit: int = 10,
+    edge_limit: int = 3,
+    max_missing_fraction: float = 0.1,
+    circular: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill gaps per individual and flag the rows to keep (see the module docs).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float64 array of shape (n, n_columns); NaN marks a missing value.
+    frames : numpy.ndarray
+        int64 frame numbers of shape (n,), strictly increasing per segment.
+    offsets : numpy.ndarray
+        Segment offsets of shape (n_segments + 1,).
+    linear_limit : int, default 10
+        Frames from a valid value within which gaps are interpolated.
+    edge_limit : int, default 3
+        Frames within which the remaining gaps are forward / back filled.
+    max_missing_fraction : float, default 0.1
+        Rows with a larger fraction of still-missing columns are dropped.
+    circular : numpy.ndarray, optional
+        bool array of shape (n_columns,): angle columns (radians).
+
+    Returns
+    -------
+    filled : numpy.ndarray
+        float64 array of shape (n, n_columns) (Fortran order); values of
+        dropped rows are unspecified.
+    keep : numpy.ndarray
+        bool array of shape (n,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.array([[0.0], [np.nan], [2.0]])
+    >>> filled, keep = clean_columns(v, np.arange(3), np.array([0, 3]))
+    >>> filled[:, 0], keep
+    (array([0., 1., 2.]), array([ True,  True,  True]))
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"values must be 2-D (rows, columns), got shape {values.shape}")
+    n, n_col = values.shape
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    if frames.shape != (n,):
+        raise ValueError(f"frames must have shape ({n},), got {frames.shape}")
+    offsets = _check_offsets(offsets, n)
+    circ = np.zeros(n_col, dtype=np.bool_) if circular is None else np.asarray(circular, bool)
+    if circ.shape != (n_col,):
+        raise ValueError(f"circular must have shape ({n_col},), got {circ.shape}")
+    if linear_limit < 0 or edge_limit < 0:
+        raise ValueError("linear_limit and edge_limit must be >= 0")
+    if not 0.0 <= max_missing_fraction <= 1.0:
+        raise ValueError(f"max_missing_fraction must be in [0, 1], got {max_missing_fraction}")
+    out = np.empty((n, n_col), order="F")
+    keep = np.empty(n, dtype=np.bool_)
+    _clean(
+        np.asfortranarray(values),
+        frames,
+        offsets,
+        np.ascontiguousarray(circ),
+        int(linear_limit),
+        int(edge_limit),
+        float(max_missing_fraction),
+        out,
+        keep,
+    )
+    return out, keep
+
+
+# ----------------------------------------------------------------------------- derivatives
+
+
+@jit(parallel=True)
+def _gradient(
+    v: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    circular: bool,
+    scale: float,
+    out: np.ndarray,
+) -> None:
+    n_seg = offsets.shape[0] - 1
+    for g in prange(n_seg):
+        s = offsets[g]
+        e = offsets[g + 1]
+        p = -1  # previous kept row
+        r = s
+        while r < e and not keep[r]:
+            out[r] = np.nan
+            r += 1
+        while r < e:
+            q = r + 1  # next kept row
+            while q < e and not keep[q]:
+                out[q] = np.nan
+                q += 1
+            back = p >= 0 and frames[r] - frames[p] == 1
+            ahead = q < e and frames[q] - frames[r] == 1
+            if back and ahead:
+                # the unwrapped angle's central difference for angles
+                d = wrap(v[q] - v[r]) + wrap(v[r] - v[p]) if circular else v[q] - v[p]
+                out[r] = d / 2.0 * scale
+            elif ahead:
+                d = v[q] - v[r]
+                out[r] = (wrap(d) if circular else d) * scale
+            elif back:
+                d = v[r] - v[p]
+                out[r] = (wrap(d) if circular else d) * scale
+            else:
+                out[r] = np.nan
+            p = r
+            r = q
+
+
+def frame_gradient(
+    values: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray | None = None,
+    *,
+    circular: bool = False,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Per-frame derivative of every individual's values (see the module docs).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float64 array of shape (n,).
+    frames : numpy.ndarray
+        int64 frame numbers of shape (n,), strictly increasing per segment.
+    offsets : numpy.ndarray
+        Segment offsets of shape (n_segments + 1,).
+    keep : numpy.ndarray, optional
+        bool array of shape (n,): rows that exist (others are skipped and NaN).
+    circular : bool, default False
+        Values are angles in radians (wrapped differences).
+    scale : float, default 1.0
+        Multiplier (the frame rate gives units per second).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frame_gradient(np.array([0.0, 1.0, 4.0]), np.arange(3), np.array([0, 3]))
+    array([1., 2., 3.])
+    """
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    n = v.shape[0]
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    if v.ndim != 1 or frames.shape != (n,):
+        raise ValueError("values and frames must be 1-D arrays of equal length")
+    offsets = _check_offsets(offsets, n)
+    k = np.ones(n, dtype=np.bool_) if keep is None else np.ascontiguousarray(keep, dtype=np.bool_)
+    if k.shape != (n,):
+        raise ValueError(f"keep must have shape ({n},), got {k.shape}")
+    out = np.empty(n)
+    _gradient(v, frames, offsets, k, bool(circular), float(scale), out)
+    return out
+
+
+# ----------------------------------------------------------------------------- pair layout
+
+
+@jit
+def _segment_of_rows(offsets: np.ndarray, n: int) -> np.ndarray:
+    seg = np.empty(n, dtype=np.int64)
+    for g in range(offsets.shape[0] - 1):
+        for r in range(offsets[g], offsets[g + 1]):
+            seg[r] = g
+    return seg
+
+
+def segment_of_rows(offsets: np.ndarray) -> np.ndarray:
+    """Segment index of every row.
+
+    Parameters
+    ----------
+    offsets : numpy.ndarray
+        Segment offsets of shape (n_segments + 1,).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (offsets[-1],).
+    """
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    return _segment_of_rows(offsets, int(offsets[-1]))
+
+
+@jit(inline="always")
+def _merge_count(frames: np.ndarray, keep: np.ndarray, a0: int, a1: int, b0: int, b1: int) -> int:
+    # number of frames at which both segments have a kept row
+    i = a0
+    j = b0
+    c = 0
+    while i < a1 and j < b1:
+        fa = frames[i]
+        fb = frames[j]
+        if fa < fb:
+            i += 1
+        elif fb < fa:
+            j += 1
+        else:
+            if keep[i] and keep[j]:
+                c += 1
+            i += 1
+            j += 1
+    return c
+
+
+@jit(parallel=True)
+def _all_pairs(
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    counting: bool,
+    pair_off: np.ndarray,
+    counts: np.ndarray,
+    ra: np.ndarray,
+    rb: np.ndarray,
+) -> None:
+    # unordered segment pairs (a < b): the matched frames are written twice,
+    # as the block of (a, b) and the block of (b, a)
+    n_seg = offsets.shape[0] - 1
+    n_pairs = n_seg * (n_seg - 1) // 2
+    for u in prange(n_pairs):
+        # decode u -> (a, b), a < b, row-major over the upper triangle
+        a = 0
+        rem = u + 0
+        while rem >= n_seg - 1 - a:
+            rem -= n_seg - 1 - a
+            a += 1
+        b = a + 1 + rem
+        a0 = offsets[a]
+        a1 = offsets[a + 1]
+        b0 = offsets[b]
+        b1 = offsets[b + 1]
+        if counting:
+            c = _merge_count(frames, keep, a0, a1, b0, b1)
+            counts[a * n_seg + b] = c
+            counts[b * n_seg + a] = c
+            continue
+        o_ab = pair_off[a * n_seg + b]
+        o_ba = pair_off[b * n_seg + a]
+        i = a0
+        j = b0
+        c = 0
+        while i < a1 and j < b1:
+            fa = frames[i]
+            fb = frames[j]
+            if fa < fb:
+                i += 1
+            elif fb < fa:
+                j += 1
+            else:
+                if keep[i] and keep[j]:
+                    ra[o_ab + c] = i
+                    rb[o_ab + c] = j
+                    ra[o_ba + c] = j
+                    rb[o_ba + c] = i
+                    c += 1
+                i += 1
+                j += 1
+
+
+@jit
+def _radius_edges(
+    x: np.ndarray,
+    y: np.ndarray,
+    perm: np.ndarray,
+    goff: np.ndarray,
+    radius: float,
+    counting: bool,
+    edge_off: np.ndarray,
+    ea: np.ndarray,
+    eb: np.ndarray,
+) -> int:
+    # directed edges (focal, partner) within ``radius``, frame group by frame group.
+    # Serial over groups so the edges come out in frame order (the bucket sort
+    # below relies on it); ``counting`` only counts per group.
+    n_groups = goff.shape[0] - 1
+    r2 = radius * radius
+    max_m = 0
+    for g in range(n_groups):
+        max_m = max(max_m, goff[g + 1] - goff[g])
+    lx = np.empty(max_m)
+    ly = np.empty(max_m)
+    lrow = np.empty(max_m, dtype=np.int64)
+    keys = np.empty(max_m, dtype=np.int64)
+    total = 0
+    for g in range(n_groups):
+        m = 0
+        for p in range(goff[g], goff[g + 1]):
+            r = perm[p]
+            if math.isfinite(x[r]) and math.isfinite(y[r]):
+                lx[m] = x[r]
+                ly[m] = y[r]
+                lrow[m] = r
+                m += 1
+        start = edge_off[g] if not counting else 0
+        c = 0
+        if m <= _DENSE_RADIUS:
+            for i in range(m):
+                for j in range(m):
+                    if i != j:
+                        dx = lx[j] - lx[i]
+                        dy = ly[j] - ly[i]
+                        if dx * dx + dy * dy <= r2:
+                            if not counting:
+                                ea[start + c] = lrow[i]
+                                eb[start + c] = lrow[j]
+                            c += 1
+        else:
+            xmin = lx[0]
+            ymin = ly[0]
+            for i in range(1, m):
+                xmin = min(xmin, lx[i])
+                ymin = min(ymin, ly[i])
+            # cells of side ``radius``: partners lie in the 3 x 3 cells around
+            stride = np.int64(1) << 31
+            for i in range(m):
+                cx = np.int64((lx[i] - xmin) / radius)
+                cy = np.int64((ly[i] - ymin) / radius)
+                keys[i] = cx * stride + cy
+            order = np.argsort(keys[:m])
+            sk = keys[:m][order]
+            for i in range(m):
+                cx = np.int64((lx[i] - xmin) / radius)
+                cy = np.int64((ly[i] - ymin) / radius)
+                for ddx in range(-1, 2):
+                    lo_key = (cx + ddx) * stride + cy - 1
+                    hi_key = (cx + ddx) * stride + cy + 1
+                    lo = np.searchsorted(sk, lo_key)
+                    hi = np.searchsorted(sk, hi_key, side="right")
+                    for t in range(lo, hi):
+                        j = order[t]
+                        if j == i:
+                            continue
+                        dx = lx[j] - lx[i]
+                        dy = ly[j] - ly[i]
+                        if dx * dx + dy * dy <= r2:
+                            if not counting:
+                                ea[start + c] = lrow[i]
+                                eb[start + c] = lrow[j]
+                            c += 1
+        if counting:
+            edge_off[g + 1] = c
+        total += c
+    return total
+
+
+@jit
+def _nearest_edges(
+    nn: np.ndarray, perm: np.ndarray, goff: np.ndarray, ea: np.ndarray, eb: np.ndarray
+) -> int:
+    # both orders of every (row, one of its k nearest) edge, in frame order
+    k = nn.shape[1]
+    c = 0
+    for g in range(goff.shape[0] - 1):
+        for p in range(goff[g], goff[g + 1]):
+            r = perm[p]
+            for j in range(k):
+                s = nn[r, j]
+                if s >= 0:
+                    ea[c] = r
+                    eb[c] = s
+                    ea[c + 1] = s
+                    eb[c + 1] = r
+                    c += 2
+    return c
+
+
+@jit
+def _bucket_edges(
+    ea: np.ndarray, eb: np.ndarray, seg: np.ndarray, frames: np.ndarray, n_seg: int
+) -> tuple[np.ndarray, np.ndarray]:
+    # stable counting sort of frame-ordered edges by (focal segment, partner
+    # segment), then drop repeats (equal edges are adjacent after the sort)
+    n_e = ea.shape[0]
+    n_b = n_seg * n_seg
+    start = np.zeros(n_b + 1, dtype=np.int64)
+    for i in range(n_e):
+        start[seg[ea[i]] * n_seg + seg[eb[i]] + 1] += 1
+    for b in range(n_b):
+        start[b + 1] += start[b]
+    sa = np.empty(n_e, dtype=np.int64)
+    sb = np.empty(n_e, dtype=np.int64)
+    for i in range(n_e):
+        b = seg[ea[i]] * n_seg + seg[eb[i]]
+        sa[start[b]] = ea[i]
+        sb[start[b]] = eb[i]
+        start[b] += 1
+    m = 0
+    for i in range(n_e):
+        if m > 0 and sa[i] == sa[m - 1] and sb[i] == sb[m - 1]:
+            continue
+        sa[m] = sa[i]
+        sb[m] = sb[i]
+        m += 1
+    return sa[:m], sb[:m]
+
+
+def _sort_edges(
+    ea: np.ndarray, eb: np.ndarray, seg: np.ndarray, frames: np.ndarray, n_seg: int
+) -> tuple[np.ndarray, np.ndarray]:
+    if n_seg * n_seg <= 4 * ea.shape[0] + (1 << 20):
+        return _bucket_edges(ea, eb, seg, frames, n_seg)
+    # very many individuals: a lexsort instead of n_seg² buckets
+    order = np.lexsort((frames[ea], seg[eb], seg[ea]))
+    sa, sb = ea[order], eb[order]
+    if sa.shape[0] > 1:
+        new = np.ones(sa.shape[0], dtype=bool)
+        new[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])
+        sa, sb = sa[new], sb[new]
+    return np.ascontiguousarray(sa), np.ascontiguousarray(sb)
+
+
+def pair_rows(
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    ids: np.ndarray,
+    keep: np.ndarray | None = None,
+    *,
+    mode: str = "all",
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    k: int = 1,
+    radius: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the pair table: (focal row, partner row) per pair and frame.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        int64 frame numbers of shape (n,), strictly increasing per segment.
+    offsets : numpy.ndarray
+        Segment offsets of shape (n_segments + 1,); segments in increasing id
+        order (one segment per individual).
+    ids : numpy.ndarray
+        int64 individual id of every row, shape (n,).
+    keep : numpy.ndarray, optional
+        bool array of shape (n,): rows that take part (default all).
+    mode : {"all", "nearest", "radius"}
+        Pair selection (see the module docs for the row counts).
+    x, y : numpy.ndarray, optional
+        Positions of shape (n,) for ``"nearest"`` and ``"radius"``; rows with a
+        NaN coordinate are in no selected pair.
+    k : int, default 1
+        Partners per individual for ``"nearest"``.
+    radius : float, optional
+        Largest pair distance for ``"radius"``.
+
+    Returns
+    -------
+    focal, partner : numpy.ndarray
+        int64 arrays of shape (n_pairs,), row indices into the track table,
+        sorted by (focal id, partner id, frame), unique.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = pair_rows(np.array([0, 1, 0, 1]), np.array([0, 2, 4]), np.array([1, 1, 2, 2]))
+    >>> a, b
+    (array([0, 1, 2, 3]), array([2, 3, 0, 1]))
+    """
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    n = frames.shape[0]
+    offsets = _check_offsets(offsets, n)
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    if ids.shape != (n,):
+        raise ValueError(f"ids must have shape ({n},), got {ids.shape}")
+    kp = np.ones(n, dtype=np.bool_) if keep is None else np.ascontiguousarray(keep, dtype=np.bool_)
+    if kp.shape != (n,):
+        raise ValueError(f"keep must have shape ({n},), got {kp.shape}")
+    n_seg = offsets.shape[0] - 1
+    if mode not in PAIR_MODES:
+        raise ValueError(f"pair mode must be one of {PAIR_MODES}, got {mode!r}")
+    if mode == "all" or n_seg < 2:
+        if n_seg < 2:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        counts = np.zeros(n_seg * n_seg, dtype=np.int64)
+        dummy = np.empty(0, dtype=np.int64)
+        _all_pairs(frames, offsets, kp, True, counts, counts, dummy, dummy)
+        pair_off = np.zeros(n_seg * n_seg, dtype=np.int64)
+        np.cumsum(counts[:-1], out=pair_off[1:])
+        total = int(counts.sum())
+        ra = np.empty(total, dtype=np.int64)
+        rb = np.empty(total, dtype=np.int64)
+        _all_pairs(frames, offsets, kp, False, pair_off, counts, ra, rb)
+        return ra, rb
+    if x is None or y is None:
+        raise ValueError(f"pair mode {mode!r} needs positions x and y")
+    px = np.array(x, dtype=np.float64)  # a copy: dropped rows become NaN
+    py = np.ascontiguousarray(y, dtype=np.float64)
+    if px.shape != (n,) or py.shape != (n,):
+        raise ValueError(f"x and y must have shape ({n},)")
+    px[~kp] = np.nan
+    seg = segment_of_rows(offsets)
+    perm, goff = frame_order(frames)
+    if mode == "nearest":
+        if isinstance(k, bool) or int(k) != k or k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        nn, _ = nearest_neighbors(px, py, ids, frames, int(k))
+        nn = np.ascontiguousarray(nn)
+        size = 2 * int((nn >= 0).sum())
+        ea = np.empty(size, dtype=np.int64)
+        eb = np.empty(size, dtype=np.int64)
+        _nearest_edges(nn, perm, goff, ea, eb)
+    else:
+        if radius is None or not (math.isfinite(radius) and radius > 0):
+            raise ValueError(f"pair mode 'radius' needs a positive finite radius, got {radius!r}")
+        edge_off = np.zeros(goff.shape[0], dtype=np.int64)
+        dummy = np.empty(0, dtype=np.int64)
+        _radius_edges(px, py, perm, goff, float(radius), True, edge_off, dummy, dummy)
+        np.cumsum(edge_off, out=edge_off)
+        total = int(edge_off[-1])
+        ea = np.empty(total, dtype=np.int64)
+        eb = np.empty(total, dtype=np.int64)
+        _radius_edges(px, py, perm, goff, float(radius), False, edge_off, ea, eb)
+    return _sort_edges(ea, eb, seg, frames, n_seg)
+
+
+# ----------------------------------------------------------------------------- features
+
+
+@jit(parallel=True)
+def _pair_position(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    hc: np.ndarray,
+    hs: np.ndarray,
+    kin: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    # kin columns per track row: speed, v_para, v_perp, ang_speed
+    # out columns: A_speed, A_v_para, A_v_perp, A_ang_speed, A_heading_cos,
+    # A_heading_sin, AB_dist, AB_dx_egoA, AB_dy_egoA, rel_heading_cos,
+    # rel_heading_sin, B_speed, B_v_para, B_v_perp, B_ang_speed
+    for i in prange(ra.shape[0]):
+        a = ra[i]
+        b = rb[i]
+        ca = hc[a]
+        sa = hs[a]
+        cb = hc[b]
+        sb = hs[b]
+        dx = x[b] - x[a]
+        dy = y[b] - y[a]
+        out[i, 0] = kin[a, 0]
+        out[i, 1] = kin[a, 1]
+        out[i, 2] = kin[a, 2]
+        out[i, 3] = kin[a, 3]
+        out[i, 4] = ca
+        out[i, 5] = sa
+        out[i, 6] = math.sqrt(dx * dx + dy * dy)
+        out[i, 7] = ca * dx + sa * dy  # rotation by -heading of A
+        out[i, 8] = -sa * dx + ca * dy
+        out[i, 9] = cb * ca + sb * sa  # cos(hB - hA)
+        out[i, 10] = sb * ca - cb * sa  # sin(hB - hA)
+        out[i, 11] = kin[b, 0]
+        out[i, 12] = kin[b, 1]
+        out[i, 13] = kin[b, 2]
+        out[i, 14] = kin[b, 3]
+
+
+PAIR_POSITION_COLUMNS: tuple[str, ...] = (
+    "A_speed",
+    "A_v_para",
+    "A_v_perp",
+    "A_ang_speed",
+    "A_heading_cos",
+    "A_heading_sin",
+    "AB_dist",
+    "AB_dx_egoA",
+    "AB_dy_egoA",
+    "rel_heading_cos",
+    "rel_heading_sin",
+    "B_speed",
+    "B_v_para",
+    "B_v_perp",
+    "B_ang_speed",
+)
+"""Output columns of :func:`pair_position` (mosaic's egocentric pair columns)."""
+
+
+def individual_kinematics(
+    x: np.ndarray,
+    y: np.ndarray,
+    heading: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    fps: float,
+) -> np.ndarray:
+    """Speed, heading-frame velocity and angular speed of every track row.
+
+    Parameters
+    ----------
+    x, y, heading : numpy.ndarray
+        Cleaned positions and heading (radians), float64 of shape (n,).
+    frames, offsets, keep
+        As in :func:`frame_gradient`.
+    fps : float
+        Frames per second (derivatives are per second).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n, 4): speed, v_para (along the heading),
+        v_perp (to its left), ang_speed (d heading / dt, signed).
+    """
+    vx = frame_gradient(x, frames, offsets, keep, scale=fps)
+    vy = frame_gradient(y, frames, offsets, keep, scale=fps)
+    w = frame_gradient(heading, frames, offsets, keep, circular=True, scale=fps)
+    c = np.cos(heading)
+    s = np.sin(heading)
+    out = np.empty((x.shape[0], 4))
+    out[:, 0] = np.hypot(vx, vy)
+    out[:, 1] = vx * c + vy * s
+    out[:, 2] = -vx * s + vy * c
+    out[:, 3] = w
+    return out
+
+
+def pair_position(
+    focal: np.ndarray,
+    partner: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    heading: np.ndarray,
+    kinematics: np.ndarray,
+) -> np.ndarray:
+    """Compute mosaic's egocentric pair columns for every pair row.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,) (from :func:`pair_rows`).
+    x, y, heading : numpy.ndarray
+        Cleaned positions and heading (radians) per track row, shape (n,).
+    kinematics : numpy.ndarray
+        float64 array of shape (n, 4) from :func:`individual_kinematics`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n_pairs, 15), columns
+        :data:`PAIR_POSITION_COLUMNS`: the focal's (A) kinematics and heading,
+        the distance, the partner's position in A's heading frame (x ahead, y
+        to the left), cos / sin of (heading B - heading A), the partner's (B)
+        kinematics.
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    h = np.ascontiguousarray(heading, dtype=np.float64)
+    kin = np.ascontiguousarray(kinematics, dtype=np.float64)
+    n = x.shape[0]
+    if y.shape != (n,) or h.shape != (n,) or kin.shape != (n, 4):
+        raise ValueError("x, y, heading must have shape (n,) and kinematics (n, 4)")
+    if ra.shape != rb.shape:
+        raise ValueError("focal and partner must have equal shapes")
+    out = np.empty((ra.shape[0], 15))
+    _pair_position(ra, rb, x, y, np.cos(h), np.sin(h), kin, out)
+    return out
+
+
+# ----------------------------------------------------------------------------- smoothing
+
+
+@jit(inline="always")
+def _reflect(j: int, s: int, e: int) -> int:
+    # mirror an index into [s, e) without repeating the edge (numpy "reflect")
+    if e - s == 1:
+        return s
+    period = 2 * (e - s - 1)
+    t = (j - s) % period
+    if t < 0:
+        t += period
+    return s + (t if t < e - s else period - t)
+
+
+@jit(parallel=True)
+def _smooth(
+    v: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    half: int,
+    circular: bool,
+    out: np.ndarray,
+) -> None:
+    n_seg = offsets.shape[0] - 1
+    for g in prange(n_seg):
+        s = offsets[g]
+        e = offsets[g + 1]
+        r = s
+        while r < e:
+            if not keep[r]:
+                out[r] = v[r]
+                r += 1
+                continue
+            q = r + 1  # run of kept rows with consecutive frames
+            while q < e and keep[q] and frames[q] - frames[q - 1] == 1:
+                q += 1
+            for i in range(r, q):
+                acc = 0.0
+                for j in range(i - half, i + half + 1):
+                    w = v[_reflect(j, r, q)]
+                    acc += wrap(w - v[i]) if circular else w
+                out[i] = v[i] + acc / (2 * half + 1) if circular else acc / (2 * half + 1)
+            r = q
+
+
+def smooth_columns(
+    values: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    *,
+    circular: bool = False,
+) -> np.ndarray:
+    """Centred moving average per individual over runs of consecutive kept frames.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float64 array of shape (n,).
+    frames, offsets, keep
+        As in :func:`frame_gradient`.
+    window : int
+        Odd number of frames (1: no smoothing).
+    circular : bool, default False
+        Angles: each window is averaged unwrapped around its centre value.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n,). A run's ends are padded by mirroring
+        (``x[1], x[0], x[1]``), as numpy's ``"reflect"`` mode.
+    """
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"the smoothing window must be an odd number of frames, got {window}")
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    n = v.shape[0]
+    out = np.empty(n)
+    _smooth(
+        v,
+        np.ascontiguousarray(frames, dtype=np.int64),
+        _check_offsets(offsets, n),
+        np.ascontiguousarray(keep, dtype=np.bool_),
+        window // 2,
+        bool(circular),
+        out,
+    )
+    return out
+
+
+# ----------------------------------------------------------------------------- facing
+
+
+@jit(inline="always")
+def _angle_diff_deg(a: float, b: float) -> float:
+    # |b - a| wrapped into [0, 180] degrees
+    return abs((b - a + 180.0) % 360.0 - 180.0)
+
+
+@jit(parallel=True)
+def _pair_facing(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    hx: np.ndarray,
+    hy: np.ndarray,
+    body_deg: np.ndarray,
+    dist_scale: float,
+    angle_thresh: float,
+    dist_thresh: float,
+    out: np.ndarray,
+    facing: np.ndarray,
+) -> None:
+    # out columns: body_angle_deg, bearing_deg, angle_diff_deg, distance
+    for i in prange(ra.shape[0]):
+        a = ra[i]
+        b = rb[i]
+        dx = hx[b] - hx[a]
+        dy = hy[b] - hy[a]
+        bearing = math.degrees(math.atan2(dy, dx))
+        diff = _angle_diff_deg(body_deg[a], bearing)
+        dist = math.sqrt(dx * dx + dy * dy) * dist_scale
+        out[i, 0] = body_deg[a]
+        out[i, 1] = bearing
+        out[i, 2] = diff
+        out[i, 3] = dist
+        facing[i] = diff < angle_thresh and dist < dist_thresh  # NaN compares False
+
+
+PAIR_FACING_COLUMNS: tuple[str, ...] = (
+    "body_angle_deg",
+    "bearing_deg",
+    "angle_diff_deg",
+    "distance",
+)
+"""Float columns of :func:`pair_facing` (then the boolean ``is_facing``)."""
+
+
+def pair_facing(
+    focal: np.ndarray,
+    partner: np.ndarray,
+    head_x: np.ndarray,
+    head_y: np.ndarray,
+    tail_x: np.ndarray,
+    tail_y: np.ndarray,
+    *,
+    towards_tail: bool = True,
+    dist_scale: float = 1.0,
+    angle_thresh_deg: float = 45.0,
+    dist_thresh: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Facing angle between a focal's body axis and the bearing to its partner's head.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,).
+    head_x, head_y, tail_x, tail_y : numpy.ndarray
+        Head and rear (abdomen) keypoint per track row, shape (n,).
+    towards_tail : bool, default True
+        Body axis from head to tail (mosaic's ``head_to_abdomen``); False:
+        from tail to head.
+    dist_scale : float, default 1.0
+        Multiplier of the head-to-head distance (cm per pixel).
+    angle_thresh_deg, dist_thresh : float
+        ``is_facing`` is ``angle_diff < angle_thresh_deg and distance < dist_thresh``.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        float64 array of shape (n_pairs, 4), columns :data:`PAIR_FACING_COLUMNS`:
+        the focal's body axis angle and the bearing from its head to the
+        partner's head (degrees, atan2 convention), their absolute difference
+        wrapped into [0, 180], the (scaled) head distance. NaN where a
+        keypoint is missing.
+    is_facing : numpy.ndarray
+        bool array of shape (n_pairs,), False where a value is NaN.
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    hx = np.ascontiguousarray(head_x, dtype=np.float64)
+    hy = np.ascontiguousarray(head_y, dtype=np.float64)
+    tx = np.asarray(tail_x, dtype=np.float64)
+    ty = np.asarray(tail_y, dtype=np.float64)
+    if towards_tail:
+        body = np.degrees(np.arctan2(ty - hy, tx - hx))
+    else:
+        body = np.degrees(np.arctan2(hy - ty, hx - tx))
+    out = np.empty((ra.shape[0], 4))
+    facing = np.empty(ra.shape[0], dtype=np.bool_)
+    _pair_facing(
+        ra,
+        rb,
+        hx,
+        hy,
+        body,
+        float(dist_scale),
+        float(angle_thresh_deg),
+        float(dist_thresh),
+        out,
+        facing,
+    )
+    return out, facing
+
+
+@jit
+def _attention(
+    id1: np.ndarray,
+    id2: np.ndarray,
+    frames: np.ndarray,
+    angle: np.ndarray,
+    facing: np.ndarray,
+    counting: bool,
+    block_off: np.ndarray,
+    out_id: np.ndarray,
+    out_frame: np.ndarray,
+    out_target: np.ndarray,
+    out_angle: np.ndarray,
+) -> int:
+    # rows grouped by id1 (contiguous blocks); per block a per-frame best partner
+    n = id1.shape[0]
+    total = 0
+    s = 0
+    blk = 0
+    while s < n:
+        e = s + 1
+        while e < n and id1[e] == id1[s]:
+            e += 1
+        fmin = frames[s]
+        fmax = frames[s]
+        for r in range(s, e):
+            fmin = min(fmin, frames[r])
+            fmax = max(fmax, frames[r])
+        span = fmax - fmin + 1
+        present = np.zeros(span, dtype=np.bool_)
+        best = np.full(span, np.inf)
+        best_id = np.full(span, -1, dtype=np.int64)
+        has = np.zeros(span, dtype=np.bool_)
+        for r in range(s, e):
+            q = frames[r] - fmin
+            present[q] = True
+            better = (
+                not has[q] or angle[r] < best[q] or (angle[r] == best[q] and id2[r] < best_id[q])
+            )
+            if facing[r] and math.isfinite(angle[r]) and better:
+                best[q] = angle[r]
+                best_id[q] = id2[r]
+                has[q] = True
+        c = 0
+        for q in range(span):
+            if present[q]:
+                if not counting:
+                    o = block_off[blk] + c
+                    out_id[o] = id1[s]
+                    out_frame[o] = fmin + q
+                    out_target[o] = best_id[q] if has[q] else -1
+                    out_angle[o] = best[q] if has[q] else np.nan
+                c += 1
+        if counting:
+            block_off[blk + 1] = block_off[blk] + c
+        total += c
+        blk += 1
+        s = e
+    return total
+
+
+def attention_targets(
+    id1: np.ndarray,
+    id2: np.ndarray,
+    frames: np.ndarray,
+    angle_diff: np.ndarray,
+    is_facing: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per (focal, frame): the facing partner with the smallest angle difference.
+
+    Parameters
+    ----------
+    id1, id2, frames : numpy.ndarray
+        int64 focal id, partner id and frame of every pair row, shape (n,);
+        rows of one focal must be contiguous (a pair table is).
+    angle_diff : numpy.ndarray
+        float64 angle differences (degrees), shape (n,).
+    is_facing : numpy.ndarray
+        bool, shape (n,).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``id``, ``frame`` (int64; one row per focal and frame present, sorted
+        by focal block then frame), ``target`` (int64 partner id, ``-1`` when
+        no partner is faced) and ``angle`` (float64, NaN when none). Ties go to
+        the smaller partner id.
+    """
+    id1 = np.ascontiguousarray(id1, dtype=np.int64)
+    n = id1.shape[0]
+    id2 = np.ascontiguousarray(id2, dtype=np.int64)
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    ang = np.ascontiguousarray(angle_diff, dtype=np.float64)
+    fac = np.ascontiguousarray(is_facing, dtype=np.bool_)
+    if not (id2.shape == frames.shape == ang.shape == fac.shape == (n,)):
+        raise ValueError("id1, id2, frames, angle_diff and is_facing must have equal shapes")
+    n_blocks = int(np.count_nonzero(np.diff(id1))) + 1 if n else 0
+    block_off = np.zeros(n_blocks + 1, dtype=np.int64)
+    e64 = np.empty(0, dtype=np.int64)
+    total = _attention(id1, id2, frames, ang, fac, True, block_off, e64, e64, e64, np.empty(0))
+    out = {
+        "id": np.empty(total, dtype=np.int64),
+        "frame": np.empty(total, dtype=np.int64),
+        "target": np.empty(total, dtype=np.int64),
+        "angle": np.empty(total),
+    }
+    _attention(
+        id1,
+        id2,
+        frames,
+        ang,
+        fac,
+        False,
+        block_off,
+        out["id"],
+        out["frame"],
+        out["target"],
+        out["angle"],
+    )
+    return out
+
+
+# ----------------------------------------------------------------------------- orientation
+
+
+_ROW_CHUNK = 4096  # pair rows per parallel task (one scratch set per task)
+
+
+@jit(inline="always")
+def _sorted_stat_row(vals: np.ndarray, m: int) -> None:
+    # insertion sort of vals[:m] (a few keypoints)
+    for i in range(1, m):
+        v = vals[i]
+        j = i - 1
+        while j >= 0 and vals[j] > v:
+            vals[j + 1] = vals[j]
+            j -= 1
+        vals[j + 1] = v
+
+
+@jit(inline="always")
+def _quantile_sorted(vals: np.ndarray, m: int, q: float) -> float:
+    # numpy's default ("linear") quantile of the sorted vals[:m]
+    if m == 0:
+        return np.nan
+    pos = q * (m - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, m - 1)
+    t = pos - lo
+    a = vals[lo]
+    b = vals[hi]
+    return a + t * (b - a) if t < 0.5 else b - (1.0 - t) * (b - a)
+
+
+@jit(parallel=True)
+def _orientation_rel(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    angle: np.ndarray,
+    scale: np.ndarray,
+    qs: np.ndarray,
+    k_near: int,
+    out: np.ndarray,
+) -> None:
+    n = ra.shape[0]
+    n_kp = px.shape[1]
+    n_q = qs.shape[0]
+    n_chunks = (n + _ROW_CHUNK - 1) // _ROW_CHUNK
+    for ch in prange(n_chunks):
+        ex = np.empty(n_kp)
+        ey = np.empty(n_kp)
+        dd = np.empty(n_kp)
+        for i in range(ch * _ROW_CHUNK, min((ch + 1) * _ROW_CHUNK, n)):
+            a = ra[i]
+            b = rb[i]
+            # centroids of the keypoints with both coordinates
+            ax = 0.0
+            ay = 0.0
+            na = 0
+            bx = 0.0
+            by = 0.0
+            nb = 0
+            for j in range(n_kp):
+                if math.isfinite(px[a, j]) and math.isfinite(py[a, j]):
+                    ax += px[a, j]
+                    ay += py[a, j]
+                    na += 1
+                if math.isfinite(px[b, j]) and math.isfinite(py[b, j]):
+                    bx += px[b, j]
+                    by += py[b, j]
+                    nb += 1
+            ax = ax / na if na else np.nan
+            ay = ay / na if na else np.nan
+            bx = bx / nb if nb else np.nan
+            by = by / nb if nb else np.nan
+            c = math.cos(angle[a])
+            s = math.sin(angle[a])
+            sc = scale[a]
+            ddx = bx - ax
+            ddy = by - ay
+            out[i, 0] = (c * ddx + s * ddy) / sc
+            out[i, 1] = (-s * ddx + c * ddy) / sc
+            out[i, 2] = wrap(angle[b] - angle[a])
+            m = 0
+            for j in range(n_kp):
+                if math.isfinite(px[b, j]) and math.isfinite(py[b, j]):
+                    rx = px[b, j] - ax
+                    ry = py[b, j] - ay
+                    u = (c * rx + s * ry) / sc
+                    v = (-s * rx + c * ry) / sc
+                    if math.isfinite(u) and math.isfinite(v):
+                        ex[m] = u
+                        ey[m] = v
+                        dd[m] = math.sqrt(u * u + v * v)
+                        m += 1
+            _sorted_stat_row(ex, m)
+            _sorted_stat_row(ey, m)
+            _sorted_stat_row(dd, m)
+            out[i, 3] = dd[0] if m else np.nan
+            out[i, 4] = _quantile_sorted(dd, m, 0.5)
+            out[i, 5] = dd[m - 1] if m else np.nan
+            col = 6
+            for t in range(n_q):
+                out[i, col + t] = _quantile_sorted(dd, m, qs[t])
+            col = 6 + n_q
+            out[i, col] = ex[0] if m else np.nan
+            out[i, col + 1] = _quantile_sorted(ex, m, 0.5)
+            out[i, col + 2] = ex[m - 1] if m else np.nan
+            out[i, col + 3] = ey[0] if m else np.nan
+            out[i, col + 4] = _quantile_sorted(ey, m, 0.5)
+            out[i, col + 5] = ey[m - 1] if m else np.nan
+            col = 12 + n_q
+            for t in range(k_near):
+                out[i, col + t] = dd[t] if t < m else np.nan
+
+
+def orientation_rel_columns(
+    quantiles: list[float] | tuple[float, ...], nearest_k: int
+) -> list[str]:
+    """Output column names of :func:`orientation_rel`, in order.
+
+    Parameters
+    ----------
+    quantiles : sequence of float
+        Quantiles in [0, 1]; ``0.25`` gives ``dist_q25``.
+    nearest_k : int
+        Number of ``near_{j}`` columns.
+
+    Returns
+    -------
+    list of str
+    """
+    return [
+        "dx",
+        "dy",
+        "dtheta",
+        "dist_min",
+        "dist_median",
+        "dist_max",
+        *[f"dist_q{round(q * 100):d}" for q in quantiles],
+        "x_min",
+        "x_median",
+        "x_max",
+        "y_min",
+        "y_median",
+        "y_max",
+        *[f"near_{j}" for j in range(nearest_k)],
+    ]
+
+
+def orientation_rel(
+    focal: np.ndarray,
+    partner: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    angle: np.ndarray,
+    scale: np.ndarray,
+    quantiles: tuple[float, ...] = (0.25, 0.5, 0.75),
+    nearest_k: int = 3,
+) -> np.ndarray:
+    """Express the partner's keypoints in the focal's body frame, in body-scale units.
+
+    With ``c`` the focal's keypoint centroid (keypoints with both coordinates),
+    ``R`` the rotation by minus its heading and ``s`` its scale, every partner
+    keypoint ``p`` maps to ``R (p - c) / s``.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,).
+    px, py : numpy.ndarray
+        Keypoints, float64 arrays of shape (n, n_keypoints); NaN missing.
+    angle : numpy.ndarray
+        Heading (radians) per track row, shape (n,).
+    scale : numpy.ndarray
+        Scale per track row, shape (n,).
+    quantiles : tuple of float
+        Quantiles of the keypoint distances.
+    nearest_k : int
+        Number of smallest keypoint distances.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n_pairs, len(:func:`orientation_rel_columns`)):
+        ``dx, dy`` the partner centroid in the focal frame, ``dtheta`` the
+        wrapped heading difference (partner - focal), min / median / max and
+        the quantiles of the keypoint distances to the focal centroid,
+        min / median / max of the keypoints' x and y in the focal frame, the
+        ``nearest_k`` smallest distances (NaN when fewer keypoints).
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    px = np.ascontiguousarray(px, dtype=np.float64)
+    py = np.ascontiguousarray(py, dtype=np.float64)
+    n = px.shape[0]
+    if px.ndim != 2 or py.shape != px.shape:
+        raise ValueError("px and py must be 2-D arrays of equal shape (rows, keypoints)")
+    ang = np.ascontiguousarray(angle, dtype=np.float64)
+    sc = np.ascontiguousarray(scale, dtype=np.float64)
+    if ang.shape != (n,) or sc.shape != (n,):
+        raise ValueError(f"angle and scale must have shape ({n},)")
+    qs = np.asarray(quantiles, dtype=np.float64)
+    if qs.ndim != 1 or np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"quantiles must lie in [0, 1], got {quantiles!r}")
+    if nearest_k < 1:
+        raise ValueError(f"nearest_k must be >= 1, got {nearest_k}")
+    out = np.empty((ra.shape[0], 12 + qs.shape[0] + int(nearest_k)))
+    _orientation_rel(ra, rb, px, py, ang, sc, qs, int(nearest_k), out)
+    return out
+
+
+# ----------------------------------------------------------------------------- nn delta
+
+
+@jit(parallel=True)
+def _lag_rows(frames: np.ndarray, offsets: np.ndarray, lag: np.ndarray, out: np.ndarray) -> None:
+    # row of the same individual at frame + lag (binary search in its frames), -1 if absent
+    for g in prange(offsets.shape[0] - 1):
+        s = offsets[g]
+        e = offsets[g + 1]
+        seg = frames[s:e]
+        for i in range(s, e):
+            target = frames[i] + lag[i]
+            j = s + np.searchsorted(seg, target)
+            out[i] = j if j < e and j >= s and frames[j] == target else -1
+
+
+def lag_rows(frames: np.ndarray, offsets: np.ndarray, lag: np.ndarray | int) -> np.ndarray:
+    """Row of the same individual ``lag`` frames later (earlier for a negative lag).
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        int64 frame numbers of shape (n,), strictly increasing per segment.
+    offsets : numpy.ndarray
+        Segment offsets of shape (n_segments + 1,).
+    lag : int or numpy.ndarray
+        Frames ahead (one value, or int64 per row).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (n,): the row at ``frame + lag`` of the same
+        segment, ``-1`` when that frame is absent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lag_rows(np.array([0, 1, 2, 5]), np.array([0, 4]), 3)
+    array([-1, -1,  3, -1])
+    """
+    frames = np.ascontiguousarray(frames, dtype=np.int64)
+    n = frames.shape[0]
+    offsets = _check_offsets(offsets, n)
+    lags = np.full(n, int(lag), dtype=np.int64) if np.ndim(lag) == 0 else np.asarray(lag)
+    lags = np.ascontiguousarray(lags, dtype=np.int64)
+    if lags.shape != (n,):
+        raise ValueError(f"lag must be a scalar or have shape ({n},)")
+    out = np.empty(n, dtype=np.int64)
+    _lag_rows(frames, offsets, lags, out)
+    return out
+
+
+@jit(parallel=True)
+def _response(
+    rows: np.ndarray,
+    fut: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    speed: np.ndarray,
+    lag: np.ndarray,
+    wrap_angle: bool,
+    per_frame: bool,
+    fps_scale: float,
+    out: np.ndarray,
+) -> None:
+    # out columns: dx, dy, dt, dangle, dspeed for the rows ``rows`` (future rows ``fut``)
+    for t in prange(rows.shape[0]):
+        i = rows[t]
+        j = fut[t]
+        out[t, 0] = x[j] - x[i]
+        out[t, 1] = y[j] - y[i]
+        out[t, 2] = lag[i]
+        d = angle[j] - angle[i]
+        if wrap_angle:
+            d = wrap(d)
+        if per_frame:
+            d = d / lag[i]
+        out[t, 3] = d * fps_scale
+        out[t, 4] = speed[j] - speed[i]
+
+
+def nn_response(
+    rows: np.ndarray,
+    future: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    speed: np.ndarray,
+    lag: np.ndarray,
+    *,
+    wrap_angle: bool = True,
+    per_frame: bool = True,
+    fps_scale: float = 1.0,
+) -> np.ndarray:
+    """Change of position, heading and speed from each row to its future row.
+
+    Parameters
+    ----------
+    rows, future : numpy.ndarray
+        int64 row indices of shape (m,): the rows and their rows ``lag`` frames later.
+    x, y, angle, speed : numpy.ndarray
+        float64 track columns of shape (n,).
+    lag : numpy.ndarray
+        int64 frames of every track row, shape (n,).
+    wrap_angle : bool, default True
+        Wrap the heading change into (-pi, pi].
+    per_frame : bool, default True
+        Divide the heading change by the lag.
+    fps_scale : float, default 1.0
+        Multiply the heading change (the frame rate gives rad/s).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (m, 5): dx, dy (world frame), dt (the lag in
+        frames), dangle, dspeed. NaN propagates from missing values.
+    """
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    fut = np.ascontiguousarray(future, dtype=np.int64)
+    out = np.empty((rows.shape[0], 5))
+    _response(
+        rows,
+        fut,
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(angle, dtype=np.float64),
+        np.ascontiguousarray(speed, dtype=np.float64),
+        np.ascontiguousarray(lag, dtype=np.int64),
+        bool(wrap_angle),
+        bool(per_frame),
+        float(fps_scale),
+        out,
+    )
+    return out
+
+
+# ----------------------------------------------------------------------------- approach-avoidance
+
+
+@jit
+def _pair_blocks(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    # offsets of the runs of equal (focal segment, partner segment)
+    n = sa.shape[0]
+    count = 1 if n else 0
+    for i in range(1, n):
+        if sa[i] != sa[i - 1] or sb[i] != sb[i - 1]:
+            count += 1
+    off = np.empty(count + 1, dtype=np.int64)
+    off[0] = 0
+    c = 1
+    for i in range(1, n):
+        if sa[i] != sa[i - 1] or sb[i] != sb[i - 1]:
+            off[c] = i
+            c += 1
+    off[count] = n
+    return off
+
+
+def pair_blocks(focal: np.ndarray, partner: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Offsets of the ordered-pair blocks of a pair table (sorted by id1, id2, frame).
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,) from :func:`pair_rows`.
+    offsets : numpy.ndarray
+        Segment offsets of the track table.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (n_blocks + 1,): block ``k`` (one ordered pair,
+        in frame order) is ``rows[off[k]:off[k + 1]]``.
+    """
+    seg = segment_of_rows(offsets)
+    return _pair_blocks(seg[np.asarray(focal, np.int64)], seg[np.asarray(partner, np.int64)])
+
+
+@jit
+def _mirror(sa: np.ndarray, sb: np.ndarray, block_off: np.ndarray, n_seg: int) -> np.ndarray:
+    # row of (partner, focal) at the same frame; blocks of mirrored pairs hold the same frames
+    n_blocks = block_off.shape[0] - 1
+    first = np.full(n_seg * n_seg, -1, dtype=np.int64)
+    for k in range(n_blocks):
+        r = block_off[k]
+        first[sa[r] * n_seg + sb[r]] = k
+    out = np.empty(sa.shape[0], dtype=np.int64)
+    for k in range(n_blocks):
+        r0 = block_off[k]
+        m = first[sb[r0] * n_seg + sa[r0]]
+        for r in range(r0, block_off[k + 1]):
+            out[r] = block_off[m] + (r - r0) if m >= 0 else -1
+    return out
+
+
+def mirror_rows(focal: np.ndarray, partner: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Row of the mirrored pair (partner, focal) at the same frame, for every pair row.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,) from :func:`pair_rows` (closed
+        under swapping, as every selection is).
+    offsets : numpy.ndarray
+        Segment offsets of the track table.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (n_pairs,).
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    seg = segment_of_rows(offsets)
+    sa, sb = seg[ra], seg[rb]
+    blocks = _pair_blocks(sa, sb)
+    return _mirror(sa, sb, blocks, offsets.shape[0] - 1)
+
+
+@jit(parallel=True)
+def _aa_metrics(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    hc: np.ndarray,
+    hs: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    # columns: distance, focal speed, partner speed, cosine of the focal's velocity
+    # with the direction to the partner, of the partner's with the direction away
+    # from the focal, of the focal's heading with its velocity
+    for i in prange(ra.shape[0]):
+        a = ra[i]
+        b = rb[i]
+        dx = x[b] - x[a]
+        dy = y[b] - y[a]
+        dist = math.sqrt(dx * dx + dy * dy)
+        sa = math.sqrt(vx[a] * vx[a] + vy[a] * vy[a])
+        sb = math.sqrt(vx[b] * vx[b] + vy[b] * vy[b])
+        out[i, 0] = dist
+        out[i, 1] = sa
+        out[i, 2] = sb
+        out[i, 3] = (vx[a] * dx + vy[a] * dy) / (sa * dist)
+        out[i, 4] = (vx[b] * dx + vy[b] * dy) / (sb * dist)
+        out[i, 5] = (hc[a] * vx[a] + hs[a] * vy[a]) / sa
+
+
+@jit(parallel=True)
+def _aa_qualify(
+    m: np.ndarray,
+    gate: float,
+    use_gate: bool,
+    max_dist: float,
+    min_speed_a: float,
+    min_speed_b: float,
+    min_cos_a: float,
+    min_cos_b: float,
+    out: np.ndarray,
+) -> None:
+    for i in prange(m.shape[0]):
+        ok = (
+            m[i, 0] <= max_dist
+            and m[i, 1] >= min_speed_a
+            and m[i, 2] >= min_speed_b
+            and m[i, 3] >= min_cos_a
+            and m[i, 4] >= min_cos_b
+        )
+        out[i] = ok and (not use_gate or m[i, 5] >= gate)  # NaN compares False
+
+
+@jit(parallel=True)
+def _trailing_events(
+    q: np.ndarray,
+    frames: np.ndarray,
+    block_off: np.ndarray,
+    window: int,
+    min_count: int,
+    out: np.ndarray,
+) -> None:
+    # event = qualifying and >= min_count qualifying frames in [f - window + 1, f] of the block
+    for k in prange(block_off.shape[0] - 1):
+        s = block_off[k]
+        e = block_off[k + 1]
+        lo = s
+        count = 0
+        for r in range(s, e):
+            count += q[r]
+            while frames[lo] <= frames[r] - window:
+                count -= q[lo]
+                lo += 1
+            out[r] = q[r] and count >= min_count
+
+
+def approach_avoidance_events(
+    focal: np.ndarray,
+    partner: np.ndarray,
+    pair_frames: np.ndarray,
+    offsets: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    heading: np.ndarray | None,
+    *,
+    distance_threshold: float,
+    approacher_speed: float,
+    avoider_speed: float,
+    cos_approacher: float,
+    cos_avoider: float,
+    orientation_gate_cos: float | None,
+    window: int,
+    min_count: int,
+    smooth: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Approach-avoidance frames of every ordered pair (focal approaches, partner avoids).
+
+    A pair row *qualifies* when the distance is at most ``distance_threshold``,
+    the focal's speed at least ``approacher_speed`` and its velocity's cosine
+    with the direction to the partner at least ``cos_approacher``, the
+    partner's speed at least ``avoider_speed`` and its velocity's cosine with
+    the direction away from the focal at least ``cos_avoider``, and (with a
+    gate) the cosine between the focal's heading and its velocity at least
+    ``orientation_gate_cos``. A qualifying row is an *event* when at least
+    ``min(min_count, window)`` rows of its pair qualify within its trailing
+    ``window`` frames.
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 pair rows from :func:`pair_rows`.
+    pair_frames : numpy.ndarray
+        int64 frame of every pair row.
+    offsets : numpy.ndarray
+        Segment offsets of the track table.
+    x, y, vx, vy : numpy.ndarray
+        Position and velocity per track row.
+    heading : numpy.ndarray or None
+        Heading (radians) per track row, for the gate.
+    distance_threshold, approacher_speed, avoider_speed, cos_approacher, cos_avoider
+        Thresholds (see above).
+    orientation_gate_cos : float or None
+        The gate; None: no gate.
+    window, min_count : int
+        Trailing window (frames) and the qualifying rows it needs.
+    smooth : int, default 1
+        Centred window (frames) of the mean of the distance, speeds and
+        cosines of every pair before the thresholds (1: none).
+
+    Returns
+    -------
+    directed : numpy.ndarray
+        bool array of shape (n_pairs,): the focal approaches and the partner avoids.
+    either : numpy.ndarray
+        bool array of shape (n_pairs,): an event in either direction (the same
+        on both rows of the pair).
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    n = ra.shape[0]
+    use_gate = orientation_gate_cos is not None and heading is not None
+    h = np.ascontiguousarray(heading if heading is not None else np.zeros(x.shape[0]))
+    metrics = np.empty((n, 6))
+    _aa_metrics(
+        ra,
+        rb,
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(vx, dtype=np.float64),
+        np.ascontiguousarray(vy, dtype=np.float64),
+        np.cos(h),
+        np.sin(h),
+        metrics,
+    )
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    pair_frames = np.ascontiguousarray(pair_frames, dtype=np.int64)
+    blocks = pair_blocks(ra, rb, offsets)
+    if smooth > 1:
+        # centred means of the distance, speeds and cosines (not the gate), NaN skipped
+        for j in range(5):
+            metrics[:, j] = rolling(
+                np.ascontiguousarray(metrics[:, j]),
+                blocks,
+                int(smooth),
+                center=True,
+                positions=pair_frames,
+            )["mean"]
+    q = np.empty(n, dtype=np.bool_)
+    _aa_qualify(
+        metrics,
+        float(orientation_gate_cos) if use_gate else 0.0,
+        bool(use_gate),
+        float(distance_threshold),
+        float(approacher_speed),
+        float(avoider_speed),
+        float(cos_approacher),
+        float(cos_avoider),
+        q,
+    )
+    directed = np.empty(n, dtype=np.bool_)
+    _trailing_events(q, pair_frames, blocks, int(window), int(min(min_count, window)), directed)
+    mirror = mirror_rows(ra, rb, offsets)
+    either = directed | np.where(mirror >= 0, directed[np.maximum(mirror, 0)], False)
+    return directed, either
+
+
+@jit(parallel=True)
+def _backward_velocity(
+    v: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    step: float,
+    scale: float,
+    out: np.ndarray,
+) -> None:
+    for g in prange(offsets.shape[0] - 1):
+        s = offsets[g]
+        e = offsets[g + 1]
+        p = -1
+        for r in range(s, e):
+            out[r] = np.nan
+            if not keep[r]:
+                continue
+            if p >= 0 and frames[r] - frames[p] == step:
+                out[r] = (v[r] - v[p]) * scale
+            p = r
+
+
+def step_velocity(
+    values: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    *,
+    step: float = 1.0,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Backward difference to the previous kept row, NaN unless it is ``step`` frames back.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float64 array of shape (n,).
+    frames, offsets, keep
+        As in :func:`frame_gradient`.
+    step : float, default 1.0
+        The expected frame step (mosaic's ``consecutive_frame_delta``).
+    scale : float, default 1.0
+        Multiplier (the frame rate gives units per second).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n,).
+    """
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    out = np.empty(v.shape[0])
+    _backward_velocity(
+        v,
+        np.ascontiguousarray(frames, dtype=np.int64),
+        _check_offsets(offsets, v.shape[0]),
+        np.ascontiguousarray(keep, dtype=np.bool_),
+        float(step),
+        float(scale),
+        out,
+    )
+    return out
+
+
+@register_warmup
+def _warmup() -> None:
+    frames = np.array([0, 1, 2, 0, 1, 2], dtype=np.int64)
+    offsets = np.array([0, 3, 6], dtype=np.int64)
+    ids = np.array([1, 1, 1, 2, 2, 2], dtype=np.int64)
+    v = np.array([[0.0, 1.0], [np.nan, 2.0], [2.0, 3.0], [0.0, 1.0], [1.0, np.nan], [2.0, 3.0]])
+    filled, keep = clean_columns(v, frames, offsets, circular=np.array([False, True]))
+    x = np.ascontiguousarray(filled[:, 0])
+    for circ in (False, True):
+        frame_gradient(x, frames, offsets, keep, circular=circ)
+        smooth_columns(x, frames, offsets, keep, 3, circular=circ)
+    for mode in PAIR_MODES:
+        pair_rows(frames, offsets, ids, keep, mode=mode, x=x, y=x, k=1, radius=1.0)
+    # grid path of the radius search (a frame with more than _DENSE_RADIUS points)
+    m = _DENSE_RADIUS + 2
+    pair_rows(
+        np.zeros(m, dtype=np.int64),
+        np.arange(m + 1),
+        np.arange(m),
+        mode="radius",
+        x=np.arange(m, dtype=np.float64),
+        y=np.zeros(m),
+        radius=1.5,
+    )
+    ra, rb = pair_rows(frames, offsets, ids, keep)
+    kin = individual_kinematics(x, x, x, frames, offsets, keep, 30.0)
+    pair_position(ra, rb, x, x, x, kin)
+    pair_facing(ra, rb, x, x, x, x)
+    attention_targets(ids[ra], ids[rb], frames[ra], x[ra], keep[ra])
+    px = np.ascontiguousarray(np.column_stack([x, x + 1.0]))
+    orientation_rel(ra, rb, px, px, x, np.ones(6), (0.5,), 1)
+    fut = lag_rows(frames, offsets, 1)
+    rows = np.flatnonzero(fut >= 0)
+    nn_response(rows, fut[rows], x, x, x, x, np.ones(6, dtype=np.int64))
+    vx = step_velocity(x, frames, offsets, keep)
+    for smooth in (1, 3):
+        approach_avoidance_events(
+            ra,
+            rb,
+            frames[ra],
+            offsets,
+            x,
+            x,
+            vx,
+            vx,
+            x,
+            distance_threshold=1.0,
+            approacher_speed=0.0,
+            avoider_speed=0.0,
+            cos_approacher=0.0,
+            cos_avoider=0.0,
+            orientation_gate_cos=0.5,
+            window=2,
+            min_count=1,
+            smooth=smooth,
+        )
