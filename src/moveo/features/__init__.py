@@ -39,6 +39,7 @@ _CLASSES: dict[str, str] = {
     "OrientationRel": "moveo.features.pairs.orientation",
     "NNDeltaResponse": "moveo.features.pairs.nn_delta",
     "ApproachAvoidance": "moveo.features.pairs.approach",
+    "PairPoseDistancePCA": "moveo.features.pairs.posedistance",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]

@@ -69,6 +69,8 @@ __all__ = [
     "pair_facing",
     "pair_position",
     "pair_rows",
+    "pose_distance_layout",
+    "pose_distances",
     "segment_of_rows",
     "smooth_columns",
     "step_velocity",
@@ -1994,6 +1996,7 @@ def _warmup() -> None:
     fut = lag_rows(frames, offsets, 1)
     rows = np.flatnonzero(fut >= 0)
     nn_response(rows, fut[rows], x, x, x, x, np.ones(6, dtype=np.int64))
+    pose_distances(ra, rb, px, px, pose_distance_layout(2))
     vx = step_velocity(x, frames, offsets, keep)
     for smooth in (1, 3):
         approach_avoidance_events(
@@ -2016,3 +2019,110 @@ def _warmup() -> None:
             min_count=1,
             smooth=smooth,
         )
+
+
+# ----------------------------------------------------------------------------- pose distances
+
+
+def pose_distance_layout(
+    n_keypoints: int, intra_a: bool = True, intra_b: bool = True, inter: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keypoint pairs of :func:`pose_distances`, in column order.
+
+    Parameters
+    ----------
+    n_keypoints : int
+        Keypoints per individual.
+    intra_a, intra_b, inter : bool
+        Include the focal's own pairs, the partner's own pairs, focal-partner pairs.
+
+    Returns
+    -------
+    side_i, kp_i, kp_j : numpy.ndarray
+        int64 arrays of shape (n_features,): ``side_i`` is 0 (both keypoints of
+        the focal), 1 (both of the partner) or 2 (focal keypoint ``kp_i``,
+        partner keypoint ``kp_j``).
+    """
+    side, ki, kj = [], [], []
+    # mosaic's order: (0, 1), (0, 2), (1, 2), (0, 3), ... (the lower triangle by rows)
+    tri = [(j, i) for i in range(n_keypoints) for j in range(i)]
+    for flag, code in ((intra_a, 0), (intra_b, 1)):
+        if flag:
+            side += [code] * len(tri)
+            ki += [i for i, _ in tri]
+            kj += [j for _, j in tri]
+    if inter:
+        for i in range(n_keypoints):
+            for j in range(n_keypoints):
+                side.append(2)
+                ki.append(i)
+                kj.append(j)
+    return (
+        np.array(side, dtype=np.int64),
+        np.array(ki, dtype=np.int64),
+        np.array(kj, dtype=np.int64),
+    )
+
+
+@jit(parallel=True)
+def _pose_distances(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    side: np.ndarray,
+    ki: np.ndarray,
+    kj: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    n_f = side.shape[0]
+    for r in prange(ra.shape[0]):
+        a = ra[r]
+        b = rb[r]
+        for f in range(n_f):
+            s = side[f]
+            u = a if s != 1 else b
+            w = b if s != 0 else a
+            dx = px[w, kj[f]] - px[u, ki[f]]
+            dy = py[w, kj[f]] - py[u, ki[f]]
+            out[r, f] = math.sqrt(dx * dx + dy * dy)
+
+
+def pose_distances(
+    focal: np.ndarray,
+    partner: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    layout: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Keypoint distances of every pair row (the features of ``pair-posedistance-pca``).
+
+    Parameters
+    ----------
+    focal, partner : numpy.ndarray
+        int64 row indices of shape (n_pairs,).
+    px, py : numpy.ndarray
+        Keypoints, float64 arrays of shape (n, n_keypoints).
+    layout : tuple of numpy.ndarray
+        From :func:`pose_distance_layout`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n_pairs, n_features), C order (rows for a PCA).
+    """
+    ra = np.ascontiguousarray(focal, dtype=np.int64)
+    rb = np.ascontiguousarray(partner, dtype=np.int64)
+    side, ki, kj = (np.ascontiguousarray(v, dtype=np.int64) for v in layout)
+    out = np.empty((ra.shape[0], side.shape[0]))
+    _pose_distances(
+        ra,
+        rb,
+        np.ascontiguousarray(px, dtype=np.float64),
+        np.ascontiguousarray(py, dtype=np.float64),
+        side,
+        ki,
+        kj,
+        out,
+    )
+    return out

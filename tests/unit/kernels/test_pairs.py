@@ -21,6 +21,8 @@ from moveo.kernels.pairs import (
     pair_facing,
     pair_position,
     pair_rows,
+    pose_distance_layout,
+    pose_distances,
     smooth_columns,
     step_velocity,
 )
@@ -456,3 +458,16 @@ def test_lag_rows_across_parallel_chunks():
         np.testing.assert_array_equal(fast, slow)
         ok = fast >= 0
         np.testing.assert_array_equal(frames[fast[ok]] - frames[ok], lag)
+
+
+@given(
+    table=tref.track_tables(max_ids=3, max_rows=4, max_frame=3, n_keypoints=4),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()).filter(any),
+)
+def test_pose_distances_match_reference(table, flags):
+    ra, rb = pair_rows(table["frames"], table["offsets"], table["ids"])
+    layout = pose_distance_layout(4, *flags)
+    got = pose_distances(ra, rb, table["px"], table["py"], layout)
+    exp = ref.pose_distances(ra, rb, table["px"], table["py"], *flags)
+    np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12)
+    assert got.shape[1] == 6 * flags[0] + 6 * flags[1] + 16 * flags[2]
