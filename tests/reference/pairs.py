@@ -354,3 +354,25 @@ def approach_avoidance(
         if m is not None:
             either[i] = directed[i] or directed[m]
     return directed, either
+
+
+def pose_distances(ra, rb, px, py, intra_a=True, intra_b=True, inter=True):
+    """Keypoint distances per pair row: focal pairs, partner pairs, focal x partner."""
+    k = px.shape[1]
+    tri = [(j, i) for i in range(k) for j in range(i)]
+    rows = []
+    for a, b in zip(ra, rb, strict=True):
+        row = []
+        if intra_a:
+            row += [math.hypot(px[a, j] - px[a, i], py[a, j] - py[a, i]) for i, j in tri]
+        if intra_b:
+            row += [math.hypot(px[b, j] - px[b, i], py[b, j] - py[b, i]) for i, j in tri]
+        if inter:
+            row += [
+                math.hypot(px[b, j] - px[a, i], py[b, j] - py[a, i])
+                for i in range(k)
+                for j in range(k)
+            ]
+        rows.append(row)
+    n_f = len(tri) * (intra_a + intra_b) + k * k * inter
+    return np.array(rows, dtype=float).reshape(len(ra), n_f)

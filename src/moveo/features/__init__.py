@@ -50,6 +50,7 @@ _CLASSES: dict[str, str] = {
     "FFGroupsMetrics": "moveo.features.ffgroups",
     "FrameAggregate": "moveo.features.frame_aggregate",
     "SocialMotionSummary": "moveo.features.social",
+    "PairPoseDistancePCA": "moveo.features.pairs.posedistance",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]

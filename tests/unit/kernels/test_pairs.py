@@ -21,6 +21,8 @@ from moveo.kernels.pairs import (
     pair_facing,
     pair_position,
     pair_rows,
+    pose_distance_layout,
+    pose_distances,
     smooth_columns,
     step_velocity,
 )
@@ -365,6 +367,10 @@ def test_lag_rows_and_response_match_reference(table, lag):
     lags[::3] = abs(lag) + 1  # a per-row lag too
     got = lag_rows(frames, offsets, lags)
     np.testing.assert_array_equal(got, ref.lag_rows(frames, offsets, lags))
+    # one lag for every row: the linear (two-pointer) path
+    np.testing.assert_array_equal(
+        lag_rows(frames, offsets, lag), ref.lag_rows(frames, offsets, lag)
+    )
     rows = np.flatnonzero(got >= 0)
     res = nn_response(
         rows, got[rows], table["x"], table["y"], table["angle"], table["x"], lags, fps_scale=30.0
@@ -439,3 +445,29 @@ def test_step_velocity_needs_the_previous_frame():
     )
     np.testing.assert_array_equal(v[[1, 2, 4]], [2.0, 4.0, 8.0])
     assert np.isnan(v[[0, 3]]).all()
+
+
+def test_lag_rows_across_parallel_chunks():
+    # 3 individuals with gaps over ~100k rows: the chunked two-pointer path equals search
+    rng = np.random.default_rng(4)
+    frames = np.concatenate([np.sort(rng.choice(60_000, 35_000, replace=False)) for _ in range(3)])
+    offsets = np.array([0, 35_000, 70_000, 105_000])
+    for lag in (3, -2):
+        fast = lag_rows(frames, offsets, lag)
+        slow = lag_rows(frames, offsets, np.full(frames.size, lag))
+        np.testing.assert_array_equal(fast, slow)
+        ok = fast >= 0
+        np.testing.assert_array_equal(frames[fast[ok]] - frames[ok], lag)
+
+
+@given(
+    table=tref.track_tables(max_ids=3, max_rows=4, max_frame=3, n_keypoints=4),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()).filter(any),
+)
+def test_pose_distances_match_reference(table, flags):
+    ra, rb = pair_rows(table["frames"], table["offsets"], table["ids"])
+    layout = pose_distance_layout(4, *flags)
+    got = pose_distances(ra, rb, table["px"], table["py"], layout)
+    exp = ref.pose_distances(ra, rb, table["px"], table["py"], *flags)
+    np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12)
+    assert got.shape[1] == 6 * flags[0] + 6 * flags[1] + 16 * flags[2]

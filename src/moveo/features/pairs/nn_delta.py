@@ -150,7 +150,7 @@ class NNDeltaResponse(TrackingFeature):
             v = np.round(t.floats(p.diff_numframes_col))
             ok = np.isfinite(v) & (v >= 1)
             lag[ok] = v[ok].astype(np.int64)
-        fut = lag_rows(t.frames, t.offsets, lag)
+        fut = lag_rows(t.frames, t.offsets, lag if per_row else p.diff_numframes)
         rows = np.flatnonzero(fut >= 0)
         fps = self.dataset_fps if self.dataset_fps is not None else p.sampling.fps_default
         res = nn_response(
@@ -197,7 +197,7 @@ class NNDeltaResponse(TrackingFeature):
                 if name not in new:
                     new[name] = found[col]
         if p.emit_backward:
-            back = lag_rows(t.frames, t.offsets, -lag)[rows]
+            back = lag_rows(t.frames, t.offsets, -lag if per_row else -p.diff_numframes)[rows]
             has = back >= 0
             bk = np.where(has, back, 0)
             new["dx_back"] = np.where(has, x[rows] - x[bk], np.nan)
