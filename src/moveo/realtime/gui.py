@@ -217,6 +217,7 @@ def run_window(
     impl = None
     textures = None
     contexts: tuple[Any, Any] | None = None
+    previous: tuple[Any, Any] = (None, None)
     image = None
     try:
         app.start()  # before the window: a cold warm-up must not freeze an open window
@@ -241,7 +242,12 @@ def run_window(
         glfw.ERROR_REPORTING = "log"  # from here on a GLFW hiccup is logged, not raised
         glfw.make_context_current(window)
         glfw.swap_interval(0)  # pacing is ours: a vsync wait would add nothing here
+        # our own contexts, made current explicitly: create_context() only makes a new
+        # context current when none is, and another imgui host may have left one
+        previous = (imgui.get_current_context(), implot.get_current_context())
         contexts = (imgui.create_context(), implot.create_context())
+        imgui.set_current_context(contexts[0])
+        implot.set_current_context(contexts[1])
         io = imgui.get_io()
         io.set_ini_filename(None)  # no imgui.ini written into the working directory
         _load_fonts()
@@ -320,6 +326,10 @@ def run_window(
             if contexts is not None:
                 implot.destroy_context(contexts[1])
                 imgui.destroy_context(contexts[0])
+                if previous[0] is not None:
+                    imgui.set_current_context(previous[0])
+                if previous[1] is not None:
+                    implot.set_current_context(previous[1])
             if window is not None:
                 glfw.destroy_window(window)
             glfw.terminate()
