@@ -26,6 +26,7 @@ from scipy import signal
 
 import moveo
 from moveo.emg import FEATURES, FeaturePlan, extract, filters, windows
+from moveo.emg._catalogue import PAIR_CODES
 from reference.emg import reference_extract
 
 FS = 2000.0
@@ -72,7 +73,11 @@ def test_feature_vs_reference(benchmark, tag, bench_size, code, impl):
         fn = lambda: reference_extract(w, [code], FS)  # noqa: E731
     tag(benchmark, f"emg {code} vs reference", ours=impl == "moveo", target=">=10")
     out = benchmark.pedantic(fn, rounds=2 if impl == "reference" else 5, iterations=1)
-    assert out[code].shape[:2] == w.shape[:2]
+    n_w, n_ch = w.shape[:2]
+    if code in PAIR_CODES:  # (n_windows, 2, n_pairs): ln D and ln(D/D') per channel pair
+        assert out[code].shape == (n_w, 2, n_ch * (n_ch - 1) // 2)
+    else:
+        assert out[code].shape[:2] == (n_w, n_ch)
 
 
 @pytest.mark.parametrize("impl", ["moveo", "memcpy"])

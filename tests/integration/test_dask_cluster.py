@@ -119,10 +119,11 @@ def test_demo_command_with_dask(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Dask LocalCluster: 2 worker processes" in out
     assert "6 entries, 3,600 rows" in out
-    assert "5/5 steps cached" in out
+    assert "computed 5 step(s)" in out
+    assert out.count(" cached ") == 5  # the status table: every step cached after the run
     # the same results as without dask: a plain re-run finds everything cached
     assert main(["demo", str(root), "--frames", "150", "--quiet"]) == 0
-    assert "5/5 steps cached" in capsys.readouterr().out
+    assert "all 5 steps reused from the cache" in capsys.readouterr().out
 
 
 def test_fitted_state_travels_once_per_worker_process(cluster, copy_ds, tmp_path):

@@ -297,7 +297,7 @@ def test_global_feature_state_is_verified(ds, tmp_path):
     from moveo.features import ExtractTemplates, GlobalScaler
     from moveo.pipeline import read_feature
 
-    run_feature(ds, ExtractTemplates({"n_templates": 10, "pool_size": 40, "columns": ["X"]}))
+    run_feature(ds, ExtractTemplates({"n_templates": 10, "pool": {"size": 40}, "columns": ["X"]}))
     first = run_feature(ds, GlobalScaler({"columns": ["X"]}))
     expected = read_feature(ds, first, "g0", "s0")
     state = ds.features_root / "global-scaler" / first.run_id / ".state" / "model.joblib"
@@ -314,7 +314,7 @@ def test_global_feature_state_is_verified(ds, tmp_path):
     assert not marker.exists()
     assert read_feature(ds, first, "g0", "s0").equals(expected)
     reuse = run_feature(ds, GlobalScaler({"model": {"run_id": first.run_id}}))
-    assert read_feature(ds, reuse, "g0", "s0")["X_z"].equals(expected["X_z"])
+    assert read_feature(ds, reuse, "g0", "s0")["X"].equals(expected["X"])
 
 
 def test_realtime_load_pickle_refuses_crafted_file(tmp_path):

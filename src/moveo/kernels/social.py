@@ -176,7 +176,7 @@ def _summaries(
                 ey = ego_y[r]
                 if ex > 0:
                     n_ahead += 1
-                norm = math.sqrt(ex * ex + ey * ey)
+                norm = math.hypot(ex, ey)  # no underflow for tiny offsets
                 if norm > 0:
                     c_bx += 1
                     s_bx += ex / norm

@@ -80,3 +80,11 @@ def test_hand_worked_acceleration():
     assert got["jerk_mean"][0] == 1.0 and got["jerk_cv"][0] == 0.0
     assert got["kick_rate"][0] == 0.0 and got["burst_coast_ratio"][0] == 1.0
     assert math.isnan(got["nn_align"][0])
+
+
+def test_bearing_of_a_tiny_offset_is_a_unit_vector():
+    # an offset of 1e-200 squares to 0.0: the bearing still points along it (hypot, no underflow)
+    got = social_summaries(np.array([1.0, 1.0]), np.arange(2), np.array([0, 2]), fps=1.0,
+                           social=np.ones(2, bool), ego_x=np.array([0.0, 0.0]),
+                           ego_y=np.array([1e-200, 1e-200]))  # fmt: skip
+    assert got["nn_bearing_x"][0] == 0.0 and got["nn_bearing_y"][0] == 1.0
