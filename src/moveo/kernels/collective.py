@@ -244,51 +244,70 @@ def _hull_area_local(
         return np.nan
     # Akl-Toussaint: the octagon of extreme points (min/max of x, y, x+y, x-y)
     # lies inside the hull; points strictly inside it cannot be hull vertices.
-    i_xmin = 0
-    i_xmax = 0
-    i_ymin = 0
-    i_ymax = 0
-    i_smin = 0
-    i_smax = 0
-    i_dmin = 0
-    i_dmax = 0
+    # The running extremes stay in registers (values and their indices).
+    i_xmin = i_xmax = i_ymin = i_ymax = i_smin = i_smax = i_dmin = i_dmax = 0
+    v_xmin = v_xmax = px[0]
+    v_ymin = v_ymax = py[0]
+    v_smin = v_smax = px[0] + py[0]
+    v_dmin = v_dmax = px[0] - py[0]
     for i in range(1, m):
         xv = px[i]
         yv = py[i]
-        if xv < px[i_xmin]:
+        sv = xv + yv
+        dv = xv - yv
+        if xv < v_xmin:
+            v_xmin = xv
             i_xmin = i
-        if xv > px[i_xmax]:
+        if xv > v_xmax:
+            v_xmax = xv
             i_xmax = i
-        if yv < py[i_ymin]:
+        if yv < v_ymin:
+            v_ymin = yv
             i_ymin = i
-        if yv > py[i_ymax]:
+        if yv > v_ymax:
+            v_ymax = yv
             i_ymax = i
-        if xv + yv < px[i_smin] + py[i_smin]:
+        if sv < v_smin:
+            v_smin = sv
             i_smin = i
-        if xv + yv > px[i_smax] + py[i_smax]:
+        if sv > v_smax:
+            v_smax = sv
             i_smax = i
-        if xv - yv < px[i_dmin] - py[i_dmin]:
+        if dv < v_dmin:
+            v_dmin = dv
             i_dmin = i
-        if xv - yv > px[i_dmax] - py[i_dmax]:
+        if dv > v_dmax:
+            v_dmax = dv
             i_dmax = i
     # counter-clockwise order of the extremes: xmin, (x+y)min, ymin, (x-y)max,
-    # xmax, (x+y)max, ymax, (x-y)min
-    ox = np.empty(8)
-    oy = np.empty(8)
+    # xmax, (x+y)max, ymax, (x-y)min. Consecutive extremes are often the same
+    # point (one individual is both the leftmost and the top-left one); such a
+    # zero-length edge does not bound the octagon, so it is dropped: the test
+    # below uses the distinct vertices only. A point strictly left of every
+    # remaining edge (_cross3 > 0) is strictly inside and cannot be a hull vertex;
+    # with fewer than three distinct vertices no point passes and all are kept.
     order = (i_xmin, i_smin, i_ymin, i_dmax, i_xmax, i_smax, i_ymax, i_dmin)
-    for k in range(8):
-        ox[k] = px[order[k]]
-        oy[k] = py[order[k]]
+    ex = np.empty(9)
+    ey = np.empty(9)
+    n_v = 0
+    for e in range(8):
+        xv = px[order[e]]
+        yv = py[order[e]]
+        if n_v == 0 or xv != ex[n_v - 1] or yv != ey[n_v - 1]:
+            ex[n_v] = xv
+            ey[n_v] = yv
+            n_v += 1
+    while n_v > 1 and ex[n_v - 1] == ex[0] and ey[n_v - 1] == ey[0]:
+        n_v -= 1
+    ex[n_v] = ex[0]  # close the polygon
+    ey[n_v] = ey[0]
     k = 0
     for i in range(m):
         xv = px[i]
         yv = py[i]
-        inside = True
-        for e in range(8):
-            f = (e + 1) % 8
-            # strictly left of every edge (degenerate edges, where both ends
-            # coincide, give 0 and keep the point as a candidate)
-            if _cross3(ox[e], oy[e], ox[f], oy[f], xv, yv) <= 0.0:
+        inside = n_v >= 3
+        for e in range(n_v if inside else 0):
+            if _cross3(ex[e], ey[e], ex[e + 1], ey[e + 1], xv, yv) <= 0.0:
                 inside = False
                 break
         if not inside:
@@ -395,6 +414,12 @@ def _frame_moments(
         s2 = np.empty(max_m + 1)
         s3 = np.empty(max_m + 1)
         s4 = np.empty(max_m + 1)
+        # the finite rows' headings and velocities, gathered once in pass 1 so
+        # pass 2 reads contiguous memory (rows of a frame are n_frames apart)
+        qux = np.empty(max_m + 1)
+        quy = np.empty(max_m + 1)
+        qvx = np.empty(max_m + 1)
+        qvy = np.empty(max_m + 1)
         for g in range(t * _GROUPS_PER_TASK, min((t + 1) * _GROUPS_PER_TASK, n_groups)):
             a = goff[g]
             b = goff[g + 1]
@@ -412,22 +437,28 @@ def _frame_moments(
             ssp = 0.0
             for p in range(a, b):
                 r = perm[p]
+                u = ux[r]
+                w = uy[r]
+                ru = vx[r]
+                rw = vy[r]
                 if finite[r]:
                     px[n_ids] = x[r]
                     py[n_ids] = y[r]
+                    qux[n_ids] = u
+                    quy[n_ids] = w
+                    qvx[n_ids] = ru
+                    qvy[n_ids] = rw
                     n_ids += 1
                     sx += x[r]
                     sy += y[r]
-                u = ux[r]
-                w = uy[r]
                 if np.isfinite(u) and np.isfinite(w):
                     n_head += 1
                     sux += u
                     suy += w
-                if np.isfinite(vx[r]):
+                if np.isfinite(ru):
                     n_v += 1
-                    svx += vx[r]
-                    svy += vy[r]
+                    svx += ru
+                    svy += rw
                 if has_speed and np.isfinite(speed[r]):
                     n_sp += 1
                     ssp += speed[r]
@@ -444,12 +475,9 @@ def _frame_moments(
             sxy = 0.0
             n_w = 0
             sw = 0.0
-            for p in range(a, b):
-                r = perm[p]
-                if not finite[r]:
-                    continue
-                rx = x[r] - cx
-                ry = y[r] - cy
+            for q in range(n_ids):
+                rx = px[q] - cx
+                ry = py[q] - cy
                 sxx += rx * rx
                 syy += ry * ry
                 sxy += rx * ry
@@ -458,13 +486,13 @@ def _frame_moments(
                 if not rn > 0.0:
                     n_centre += 1
                     continue
-                u = ux[r]
-                w = uy[r]
+                u = qux[q]
+                w = quy[q]
                 if np.isfinite(u) and np.isfinite(w):
                     n_cross += 1
                     scross += (rx / rn) * w - (ry / rn) * u
-                if np.isfinite(vx[r]):
-                    term = (rx * (vy[r] - cvy) - ry * (vx[r] - cvx)) / r2
+                if np.isfinite(qvx[q]):
+                    term = (rx * (qvy[q] - cvy) - ry * (qvx[q] - cvx)) / r2
                     if np.isfinite(term):
                         n_w += 1
                         sw += term

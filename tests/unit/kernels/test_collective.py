@@ -112,7 +112,7 @@ def test_frame_metrics_match_reference(table, use_angle, min_ind):
 @given(
     n=st.integers(0, 60),
     seed=st.integers(0, 2**32 - 1),
-    layout=st.sampled_from(["uniform", "lattice", "line", "point", "circle"]),
+    layout=st.sampled_from(["uniform", "lattice", "line", "point", "circle", "corner"]),
 )
 def test_hull_area_matches_qhull(n, seed, layout):
     rng = np.random.default_rng(seed)
@@ -125,6 +125,12 @@ def test_hull_area_matches_qhull(n, seed, layout):
         y = 2.0 * x + 1.0
     elif layout == "point":
         x, y = np.full(n, 3.0), np.full(n, -1.0)
+    elif layout == "corner":
+        # one point is several octagon extremes at once (leftmost, top-left, top):
+        # the zero-length octagon edges between them must not bound the filter
+        x, y = rng.normal(0, 1, n), rng.normal(0, 1, n)
+        if n:
+            x[0], y[0] = -10.0, 10.0
     else:
         t = rng.uniform(0, 2 * np.pi, n)
         x, y = 10 * np.cos(t), 10 * np.sin(t)
