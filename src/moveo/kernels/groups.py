@@ -527,6 +527,30 @@ def stable_events(
     return _events(labels, sizes, frames, int(min_event_duration))
 
 
+def _dense_codes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, return_inverse=True)`` without a sort when it is not needed.
+
+    Frame numbers span a short range (a counting pass over the span) and ids of
+    an entry come sorted (run boundaries); anything else falls back to
+    ``np.unique``. The results are identical in every case.
+    """
+    n = a.shape[0]
+    if n == 0:
+        return np.unique(a, return_inverse=True)
+    lo = int(a.min())
+    span = int(a.max()) - lo + 1
+    if span <= 4 * n + 1024:
+        mark = np.zeros(span, dtype=np.int64)
+        mark[a - lo] = 1
+        rank = np.cumsum(mark) - 1
+        return (np.flatnonzero(mark) + lo).astype(a.dtype), rank[a - lo]
+    if n < 2 or bool(np.all(a[1:] >= a[:-1])):
+        starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+        codes = np.repeat(np.arange(starts.shape[0], dtype=np.int64), np.diff(np.r_[starts, n]))
+        return a[starts], codes
+    return np.unique(a, return_inverse=True)
+
+
 def ffgroups(
     x: np.ndarray,
     y: np.ndarray,
@@ -559,8 +583,8 @@ def ffgroups(
     frames = np.asarray(frames)
     if ids.dtype.kind not in "iu" or frames.dtype.kind not in "iu":
         raise TypeError("ids and frames must be integer arrays")
-    uid, col = np.unique(ids, return_inverse=True)
-    ufr, pos = np.unique(frames, return_inverse=True)
+    uid, col = _dense_codes(ids)
+    ufr, pos = _dense_codes(frames)
     labels, sizes = component_labels(
         x, y, col.astype(np.int64), pos.astype(np.int64), ufr.shape[0], uid.shape[0],
         float(distance_cutoff), int(window_size),

@@ -166,3 +166,23 @@ def test_periphery_pair_members_are_both_farthest():
     y = np.array([0.2, 0.35, -4.0])
     _, far = periphery(x, y, np.array([2, 2, 1]), np.arange(3), np.array([0, 2, 3]))
     assert far.tolist() == [True, True, True]
+
+
+@given(
+    values=st.lists(st.one_of(st.integers(-5, 40), st.integers(-(2**62), 2**62)), max_size=40),
+    sort=st.booleans(),
+    dtype=st.sampled_from([np.int64, np.int32]),
+)
+def test_dense_codes_equal_np_unique(values, sort, dtype):
+    """The counting / run-boundary shortcuts give np.unique's values, inverse and dtype."""
+    from moveo.kernels.groups import _dense_codes
+
+    info = np.iinfo(dtype)
+    a = np.clip(np.array(values, dtype=np.int64), info.min, info.max).astype(dtype)
+    if sort:
+        a = np.sort(a)
+    got_u, got_c = _dense_codes(a)
+    want_u, want_c = np.unique(a, return_inverse=True)
+    assert got_u.dtype == want_u.dtype
+    np.testing.assert_array_equal(got_u, want_u)
+    np.testing.assert_array_equal(got_c, want_c)
