@@ -176,6 +176,7 @@ def test_save_and_load_buttons(tmp_path):
         p.load_model = lambda where: [][0]
         ctx.item_click(w.LOAD_LABEL)
         assert app.ctx.status_message == "Load failed: list index out of range"
+        assert app.ctx.messages[-1].endswith("Model load failed: list index out of range")
         assert p.model == {"weights": [1, 2, 3]}  # a failed load keeps the model
 
     drive(gui, script)
