@@ -1,4 +1,4 @@
-"""Pipeline: the seed's state machine, predict thread, callback errors, stats."""
+"""Pipeline: the seed's states and wording, predict thread, live predict_hz, errors, stats."""
 
 from __future__ import annotations
 
