@@ -4,12 +4,15 @@ A windowless imgui app (Hello ImGui's null backends) draws the widgets every fra
 while imgui-bundle's test engine moves a simulated mouse and clicks items by their
 labels, as a user would. Every enable/disable rule of the myogestic seed is
 checked in each state, and each click's effect on the pipeline / app and the
-exact status message.
+exact status message. The stream and stats panels show what the realtime side
+counts: a stream's status through a disconnect and reconnect, its rate, errors and
+samples, and the predict loop's failing callback by name.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import time
 
 import numpy as np
@@ -176,6 +179,7 @@ def test_save_and_load_buttons(tmp_path):
         p.load_model = lambda where: [][0]
         ctx.item_click(w.LOAD_LABEL)
         assert app.ctx.status_message == "Load failed: list index out of range"
+        assert app.ctx.messages[-1].endswith("Model load failed: list index out of range")
         assert p.model == {"weights": [1, 2, 3]}  # a failed load keeps the model
 
     drive(gui, script)
@@ -366,6 +370,80 @@ def test_rig_layout_panels_and_the_rate_field():
         assert history.n > 0 and set(history.series) == {"class", "proba", "level"}
         ctx.item_click("**/" + w.STOP_PREDICT_LABEL)
         assert app.ctx.state == "idle"
+
+    with app:
+        app.wait_for_samples(50)
+        drive(gui, script)
+
+
+def _shown(monkeypatch):
+    """Record what the panels write: table rows by key, and plain text lines."""
+    shown = {"rows": {}, "text": []}
+    table, text = w._table, w.imgui.text
+
+    def rows(table_id, pairs):
+        shown["rows"].update(pairs)
+        table(table_id, pairs)
+
+    def line(s):
+        shown["text"].append(s)
+        text(s)
+
+    monkeypatch.setattr(w, "_table", rows)
+    monkeypatch.setattr(w.imgui, "text", line)
+    return shown
+
+
+def test_stream_and_stats_panels_show_status_and_counters(monkeypatch, gate_source):
+    app = App(warmup=False)
+    stream = app.add_stream("emg", gate_source, window_ms=50, silence_s=0.2)
+    p = Pipeline(app, predict_hz=50.0)
+    p.extract(lambda windows: 0.0)
+    p.model = "model"
+
+    @p.predict
+    def predict(model, features):
+        raise ValueError("bad features")
+
+    shown = _shown(monkeypatch)
+
+    def gui():
+        w.stream_panel(stream, pipeline=p)
+        w.stats_panel(p, refresh_s=0.0)
+
+    def status():
+        return [t for t in shown["text"] if t.endswith("4 ch @ 1000 Hz")][-1].split()[0]
+
+    def script(ctx):
+        wait_for(ctx, lambda: shown["rows"].get("rate", "—") != "—")
+        assert status() == "connected"
+        until = time.monotonic() + 1.2  # a full 1 s window of the rate meter
+        wait_for(ctx, lambda: time.monotonic() > until)
+        rate, unit = shown["rows"]["rate"].split()
+        # ~1000 samples/s; wide bounds: on a busy machine the source delivers in bursts
+        assert unit == "samples/s" and 200 <= float(rate.replace(",", "")) <= 5000
+        gate_source.fail_next = 2  # two read errors, then the gate closes
+        gate_source.gate.clear()
+        wait_for(ctx, lambda: status() == "disconnected")
+        assert shown["rows"]["disconnects"] == "1" and shown["rows"]["reconnects"] == "0"
+        assert shown["rows"]["errors"] == "2"
+        assert stream.last_error == "read: OSError: device hiccup"
+        gate_source.gate.set()
+        wait_for(ctx, lambda: status() == "connected")
+        ctx.yield_(2)
+        assert shown["rows"]["reconnects"] == "1"
+        assert int(shown["rows"]["samples"].replace(",", "")) == stream.counters["samples"] > 0
+        assert shown["rows"]["lost samples"] == "0"
+        # the predict loop's panel: ticks, rate and the failing callback by name
+        p.start_predicting()
+        wait_for(ctx, lambda: p.stats()["errors_by_callback"]["predict"] >= 5)
+        ctx.yield_(2)
+        total, by = re.fullmatch(r"(\d+) \(predict (\d+)\)",
+                                 shown["rows"]["callback errors"]).groups()
+        assert int(total) == int(by) >= 5  # only predict failed
+        assert int(shown["rows"]["ticks"].replace(",", "")) >= 5
+        assert shown["rows"]["tick rate"].endswith(" Hz")
+        p.stop_predicting()
 
     with app:
         app.wait_for_samples(50)
