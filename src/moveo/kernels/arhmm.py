@@ -1,0 +1,346 @@
+"""Autoregressive hidden Markov model: design matrices, emissions and EM (Baum-Welch).
+
+Model (one segment ``y_0 .. y_{T-1}`` in ``R^D``, hidden states ``z_t`` in
+``0..K-1``): ``z_0 ~ pi``, ``z_t | z_{t-1} ~ A[z_{t-1}]`` and, given the state,
+an AR(p) Gaussian emission
+
+    y_t = W_k^T x_t + e_t,   x_t = [y_{t-1}, ..., y_{t-p}, 1],   e_t ~ N(0, S_k).
+
+A row's emission is *defined* when the row and its ``p`` predecessors in the
+segment are finite; the other rows (the first ``p`` of a segment, rows next to
+NaN) are unobserved: the chain passes through them on the transitions alone
+(their emission term is 0, see :mod:`moveo.kernels.hmm`).
+
+EM maximises the penalised log-likelihood (a MAP estimate)
+
+    log p(Y | theta) + kappa sum_k log A[k, k]
+        - sum_k [ (c / 2) log|S_k| + tr(S_k^{-1} (lam W_k^T W_k + psi I)) / 2 ]
+
+with ``kappa`` = ``sticky_weight`` (a Dirichlet prior adding ``kappa`` pseudo
+self-transitions to every state, the "sticky" HMM of Fox et al. 2011, Ann.
+Appl. Stat. 5(2A)), and a matrix-normal / inverse-Wishart-like penalty
+(``lam`` = :data:`AR_RIDGE`, ``psi`` = :data:`COV_PRIOR`, ``c = d_x + 1``) that
+keeps every state's regression and covariance well posed when it has few
+frames. The M-step maximises that objective exactly:
+
+    W_k = (X^T G_k X + lam I)^{-1} X^T G_k Y
+    S_k = (Y^T G_k Y - W_k^T X^T G_k Y + psi I) / (N_k + c)
+    A[i, j] = (xi[i, j] + kappa [i = j]) / (sum_j xi[i, j] + kappa)
+    pi = posterior of the segments' first rows, normalised
+
+(``G_k`` = the posterior weights of state ``k``), so the objective never
+decreases between iterations (EM's monotonicity; Dempster, Laird and Rubin
+1977). The E-step is :func:`moveo.kernels.hmm.forward_backward`. EM starts
+from hard assignments by k-means on ``[y_t, x_t]`` (seeded), and stops after
+``n_iter`` iterations or when the objective per observed row improves by less
+than ``tol``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from moveo.kernels._checks import check_offsets
+from moveo.kernels.hmm import forward_backward, viterbi
+
+__all__ = [
+    "AR_RIDGE",
+    "COV_PRIOR",
+    "ArhmmFit",
+    "design",
+    "fit_arhmm",
+    "log_emissions",
+]
+
+AR_RIDGE = 1e-4
+"""``lam``: ridge on the regression weights (standardised data: negligible next to N_k)."""
+COV_PRIOR = 1e-4
+"""``psi``: added to each state's residual scatter before dividing by N_k + c."""
+
+
+@dataclass
+class ArhmmFit:
+    """A fitted ARHMM (arrays only; :mod:`moveo.features.arhmm` wraps it).
+
+    Attributes
+    ----------
+    log_pi : numpy.ndarray
+        (K,) log initial probabilities.
+    log_a : numpy.ndarray
+        (K, K) log transition matrix.
+    weights : numpy.ndarray
+        (K, D * p + 1, D) regression weights ``W_k`` (lag 1 first, intercept last).
+    covs : numpy.ndarray
+        (K, D, D) noise covariances ``S_k``.
+    usage : numpy.ndarray
+        (K,) share of the observed rows' posterior mass in each state.
+    objective : list of float
+        Penalised log-likelihood before each M-step (one per iteration).
+    loglik : list of float
+        Log-likelihood ``log p(Y | theta)`` at the same points.
+    converged : bool
+        Stopped by ``tol`` before ``n_iter``.
+    """
+
+    log_pi: np.ndarray
+    log_a: np.ndarray
+    weights: np.ndarray
+    covs: np.ndarray
+    usage: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    objective: list[float] = field(default_factory=list)
+    loglik: list[float] = field(default_factory=list)
+    converged: bool = False
+
+    @property
+    def n_states(self) -> int:
+        """Number of states."""
+        return int(self.log_pi.shape[0])
+
+    def subset(self, keep: np.ndarray) -> ArhmmFit:
+        """Keep the states ``keep`` (in that order), renormalising pi and the transitions."""
+        with np.errstate(divide="ignore"):
+            a = np.exp(self.log_a[np.ix_(keep, keep)])
+            a /= a.sum(axis=1, keepdims=True)
+            pi = np.exp(self.log_pi[keep])
+            pi = pi / pi.sum() if pi.sum() > 0 else np.full(len(keep), 1.0 / len(keep))
+            return ArhmmFit(
+                np.log(pi),
+                np.log(a),
+                self.weights[keep],
+                self.covs[keep],
+                self.usage[keep] if len(self.usage) else self.usage,
+                list(self.objective),
+                list(self.loglik),
+                self.converged,
+            )
+
+
+def design(y: np.ndarray, offsets: np.ndarray, n_lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lagged design matrix and which rows have a defined emission.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        (n_rows, D) observations, NaN where missing.
+    offsets : numpy.ndarray
+        Segment starts ``[0, ..., n_rows]``.
+    n_lags : int
+        AR order ``p`` (>= 1).
+
+    Returns
+    -------
+    x : numpy.ndarray
+        (n_rows, D * p + 1): ``[y_{t-1}, ..., y_{t-p}, 1]``, NaN where a lag
+        falls before the segment start.
+    observed : numpy.ndarray
+        (n_rows,) bool: the row and its ``p`` lags are finite.
+    """
+    n, d = y.shape
+    offsets = check_offsets(offsets, n)
+    pos = np.arange(n) - np.repeat(offsets[:-1], np.diff(offsets))
+    x = np.full((n, d * n_lags + 1), np.nan)
+    x[:, -1] = 1.0
+    for lag in range(1, n_lags + 1):
+        ok = pos >= lag
+        cols = slice((lag - 1) * d, lag * d)
+        x[np.flatnonzero(ok), cols] = y[np.flatnonzero(ok) - lag]
+    observed = np.isfinite(y).all(axis=1) & np.isfinite(x).all(axis=1)
+    return x, observed
+
+
+def log_emissions(
+    y: np.ndarray, x: np.ndarray, observed: np.ndarray, weights: np.ndarray, covs: np.ndarray
+) -> np.ndarray:
+    """``log N(y_t; W_k^T x_t, S_k)`` for every row and state; NaN on unobserved rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_rows, K).
+    """
+    n, d = y.shape
+    k = weights.shape[0]
+    out = np.full((n, k), np.nan)
+    rows = np.flatnonzero(observed)
+    if len(rows) == 0:
+        return out
+    yo, xo = y[rows], x[rows]
+    for s in range(k):
+        chol = np.linalg.cholesky(covs[s])
+        resid = yo - xo @ weights[s]
+        z = np.linalg.solve(chol, resid.T)
+        logdet = 2.0 * np.log(np.diag(chol)).sum()
+        out[rows, s] = -0.5 * (d * math.log(2.0 * math.pi) + logdet + (z * z).sum(axis=0))
+    return out
+
+
+def _kmeans_labels(f: np.ndarray, k: int, rng: np.random.Generator, n_iter: int = 25) -> np.ndarray:
+    # k-means++ seeding, then Lloyd iterations (numpy; a handful of iterations is
+    # all EM's starting point needs)
+    n = len(f)
+    cent = np.empty((k, f.shape[1]))
+    cent[0] = f[rng.integers(n)]
+    d2 = ((f - cent[0]) ** 2).sum(1)
+    for c in range(1, k):
+        total = d2.sum()
+        i = rng.choice(n, p=d2 / total) if total > 0 else rng.integers(n)
+        cent[c] = f[i]
+        d2 = np.minimum(d2, ((f - cent[c]) ** 2).sum(1))
+    labels = np.zeros(n, dtype=np.int64)
+    for _ in range(n_iter):
+        dist = (f * f).sum(1)[:, None] - 2.0 * f @ cent.T + (cent * cent).sum(1)[None, :]
+        new = np.argmin(dist, axis=1)
+        if _ and np.array_equal(new, labels):
+            break
+        labels = new
+        for c in range(k):
+            members = f[labels == c]
+            if len(members):
+                cent[c] = members.mean(0)
+    return labels
+
+
+def _m_step_emissions(
+    y: np.ndarray, x: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    # exact maximiser of the weighted Gaussian AR terms + penalty; returns the
+    # penalty of the new parameters too
+    d = y.shape[1]
+    dx = x.shape[1]
+    k = w.shape[1]
+    c = dx + 1.0
+    weights = np.empty((k, dx, d))
+    covs = np.empty((k, d, d))
+    penalty = 0.0
+    for s in range(k):
+        ws = w[:, s]
+        xw = x * ws[:, None]
+        sxx = xw.T @ x + AR_RIDGE * np.eye(dx)
+        sxy = xw.T @ y
+        syy = (y * ws[:, None]).T @ y
+        wk = np.linalg.solve(sxx, sxy)
+        m = syy - sxy.T @ wk + COV_PRIOR * np.eye(d)
+        m = 0.5 * (m + m.T)
+        cov = m / (ws.sum() + c)
+        weights[s], covs[s] = wk, cov
+        penalty += _penalty(wk, cov, c)
+    return weights, covs, penalty
+
+
+def _penalty(wk: np.ndarray, cov: np.ndarray, c: float) -> float:
+    d = cov.shape[0]
+    sign, logdet = np.linalg.slogdet(cov)
+    inner = AR_RIDGE * wk.T @ wk + COV_PRIOR * np.eye(d)
+    return float(-0.5 * c * logdet - 0.5 * np.trace(np.linalg.solve(cov, inner)))
+
+
+def _transitions(xi: np.ndarray, kappa: float, old: np.ndarray) -> np.ndarray:
+    counts = xi + kappa * np.eye(len(xi))
+    total = counts.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.exp(old))
+        return np.log(a)
+
+
+def _sticky_prior(log_a: np.ndarray, kappa: float) -> float:
+    return float(kappa * np.diag(log_a).sum()) if kappa else 0.0
+
+
+def fit_arhmm(
+    y: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    n_states: int,
+    n_lags: int = 1,
+    sticky_weight: float = 100.0,
+    n_iter: int = 200,
+    tol: float = 1e-4,
+    random_state: int | np.random.Generator = 42,
+) -> ArhmmFit:
+    """Fit one ARHMM by EM from a k-means start (see the module docstring).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        (n_rows, D) float64 observations, NaN where missing.
+    offsets : numpy.ndarray
+        Segment starts ``[0, ..., n_rows]``.
+    n_states, n_lags, sticky_weight, n_iter, tol, random_state
+        Model size, AR order, sticky pseudo-counts, EM budget, stopping
+        threshold (objective gain per observed row) and seed.
+
+    Returns
+    -------
+    ArhmmFit
+
+    Raises
+    ------
+    ValueError
+        Fewer rows with a defined emission than ``n_states``.
+    """
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    offsets = check_offsets(offsets, len(y))
+    rng = np.random.default_rng(random_state)
+    x, observed = design(y, offsets, n_lags)
+    n_obs = int(observed.sum())
+    if n_obs < n_states:
+        raise ValueError(
+            f"arhmm: only {n_obs} frames have {n_lags} finite preceding frame(s) in their "
+            f"track, fewer than n_states={n_states}; lower n_states or n_lags, or add data"
+        )
+    yo, xo = y[observed], x[observed]
+    labels = _kmeans_labels(np.hstack([yo, xo[:, :-1]]), n_states, rng)
+    w = np.zeros((n_obs, n_states))
+    w[np.arange(n_obs), labels] = 1.0
+    weights, covs, _ = _m_step_emissions(yo, xo, w)
+    hard = np.full(len(y), -1)
+    hard[observed] = labels
+    xi = np.ones((n_states, n_states))
+    step = (hard[:-1] >= 0) & (hard[1:] >= 0)
+    np.add.at(xi, (hard[:-1][step], hard[1:][step]), 1.0)
+    log_a = _transitions(xi, sticky_weight, np.zeros((n_states, n_states)))
+    log_pi = np.full(n_states, -math.log(n_states))
+    fit = ArhmmFit(log_pi, log_a, weights, covs)
+    penalty = sum(_penalty(weights[s], covs[s], xo.shape[1] + 1.0) for s in range(n_states))
+    prev = -np.inf
+    gamma = np.zeros((len(y), n_states))
+    for _ in range(n_iter):
+        lb = log_emissions(y, x, observed, fit.weights, fit.covs)
+        ll, gamma, xi, gfirst = forward_backward(fit.log_pi, fit.log_a, lb, offsets)
+        total_ll = float(ll.sum())
+        obj = total_ll + penalty + _sticky_prior(fit.log_a, sticky_weight)
+        fit.loglik.append(total_ll)
+        fit.objective.append(obj)
+        if np.isfinite(prev) and (obj - prev) / n_obs < tol:
+            fit.converged = True
+            break
+        prev = obj
+        fit.weights, fit.covs, penalty = _m_step_emissions(yo, xo, gamma[observed])
+        fit.log_a = _transitions(xi, sticky_weight, fit.log_a)
+        if gfirst.sum() > 0:
+            with np.errstate(divide="ignore"):
+                fit.log_pi = np.log(gfirst / gfirst.sum())
+    fit.usage = gamma[observed].sum(axis=0) / n_obs
+    return fit
+
+
+def decode(
+    fit: ArhmmFit, y: np.ndarray, offsets: np.ndarray, n_lags: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Viterbi states of every row, and which rows have a defined emission.
+
+    Returns
+    -------
+    states : numpy.ndarray
+        (n_rows,) int64 state of the best path (also on unobserved rows).
+    observed : numpy.ndarray
+        (n_rows,) bool.
+    """
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    x, observed = design(y, offsets, n_lags)
+    lb = log_emissions(y, x, observed, fit.weights, fit.covs)
+    states, _ = viterbi(fit.log_pi, fit.log_a, lb, offsets)
+    return states, observed
