@@ -340,7 +340,7 @@ class Arhmm(BaseFeature):
     # -- apply -----------------------------------------------------------------------
 
     def model(self) -> ArhmmFit:
-        """Return the fitted model (an :class:`~moveo.kernels.arhmm.ArhmmFit`; states = syllables)."""
+        """Return the fitted model (states numbered as the syllables)."""
         if self.state is None:
             raise RuntimeError("arhmm: no fitted model; run fit() or load_state()")
         s = self.state
