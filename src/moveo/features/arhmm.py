@@ -37,7 +37,6 @@ without fitting.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,7 +44,6 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from moveo._fs import artifact_problems, atomic_write_joblib
 from moveo.contract import (
     InputItemLike,
     Inputs,
@@ -53,19 +51,15 @@ from moveo.contract import (
     JoblibArtifact,
     JoblibLoadSpec,
     Params,
-    load_from_spec,
 )
-from moveo.features._global import feature_columns, key_frame, matrix, state_path
+from moveo.features._global import feature_columns, key_frame, matrix
 from moveo.features.base import BaseFeature
+from moveo.features.global_models import _ModelState
 from moveo.kernels.arhmm import ArhmmFit, decode, fit_arhmm
 from moveo.kernels.clustering import nan_column_stats, rows_complete, standardize
 from moveo.schema import Columns, PoseConfig
 
-log = logging.getLogger("moveo.features")
-
 __all__ = ["Arhmm", "ArhmmModel"]
-
-MODEL_FILE = "model.joblib"
 
 
 class ArhmmModel(JoblibArtifact):
@@ -101,7 +95,7 @@ def _downsample(offsets: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray,
     return kept, new_off, source
 
 
-class Arhmm(BaseFeature):
+class Arhmm(_ModelState, BaseFeature):
     """Autoregressive HMM syllables, fitted on all entries (``arhmm``; see the module docs).
 
     Parameters
@@ -198,39 +192,7 @@ class Arhmm(BaseFeature):
         FileNotFoundError
             ``model`` names a run without ``.state/model.joblib``.
         """
-        own = state_path(run_root, MODEL_FILE)
-        if own.exists():
-            problems, _ = artifact_problems(own)
-            if not problems:
-                self._set_state(load_from_spec(own, JoblibLoadSpec()))
-                return True
-            log.warning("%s: not loading %s (%s); fitting again", self.name, own, problems[0])
-        p = self.params
-        if p.model is None:
-            return False
-        path = dict(artifact_paths or {}).get("model")
-        if path is None:
-            raise FileNotFoundError(
-                f"arhmm: model run {p.model.feature}/{p.model.run_id} has no "
-                f"{p.model.pattern}; fit that run first or leave 'model' unset"
-            )
-        self._set_state(p.model.from_path(path))
-        return True
-
-    def _set_state(self, state: Any) -> None:
-        if not isinstance(state, dict) or state.get("kind") != self.name:
-            kind = state.get("kind") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(
-                f"arhmm: the model artifact holds a {kind!r} model, not an 'arhmm' one; "
-                "point 'model' at an arhmm run"
-            )
-        self.state = state
-
-    def save_state(self, run_root: Path) -> None:
-        """Write ``.state/model.joblib``."""
-        if self.state is None:
-            raise RuntimeError("arhmm: nothing fitted to save")
-        atomic_write_joblib(self.state, state_path(run_root, MODEL_FILE))
+        return self._load_model(run_root, artifact_paths, "leave 'model' unset")
 
     # -- fit -------------------------------------------------------------------------
 

@@ -208,5 +208,5 @@ def test_pipeline_edge_and_errors(arhmm_ds, tmp_path):
         run_feature(ds, Arhmm({**FIT, "n_states": 50_000}))
     with pytest.raises(FileNotFoundError, match="arhmm"):
         Arhmm({"model": {"run_id": "0.1-missing"}}).load_state(tmp_path / "run", {}, {})
-    with pytest.raises(ValueError, match="holds a 'global-kmeans' model, not an 'arhmm'"):
+    with pytest.raises(ValueError, match="holds a 'global-kmeans' model, not an 'arhmm' one"):
         Arhmm()._set_state({"kind": "global-kmeans"})
