@@ -57,7 +57,7 @@ from moveo.features.base import BaseFeature
 from moveo.features.global_models import _ModelState
 from moveo.kernels.arhmm import ArhmmFit, decode, fit_arhmm
 from moveo.kernels.clustering import nan_column_stats, rows_complete, standardize
-from moveo.schema import Columns, PoseConfig
+from moveo.schema import Columns
 
 __all__ = ["Arhmm", "ArhmmModel"]
 
@@ -163,17 +163,6 @@ class Arhmm(_ModelState, BaseFeature):
 
     class Inputs(Inputs[InputItemLike]):
         """``"tracks"`` and/or upstream results."""
-
-    def __init__(
-        self,
-        params: Any = None,
-        inputs: Any = None,
-        *,
-        columns: Columns | None = None,
-        pose: PoseConfig | None = None,
-    ) -> None:
-        super().__init__(params, inputs, columns=columns, pose=pose)
-        self.state: dict[str, Any] | None = None
 
     # -- state -----------------------------------------------------------------------
 

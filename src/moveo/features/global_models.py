@@ -123,7 +123,7 @@ class _ModelState:
 
     name: str
     params: Any
-    state: dict[str, Any] | None
+    state: dict[str, Any] | None = None  # set by fit() / load_state()
 
     def _load_model(self, run_root: Path, artifact_paths: Any, instead: str) -> bool:
         """Load this run's model, else the ``model`` artifact's; False when neither applies."""
