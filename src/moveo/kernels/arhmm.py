@@ -59,6 +59,12 @@ AR_RIDGE = 1e-4
 """``lam``: ridge on the regression weights (standardised data: negligible next to N_k)."""
 COV_PRIOR = 1e-4
 """``psi``: added to each state's residual scatter before dividing by N_k + c."""
+PRIOR_DOF: float | None = None
+"""``c`` (``None``: ``d_x + 1``); with ``AR_RIDGE = COV_PRIOR = PRIOR_DOF = 0``, plain ML."""
+
+
+def _dof(dx: int) -> float:
+    return dx + 1.0 if PRIOR_DOF is None else float(PRIOR_DOF)
 
 
 @dataclass
@@ -211,7 +217,7 @@ def _m_step_emissions(
     d = y.shape[1]
     dx = x.shape[1]
     k = w.shape[1]
-    c = dx + 1.0
+    c = _dof(dx)
     weights = np.empty((k, dx, d))
     covs = np.empty((k, d, d))
     penalty = 0.0
@@ -232,7 +238,7 @@ def _m_step_emissions(
 
 def _penalty(wk: np.ndarray, cov: np.ndarray, c: float) -> float:
     d = cov.shape[0]
-    sign, logdet = np.linalg.slogdet(cov)
+    _, logdet = np.linalg.slogdet(cov)
     inner = AR_RIDGE * wk.T @ wk + COV_PRIOR * np.eye(d)
     return float(-0.5 * c * logdet - 0.5 * np.trace(np.linalg.solve(cov, inner)))
 
@@ -304,7 +310,7 @@ def fit_arhmm(
     log_a = _transitions(xi, sticky_weight, np.zeros((n_states, n_states)))
     log_pi = np.full(n_states, -math.log(n_states))
     fit = ArhmmFit(log_pi, log_a, weights, covs)
-    penalty = sum(_penalty(weights[s], covs[s], xo.shape[1] + 1.0) for s in range(n_states))
+    penalty = sum(_penalty(weights[s], covs[s], _dof(xo.shape[1])) for s in range(n_states))
     prev = -np.inf
     gamma = np.zeros((len(y), n_states))
     for _ in range(n_iter):

@@ -5,7 +5,8 @@ the transition matrix (within 0.01), the AR weights (within 0.05) and the
 noise covariances (within 0.02) up to a permutation of the states, and
 Viterbi recovers the true states on more than 95 % of the frames; the
 penalised log-likelihood never decreases over EM iterations (also with
-unobserved rows and without the sticky prior); the lagged design marks rows
+unobserved rows and without the sticky prior), and with every prior off the
+log-likelihood itself never decreases; the lagged design marks rows
 without predecessors in their segment as unobserved; too little data is a
 clear error.
 """
@@ -97,6 +98,20 @@ def test_objective_never_decreases(sample):
     obj = np.asarray(plain.objective)
     assert (np.diff(obj) >= -1e-9 * np.abs(obj[1:])).all()
     assert plain.loglik[-1] > plain.loglik[0]
+
+
+def test_log_likelihood_never_decreases_without_priors(sample, monkeypatch):
+    # every prior off: EM is plain maximum likelihood and the objective *is* the
+    # log-likelihood, which must not decrease
+    import moveo.kernels.arhmm as arhmm
+
+    for name in ("AR_RIDGE", "COV_PRIOR", "PRIOR_DOF"):
+        monkeypatch.setattr(arhmm, name, 0.0)
+    y, _, offsets = sample
+    fit = fit_arhmm(y[:5000], offsets[:3], n_states=3, sticky_weight=0.0, n_iter=25, tol=0.0)
+    ll = np.asarray(fit.loglik)
+    np.testing.assert_allclose(fit.objective, ll)
+    assert (np.diff(ll) >= -1e-9 * np.abs(ll[1:])).all()
 
 
 @settings(deadline=None, max_examples=25)
