@@ -117,6 +117,7 @@ class ExtractLabeledTemplates(ExtractTemplates):
     name = "extract-labeled-templates"
     version = "0.1"
     scope_dependent = True
+    _label_files: dict[tuple[str, str], Path] | None = None  # set by load_state()
 
     class Params(Params):
         """Parameters of :class:`ExtractLabeledTemplates` (mosaic's names and defaults).
@@ -149,10 +150,6 @@ class ExtractLabeledTemplates(ExtractTemplates):
         test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
         random_state: int = 42
         columns: list[str] | None = Field(default=None, min_length=1)
-
-    def __init__(self, params: Any = None, inputs: Any = None, **kwargs: Any) -> None:
-        super().__init__(params, inputs, **kwargs)
-        self._label_files: dict[tuple[str, str], Path] | None = None
 
     def load_state(
         self,

@@ -173,3 +173,29 @@ def test_errors(tmp_dataset, labelled):
     ds, _, kin = labelled
     with pytest.raises(ValueError, match=r"input has no column\(s\) \['nope'\]"):
         run_feature(ds, ExtractLabeledTemplates({"labels": {}, "columns": ["nope"]}, inputs=(kin,)))
+
+
+def test_pipeline_binds_the_labelled_templates(labelled):
+    from moveo.pipeline import FeatureStep, Pipeline
+
+    ds, _, _ = labelled
+    params = {"labels": {}, "n_per_class": 10, "columns": ["speed", "angvel"]}
+    pipe = (
+        Pipeline()
+        .add(FeatureStep("kin", SpeedAngvel))
+        .add(FeatureStep("lt", ExtractLabeledTemplates, params, input_names=["kin"]))
+        .add(
+            FeatureStep(
+                "km",
+                GlobalKMeans,
+                {"k": 4, "templates": {"feature": "extract-labeled-templates"}},
+                input_names=["kin"],
+                artifact_names={"templates": "lt"},
+            )
+        )
+    )
+    assert pipe.dag()["km"] == ["kin", "lt"]
+    results = pipe.run(ds, progress=False)
+    state = ds.features_root / "global-kmeans" / results["km"].run_id / ".state"
+    assert pl.read_parquet(state / "cluster_sizes.parquet")["count"].sum() == 40
+    assert set(pipe.status(ds)["state"]) == {"cached"}
