@@ -2,7 +2,8 @@
 
 Proves: posteriors, per-segment log-likelihoods and expected transitions equal
 the textbook recursions on random short segmented sequences with unobserved
-(NaN) rows, empty and single-row segments; Viterbi paths reach the brute-force
+(NaN) rows, empty and single-row segments, zero transition / initial
+probabilities (impossible segments included); Viterbi paths reach the brute-force
 best score; a hand-worked two-state case; extreme emissions do not overflow;
 bad shapes are refused.
 """
@@ -20,22 +21,25 @@ from reference import hmm as ref
 
 
 @st.composite
-def hmm_case(draw, max_len=12):
+def hmm_case(draw, max_len=12, zeros=False):
     k = draw(st.integers(1, 4))
     lengths = draw(st.lists(st.integers(0, max_len), min_size=0, max_size=4))
     n = sum(lengths)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    probs = st.floats(0.01, 1.0)
+    probs = st.sampled_from([0.0, 0.2, 1.0]) if zeros else st.floats(0.01, 1.0)
     pi = draw(hnp.arrays(np.float64, k, elements=probs))
     a = draw(hnp.arrays(np.float64, (k, k), elements=probs))
+    pi[0] += pi.sum() == 0
+    a[np.arange(k), np.arange(k)] += a.sum(1) == 0
     lb = draw(hnp.arrays(np.float64, (n, k), elements=st.floats(-30.0, 5.0)))
     nan_rows = draw(hnp.arrays(np.bool_, n)) if n else np.zeros(0, dtype=bool)
     lb[nan_rows, draw(st.integers(0, k - 1))] = np.nan
-    return np.log(pi / pi.sum()), np.log(a / a.sum(1, keepdims=True)), lb, offsets
+    with np.errstate(divide="ignore"):
+        return np.log(pi / pi.sum()), np.log(a / a.sum(1, keepdims=True)), lb, offsets
 
 
 @settings(deadline=None, max_examples=150)
-@given(hmm_case())
+@given(st.one_of(hmm_case(), hmm_case(zeros=True)))
 def test_forward_backward_matches_reference(case):
     log_pi, log_a, log_b, offsets = case
     ll, gamma, xi, gfirst = forward_backward(log_pi, log_a, log_b, offsets)
@@ -44,16 +48,17 @@ def test_forward_backward_matches_reference(case):
     np.testing.assert_allclose(gamma, r_gamma, rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(xi, r_xi, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(gfirst, r_gfirst, rtol=1e-8, atol=1e-12)
-    # each non-empty segment: posteriors sum to one per row, transitions to length - 1
-    for s, e in zip(offsets[:-1], offsets[1:], strict=True):
-        if e > s:
+    # each possible segment: posteriors sum to one per row, transitions to length - 1
+    pairs = list(zip(offsets[:-1], offsets[1:], strict=True))
+    for (s, e), seg_ll in zip(pairs, ll, strict=True):
+        if e > s and np.isfinite(seg_ll):
             np.testing.assert_allclose(gamma[s:e].sum(1), 1.0, rtol=1e-10)
-    n_steps = sum(max(e - s - 1, 0) for s, e in zip(offsets[:-1], offsets[1:], strict=True))
+    n_steps = sum(max(e - s - 1, 0) for (s, e), v in zip(pairs, ll, strict=True) if v > -np.inf)
     assert xi.sum() == pytest.approx(n_steps, rel=1e-9, abs=1e-9)
 
 
 @settings(deadline=None, max_examples=100)
-@given(hmm_case(max_len=5))
+@given(st.one_of(hmm_case(max_len=5), hmm_case(max_len=5, zeros=True)))
 def test_viterbi_reaches_the_brute_force_best_path(case):
     log_pi, log_a, log_b, offsets = case
     states, score = viterbi(log_pi, log_a, log_b, offsets)
