@@ -76,3 +76,18 @@ def viterbi_score(log_pi, log_a, log_b, s, e):
         states[s:e] = path
         best = max(best, path_log_prob(log_pi, log_a, log_b, states, s, e))
     return best
+
+
+def ar_log_emissions(y, x, observed, weights, covs):
+    """``log N(y_t; W_k^T x_t, S_k)`` row by row with scipy; NaN on unobserved rows."""
+    from scipy.stats import multivariate_normal
+
+    n, k = len(y), len(weights)
+    out = np.full((n, k), np.nan)
+    for t in range(n):
+        if not observed[t]:
+            continue
+        for s in range(k):
+            mean = x[t] @ weights[s]
+            out[t, s] = multivariate_normal(mean=mean, cov=covs[s]).logpdf(y[t])
+    return out

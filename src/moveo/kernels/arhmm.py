@@ -42,7 +42,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from moveo._numba import jit, prange, register_warmup
 from moveo.kernels._checks import check_offsets
 from moveo.kernels.hmm import forward_backward, viterbi
 
@@ -157,10 +159,37 @@ def design(y: np.ndarray, offsets: np.ndarray, n_lags: int) -> tuple[np.ndarray,
     return x, observed
 
 
+@jit(parallel=True)
+def _log_emissions(y, x, rows, weights, chol_inv, const, out):
+    # out[rows[r], k] = const[k] - |L_k^{-1} (y_t - W_k^T x_t)|^2 / 2
+    k = weights.shape[0]
+    dx = weights.shape[1]
+    d = weights.shape[2]
+    for r in prange(rows.shape[0]):
+        t = rows[r]
+        resid = np.empty(d)
+        for s in range(k):
+            for j in range(d):
+                acc = y[t, j]
+                for i in range(dx):
+                    acc -= x[t, i] * weights[s, i, j]
+                resid[j] = acc
+            q = 0.0
+            for j in range(d):
+                z = 0.0
+                for i in range(j + 1):
+                    z += chol_inv[s, j, i] * resid[i]
+                q += z * z
+            out[t, s] = const[s] - 0.5 * q
+
+
 def log_emissions(
     y: np.ndarray, x: np.ndarray, observed: np.ndarray, weights: np.ndarray, covs: np.ndarray
 ) -> np.ndarray:
     """``log N(y_t; W_k^T x_t, S_k)`` for every row and state; NaN on unobserved rows.
+
+    Computed by a numba kernel (rows in parallel) with each covariance's inverse
+    Cholesky factor: ``-(D log 2 pi + log|S_k| + |L_k^{-1} r|^2) / 2``.
 
     Returns
     -------
@@ -170,43 +199,77 @@ def log_emissions(
     n, d = y.shape
     k = weights.shape[0]
     out = np.full((n, k), np.nan)
-    rows = np.flatnonzero(observed)
+    rows = np.flatnonzero(observed).astype(np.int64)
     if len(rows) == 0:
         return out
-    yo, xo = y[rows], x[rows]
+    chol_inv = np.empty((k, d, d))
+    const = np.empty(k)
     for s in range(k):
         chol = np.linalg.cholesky(covs[s])
-        resid = yo - xo @ weights[s]
-        z = np.linalg.solve(chol, resid.T)
-        logdet = 2.0 * np.log(np.diag(chol)).sum()
-        out[rows, s] = -0.5 * (d * math.log(2.0 * math.pi) + logdet + (z * z).sum(axis=0))
+        chol_inv[s] = np.linalg.inv(chol)
+        const[s] = -0.5 * (d * math.log(2.0 * math.pi) + 2.0 * np.log(np.diag(chol)).sum())
+    _log_emissions(
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(x, dtype=np.float64),
+        rows,
+        np.ascontiguousarray(weights, dtype=np.float64),
+        np.ascontiguousarray(np.tril(chol_inv)),
+        const,
+        out,
+    )
     return out
+
+
+# k-means for EM's start runs on at most this many rows (seeded sample); every
+# row is then assigned to the nearest centre
+_KMEANS_ROWS = 20_000
 
 
 def _kmeans_labels(f: np.ndarray, k: int, rng: np.random.Generator, n_iter: int = 25) -> np.ndarray:
     # k-means++ seeding, then Lloyd iterations (numpy; a handful of iterations is
     # all EM's starting point needs)
     n = len(f)
+    sample = f if n <= _KMEANS_ROWS else f[np.sort(rng.choice(n, _KMEANS_ROWS, replace=False))]
     cent = np.empty((k, f.shape[1]))
-    cent[0] = f[rng.integers(n)]
-    d2 = ((f - cent[0]) ** 2).sum(1)
+    cent[0] = sample[rng.integers(len(sample))]
+    d2 = ((sample - cent[0]) ** 2).sum(1)
     for c in range(1, k):
         total = d2.sum()
-        i = rng.choice(n, p=d2 / total) if total > 0 else rng.integers(n)
-        cent[c] = f[i]
-        d2 = np.minimum(d2, ((f - cent[c]) ** 2).sum(1))
-    labels = np.zeros(n, dtype=np.int64)
+        i = rng.choice(len(sample), p=d2 / total) if total > 0 else rng.integers(len(sample))
+        cent[c] = sample[i]
+        d2 = np.minimum(d2, ((sample - cent[c]) ** 2).sum(1))
+    labels = np.full(len(sample), -1, dtype=np.int64)
     for _ in range(n_iter):
-        dist = (f * f).sum(1)[:, None] - 2.0 * f @ cent.T + (cent * cent).sum(1)[None, :]
-        new = np.argmin(dist, axis=1)
-        if _ and np.array_equal(new, labels):
+        new = _nearest(sample, cent)
+        if np.array_equal(new, labels):
             break
         labels = new
         for c in range(k):
-            members = f[labels == c]
+            members = sample[labels == c]
             if len(members):
                 cent[c] = members.mean(0)
-    return labels
+    return _nearest(f, cent)
+
+
+def _nearest(f: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    dist = (f * f).sum(1)[:, None] - 2.0 * f @ cent.T + (cent * cent).sum(1)[None, :]
+    return np.argmin(dist, axis=1)
+
+
+# rows per chunk of the weighted scatter products (bounds the (rows, (dx + D)^2) buffer)
+_SCATTER_ROWS = 16_384
+
+
+def _scatter(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    # per state: sum_t w[t, k] z_t z_t^T with z_t = [x_t, y_t], as one GEMM per chunk
+    z = np.hstack([x, y])
+    m = z.shape[1]
+    out = np.zeros((w.shape[1], m * m))
+    for start in range(0, len(z), _SCATTER_ROWS):
+        zc = z[start : start + _SCATTER_ROWS]
+        outer = (zc[:, :, None] * zc[:, None, :]).reshape(len(zc), m * m)
+        out += w[start : start + _SCATTER_ROWS].T @ outer
+    return out.reshape(w.shape[1], m, m)
 
 
 def _m_step_emissions(
@@ -221,16 +284,16 @@ def _m_step_emissions(
     weights = np.empty((k, dx, d))
     covs = np.empty((k, d, d))
     penalty = 0.0
+    scatter = _scatter(y, x, w)
+    n_k = w.sum(axis=0)
     for s in range(k):
-        ws = w[:, s]
-        xw = x * ws[:, None]
-        sxx = xw.T @ x + AR_RIDGE * np.eye(dx)
-        sxy = xw.T @ y
-        syy = (y * ws[:, None]).T @ y
+        sxx = scatter[s, :dx, :dx] + AR_RIDGE * np.eye(dx)
+        sxy = scatter[s, :dx, dx:]
+        syy = scatter[s, dx:, dx:]
         wk = np.linalg.solve(sxx, sxy)
         m = syy - sxy.T @ wk + COV_PRIOR * np.eye(d)
         m = 0.5 * (m + m.T)
-        cov = m / (ws.sum() + c)
+        cov = m / (n_k[s] + c)
         weights[s], covs[s] = wk, cov
         penalty += _penalty(wk, cov, c)
     return weights, covs, penalty
@@ -286,7 +349,29 @@ def fit_arhmm(
     ------
     ValueError
         Fewer rows with a defined emission than ``n_states``.
+
+    Notes
+    -----
+    BLAS runs single-threaded during the fit: its products here are thin
+    (rows x states x (D p + 1 + D)^2) and, on a machine whose cores are busy,
+    OpenBLAS's spinning threads made one M-step's products 30 times slower
+    (3.2 s against 0.09 s for 100,000 rows x 50 states, measured under load);
+    the numba kernels do the parallel work.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_arhmm(y, offsets, n_states, n_lags, sticky_weight, n_iter, tol, random_state)
+
+
+def _fit_arhmm(
+    y: np.ndarray,
+    offsets: np.ndarray,
+    n_states: int,
+    n_lags: int,
+    sticky_weight: float,
+    n_iter: int,
+    tol: float,
+    random_state: int | np.random.Generator,
+) -> ArhmmFit:
     y = np.ascontiguousarray(y, dtype=np.float64)
     offsets = check_offsets(offsets, len(y))
     rng = np.random.default_rng(random_state)
@@ -350,3 +435,10 @@ def decode(
     lb = log_emissions(y, x, observed, fit.weights, fit.covs)
     states, _ = viterbi(fit.log_pi, fit.log_a, lb, offsets)
     return states, observed
+
+
+@register_warmup
+def _warmup() -> None:
+    y = np.array([[0.0, 1.0], [1.0, 0.5], [np.nan, 0.0], [2.0, 1.0]])
+    x, observed = design(y, np.array([0, 4]), 1)
+    log_emissions(y, x, observed, np.zeros((2, 3, 2)), np.stack([np.eye(2)] * 2))

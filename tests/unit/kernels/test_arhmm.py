@@ -8,7 +8,8 @@ penalised log-likelihood never decreases over EM iterations (also with
 unobserved rows and without the sticky prior), and with every prior off the
 log-likelihood itself never decreases; the lagged design marks rows
 without predecessors in their segment as unobserved; too little data is a
-clear error.
+clear error; the numba emission kernel equals scipy's Gaussian log-density
+(NaN and lag-less rows unobserved, empty and single-row inputs).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moveo.kernels.arhmm import decode, design, fit_arhmm, log_emissions
+from moveo.kernels.arhmm import _scatter, decode, design, fit_arhmm, log_emissions
+from reference import hmm as ref
 
 TRUE_A = np.array([[0.97, 0.02, 0.01], [0.015, 0.97, 0.015], [0.02, 0.01, 0.97]])
 # (state, [lag-1 x, lag-1 y, intercept], output dimension)
@@ -155,3 +157,40 @@ def test_design_and_emissions_hand_worked():
     assert np.isnan(lb[[0, 2, 3]]).all()
     # row 4: residual (7, 8) - (5, 6) - (2, 2) = 0 as well
     assert lb[4, 0] == pytest.approx(-np.log(2 * np.pi))
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.integers(0, 12),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(1, 3),
+    st.integers(0, 2**31 - 1),
+)
+def test_log_emissions_match_scipy(n, d, p, k, seed):
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(n, d))
+    y[rng.random(n) < 0.2] = np.nan
+    offsets = np.array([0, n // 2, n])
+    x, observed = design(y, offsets, p)
+    weights = rng.normal(size=(k, d * p + 1, d))
+    root = rng.normal(size=(k, d, d))
+    covs = root @ np.transpose(root, (0, 2, 1)) + 0.1 * np.eye(d)
+    got = log_emissions(y, x, observed, weights, covs)
+    want = ref.ar_log_emissions(y, x, observed, weights, covs)
+    assert got.shape == (n, k)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    assert np.isnan(got[~observed]).all()
+    # the chunked weighted scatter equals the plain sum of weighted outer products
+    w = rng.random((int(observed.sum()), k))
+    z = np.hstack([x[observed], y[observed]])
+    direct = np.einsum("tk,ti,tj->kij", w, z, z)
+    np.testing.assert_allclose(_scatter(y[observed], x[observed], w), direct, atol=1e-12)
+    import moveo.kernels.arhmm as arhmm
+
+    saved, arhmm._SCATTER_ROWS = arhmm._SCATTER_ROWS, 3  # several chunks
+    try:
+        chunked = _scatter(y[observed], x[observed], w)
+    finally:
+        arhmm._SCATTER_ROWS = saved
+    np.testing.assert_allclose(chunked, direct, atol=1e-12)
