@@ -25,7 +25,10 @@ gives the recursions.
 Segments are split into a fixed number of contiguous blocks (independent of
 the thread count) that run in parallel; each block accumulates its own
 transition counts, which are summed in block order, so results do not depend
-on the number of threads.
+on the number of threads. Measured on the shared 2-core machine under load
+(20,000 rows x 50 states): 0.37 s with two threads, 0.20 s with one; the
+vectorised numpy recursions took 2.3 s (probability space, scaled) and 29 s
+(log space) — see ``benchmarks/test_global.py``.
 """
 
 from __future__ import annotations
