@@ -113,7 +113,58 @@ class GlobalWardModel(JoblibArtifact):
     pattern: str = ".state/model.joblib"
 
 
-class _GlobalFeature(BaseFeature, abc.ABC):
+class _ModelState:
+    """Load / check / save a fitted model dict at ``.state/model.joblib`` (shared by global models).
+
+    The state is a dict whose ``"kind"`` is the feature name; a run's own file
+    is loaded only when its checksum verifies, a ``model`` artifact through its
+    load spec (which refuses an unverified pickle unless trusted).
+    """
+
+    name: str
+    params: Any
+    state: dict[str, Any] | None = None  # set by fit() / load_state()
+
+    def _load_model(self, run_root: Path, artifact_paths: Any, instead: str) -> bool:
+        """Load this run's model, else the ``model`` artifact's; False when neither applies."""
+        own = state_path(run_root, MODEL_FILE)
+        if own.exists():
+            problems, _ = artifact_problems(own)
+            if not problems:
+                self._set_state(load_from_spec(own, JoblibLoadSpec()))
+                return True
+            # this run's own state: never unpickle an unverified file, fit it again
+            log.warning("%s: not loading %s (%s); fitting again", self.name, own, problems[0])
+        model = self.params.model
+        if model is None:
+            return False
+        path = dict(artifact_paths or {}).get("model")
+        if path is None:
+            raise FileNotFoundError(
+                f"{self.name}: model run {model.feature}/{model.run_id} has no "
+                f"{model.pattern}; fit that run first or {instead}"
+            )
+        self._set_state(model.from_path(path))
+        return True
+
+    def _set_state(self, state: Any) -> None:
+        if not isinstance(state, dict) or state.get("kind") != self.name:
+            kind = state.get("kind") if isinstance(state, dict) else type(state).__name__
+            article = "an" if self.name[:1] in "aeiou" else "a"
+            raise ValueError(
+                f"{self.name}: the model artifact holds a {kind!r} model, not {article} "
+                f"{self.name!r} one; point 'model' at a run of the same feature"
+            )
+        self.state = state
+
+    def save_state(self, run_root: Path) -> None:
+        """Write the fitted model to ``.state/model.joblib`` (checksummed)."""
+        if self.state is None:
+            raise RuntimeError(f"{self.name}: nothing fitted to save")
+        atomic_write_joblib(self.state, state_path(run_root, MODEL_FILE))
+
+
+class _GlobalFeature(_ModelState, BaseFeature, abc.ABC):
     """Fit-then-apply base: load, fit and save a model (``_fit`` / ``_transform``)."""
 
     class Inputs(Inputs[InputItemLike]):
@@ -150,26 +201,10 @@ class _GlobalFeature(BaseFeature, abc.ABC):
         FileNotFoundError
             ``model`` (or ``templates``) was given but its run has no artifact file.
         """
-        paths = dict(artifact_paths or {})
-        own = state_path(run_root, MODEL_FILE)
-        if own.exists():
-            problems, _ = artifact_problems(own)
-            if not problems:
-                self._set_state(load_from_spec(own, JoblibLoadSpec()))
-                return True
-            # this run's own state: never unpickle an unverified file, fit it again
-            log.warning("%s: not loading %s (%s); fitting again", self.name, own, problems[0])
-        p = self.params
-        if p.model is not None:
-            path = paths.get("model")
-            if path is None:
-                raise FileNotFoundError(
-                    f"{self.name}: model run {p.model.feature}/{p.model.run_id} has no "
-                    f"{p.model.pattern}; fit that run first or give 'templates' instead"
-                )
-            self._set_state(p.model.from_path(path))
+        if self._load_model(run_root, artifact_paths, "give 'templates' instead"):
             return True
-        path = paths.get("templates")
+        p = self.params
+        path = dict(artifact_paths or {}).get("templates")
         if path is None:
             raise FileNotFoundError(
                 f"{self.name}: templates run {p.templates.feature}/{p.templates.run_id} has no "
@@ -177,15 +212,6 @@ class _GlobalFeature(BaseFeature, abc.ABC):
             )
         self._templates_path = Path(path)
         return False
-
-    def _set_state(self, state: Any) -> None:
-        if not isinstance(state, dict) or state.get("kind") != self.name:
-            kind = state.get("kind") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(
-                f"{self.name}: the model artifact holds a {kind!r} model, not a {self.name!r} "
-                "one; point 'model' at a run of the same feature"
-            )
-        self.state = state
 
     def fit(self, inputs: InputStream) -> None:
         """Fit on the templates remembered by :meth:`load_state`.
@@ -215,12 +241,6 @@ class _GlobalFeature(BaseFeature, abc.ABC):
     @abc.abstractmethod
     def _fit(self, z: np.ndarray) -> dict[str, Any]:
         """Fit on the (possibly standardised) templates; return extra state."""
-
-    def save_state(self, run_root: Path) -> None:
-        """Write the fitted model to ``.state/model.joblib`` (and the feature's artifacts)."""
-        if self.state is None:
-            raise RuntimeError(f"{self.name}: nothing fitted to save")
-        atomic_write_joblib(self.state, state_path(run_root, MODEL_FILE))
 
     def _design(self, df: pl.DataFrame) -> tuple[list[str], np.ndarray]:
         if self.state is None:

@@ -120,6 +120,33 @@ def _capped_quotas(counts: np.ndarray, total: int, cap: int) -> np.ndarray:
     return quotas
 
 
+def _provenance(
+    keys: list[tuple[str, str]],
+    chosen_entry: np.ndarray,
+    counts: np.ndarray,
+    sizes: np.ndarray,
+    n_templates: int,
+) -> pl.DataFrame:
+    # per entry: templates drawn from it, their share, rows dropped for NaN
+    per_entry = np.bincount(chosen_entry, minlength=len(keys))
+    return pl.DataFrame(
+        {
+            "group": [k[0] for k in keys],
+            "sequence": [k[1] for k in keys],
+            "count": per_entry.astype(np.int64),
+            "proportion": per_entry / max(n_templates, 1),
+            "dropped": (np.asarray(sizes) - counts).astype(np.int64),
+        },
+        schema={
+            "group": pl.String,
+            "sequence": pl.String,
+            "count": pl.Int64,
+            "proportion": pl.Float64,
+            "dropped": pl.Int64,
+        },
+    )
+
+
 class ExtractTemplates(BaseFeature):
     """Select representative template rows across all entries (see module docs).
 
@@ -201,7 +228,7 @@ class ExtractTemplates(BaseFeature):
     def save_state(self, run_root: Path) -> None:
         """Write ``.state/templates.parquet`` and ``.state/template_provenance.parquet``."""
         if self.templates is None:
-            raise RuntimeError("extract-templates: fit() must run before save_state()")
+            raise RuntimeError(f"{self.name}: fit() must run before save_state()")
         atomic_write_parquet(self.templates, state_path(run_root, TEMPLATES_FILE))
         if self.provenance is not None:
             atomic_write_parquet(self.provenance, state_path(run_root, PROVENANCE_FILE))
@@ -238,52 +265,51 @@ class ExtractTemplates(BaseFeature):
             the whole input.
         """
         p = self.params
-        size = p.pool.size or p.n_templates
-        if size < p.n_templates:
+        chosen_entry, values, chosen_keys, counts, sizes, keys, cols = self._select(
+            inputs, p.n_templates, p.pool.size or p.n_templates
+        )
+        self.templates = pl.concat(
+            [chosen_keys, pl.DataFrame(values, schema=cols, orient="row")], how="horizontal"
+        )
+        self.provenance = _provenance(keys, chosen_entry, counts, sizes, p.n_templates)
+        self._index()
+
+    def _select(self, inputs: InputStream, n_templates: int, size: int) -> tuple:
+        """Draw a pool of ``size`` complete rows and pick ``n_templates`` of it.
+
+        Returns
+        -------
+        tuple
+            ``(entry index of each chosen row, their values, their key frame,
+            complete rows per entry, rows per entry, entry keys, columns)``.
+        """
+        p = self.params
+        if size < n_templates:
             raise ValueError(
-                f"extract-templates: pool.size={size} is smaller than "
-                f"n_templates={p.n_templates}; the templates are picked from the pool"
+                f"{self.name}: pool.size={size} is smaller than "
+                f"n_templates={n_templates}; the templates are picked from the pool"
             )
         cap = self._cap(size, inputs.n_entries)
         sample = self._reservoir if p.pool.allocation == "reservoir" else self._exact
         entry, pool, pool_keys, counts, sizes, keys, cols = sample(inputs, size, cap)
         total = int(counts.sum())
-        if cols is None or len(entry) < p.n_templates:
+        if cols is None or len(entry) < n_templates:
             raise ValueError(
-                f"extract-templates: only {total} rows without NaN in columns {cols} across "
+                f"{self.name}: only {total} rows without NaN in columns {cols} across "
                 f"{len(keys)} entries (a pool of {len(entry)}), fewer than n_templates="
-                f"{p.n_templates}; lower n_templates or add data"
+                f"{n_templates}; lower n_templates or add data"
             )
         rng = np.random.default_rng(p.random_state)
         if p.strategy == "random":
-            if len(pool) == p.n_templates:
+            if len(pool) == n_templates:
                 chosen = np.arange(len(pool))
             else:
-                chosen = np.sort(rng.choice(len(pool), size=p.n_templates, replace=False))
+                chosen = np.sort(rng.choice(len(pool), size=n_templates, replace=False))
         else:
             mean, std, _ = nan_column_stats(pool)
             z = standardize(pool, mean, std)
-            chosen = farthest_first(z, p.n_templates, first=int(rng.integers(len(pool))))
-        values = pl.DataFrame(pool[chosen], schema=cols, orient="row")
-        self.templates = pl.concat([pool_keys[chosen], values], how="horizontal")
-        per_entry = np.bincount(entry[chosen], minlength=len(keys))
-        self.provenance = pl.DataFrame(
-            {
-                "group": [k[0] for k in keys],
-                "sequence": [k[1] for k in keys],
-                "count": per_entry.astype(np.int64),
-                "proportion": per_entry / p.n_templates,
-                "dropped": (sizes - counts).astype(np.int64),
-            },
-            schema={
-                "group": pl.String,
-                "sequence": pl.String,
-                "count": pl.Int64,
-                "proportion": pl.Float64,
-                "dropped": pl.Int64,
-            },
-        )
-        self._index()
+            chosen = farthest_first(z, n_templates, first=int(rng.integers(len(pool))))
+        return entry[chosen], pool[chosen], pool_keys[chosen], counts, sizes, keys, cols
 
     def _columns_of(self, df: pl.DataFrame, cols: list[str] | None) -> list[str] | None:
         if cols is None and df.height:
@@ -388,7 +414,7 @@ class ExtractTemplates(BaseFeature):
             (Boolean) and ``template_index`` (Int64, null when not a template).
         """
         if self.templates is None:
-            raise RuntimeError("extract-templates: no templates; run fit() or load_state()")
+            raise RuntimeError(f"{self.name}: no templates; run fit() or load_state()")
         c = self.columns
         if df.height == 0:
             idx: list[int | None] = []
