@@ -1974,25 +1974,30 @@ def step_velocity(
 def _meets(
     i: int,
     j: int,
-    x: np.ndarray,
-    y: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
     h: np.ndarray,
-    shift: float,
     max_dist: float,
     facing: bool,
     max_inv: float,
 ) -> bool:
-    # both positions shifted forward by ``shift`` along their own heading; NaN -> False
-    ax = x[i] + math.cos(h[i]) * shift
-    ay = y[i] + math.sin(h[i]) * shift
-    bx = x[j] + math.cos(h[j]) * shift
-    by = y[j] + math.sin(h[j]) * shift
-    ok = math.hypot(ax - bx, ay - by) < max_dist
+    # sx, sy: positions already shifted forward along their own heading; NaN -> False
+    ok = math.hypot(sx[i] - sx[j], sy[i] - sy[j]) < max_dist
     if facing:
         # inverse orientation difference: 0 when the headings are exactly opposite
         inv = math.pi - abs(wrap(h[i] - h[j]))
         ok = ok and inv < max_inv
     return ok
+
+
+@jit(parallel=True)
+def _shifted(
+    x: np.ndarray, y: np.ndarray, h: np.ndarray, shift: float, sx: np.ndarray, sy: np.ndarray
+) -> None:
+    # each position shifted ``shift`` forward along its own heading
+    for i in prange(x.shape[0]):
+        sx[i] = x[i] + math.cos(h[i]) * shift
+        sy[i] = y[i] + math.sin(h[i]) * shift
 
 
 @jit
@@ -2002,10 +2007,9 @@ def _interaction_spans(
     a1: int,
     b0: int,
     b1: int,
-    x: np.ndarray,
-    y: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
     h: np.ndarray,
-    shift: float,
     max_dist: float,
     facing: bool,
     max_inv: float,
@@ -2014,9 +2018,14 @@ def _interaction_spans(
     pad: int,
 ) -> np.ndarray:
     # the interaction spans of one pair of segments: int64 array (n_spans, 2) of
-    # inclusive [first, last] frames (see interaction_spans for the definition)
+    # inclusive [first, last] frames (see interaction_rows for the definition), and the
+    # common rows: their frames and the rows of a and of b
     n = min(a1 - a0, b1 - b0)
     runs = np.empty((n, 2), dtype=np.int64)
+    cf = np.empty(n, dtype=np.int64)
+    ci = np.empty(n, dtype=np.int64)
+    cj = np.empty(n, dtype=np.int64)
+    nc = 0
     k = 0
     lo = 0
     hi = -1
@@ -2035,7 +2044,11 @@ def _interaction_spans(
                 lo = fa
                 first = False
             hi = fa
-            if _meets(i, j, x, y, h, shift, max_dist, facing, max_inv):
+            cf[nc] = fa
+            ci[nc] = i
+            cj[nc] = j
+            nc += 1
+            if _meets(i, j, sx, sy, h, max_dist, facing, max_inv):
                 if k > 0 and runs[k - 1, 1] == fa - 1:
                     runs[k - 1, 1] = fa  # the True run goes on at the next frame
                 else:
@@ -2068,7 +2081,7 @@ def _interaction_spans(
             runs[q, 0] = s
             runs[q, 1] = e
             q += 1
-    return runs[:q]
+    return runs[:q], cf[:nc], ci[:nc], cj[:nc]
 
 
 @jit(inline="always")
@@ -2081,10 +2094,9 @@ def _ordered_pair(a: int, b: int, n_seg: int) -> int:
 def _interaction_count(
     frames: np.ndarray,
     offsets: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
     h: np.ndarray,
-    shift: float,
     max_dist: float,
     facing: bool,
     max_inv: float,
@@ -2097,16 +2109,15 @@ def _interaction_count(
     n_pairs = n_seg * (n_seg - 1) // 2
     for p in prange(n_pairs):
         a, b = _unordered_pair(p, n_seg)
-        spans = _interaction_spans(
+        spans, cf, _, _ = _interaction_spans(
             frames,
             offsets[a],
             offsets[a + 1],
             offsets[b],
             offsets[b + 1],
-            x,
-            y,
+            sx,
+            sy,
             h,
-            shift,
             max_dist,
             facing,
             max_inv,
@@ -2116,15 +2127,7 @@ def _interaction_count(
         )
         c = 0
         for r in range(spans.shape[0]):
-            c += _frames_within(
-                frames,
-                offsets[a],
-                offsets[a + 1],
-                offsets[b],
-                offsets[b + 1],
-                spans[r, 0],
-                spans[r, 1],
-            )
+            c += np.searchsorted(cf, spans[r, 1], "right") - np.searchsorted(cf, spans[r, 0])
         counts[_ordered_pair(a, b, n_seg)] = c
         counts[_ordered_pair(b, a, n_seg)] = c
 
@@ -2140,36 +2143,13 @@ def _unordered_pair(p: int, n_seg: int) -> tuple[int, int]:
     return a, a + 1 + rest
 
 
-@jit(inline="always")
-def _frames_within(frames: np.ndarray, a0: int, a1: int, b0: int, b1: int, lo: int, hi: int) -> int:
-    # frames in [lo, hi] at which both segments have a row
-    i = a0 + np.searchsorted(frames[a0:a1], lo)
-    j = b0 + np.searchsorted(frames[b0:b1], lo)
-    c = 0
-    while i < a1 and j < b1:
-        fa = frames[i]
-        fb = frames[j]
-        if fa > hi or fb > hi:
-            break
-        if fa < fb:
-            i += 1
-        elif fb < fa:
-            j += 1
-        else:
-            c += 1
-            i += 1
-            j += 1
-    return c
-
-
 @jit(parallel=True)
 def _interaction_fill(
     frames: np.ndarray,
     offsets: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
     h: np.ndarray,
-    shift: float,
     max_dist: float,
     facing: bool,
     max_inv: float,
@@ -2188,47 +2168,30 @@ def _interaction_fill(
     for p in prange(n_pairs):
         a, b = _unordered_pair(p, n_seg)
         a0, a1, b0, b1 = offsets[a], offsets[a + 1], offsets[b], offsets[b + 1]
-        spans = _interaction_spans(
-            frames, a0, a1, b0, b1, x, y, h, shift, max_dist, facing, max_inv, size, min_run, pad
+        spans, cf, ci, cj = _interaction_spans(
+            frames, a0, a1, b0, b1, sx, sy, h, max_dist, facing, max_inv, size, min_run, pad
         )
         w_ab = out_off[_ordered_pair(a, b, n_seg)]
         w_ba = out_off[_ordered_pair(b, a, n_seg)]
         for r in range(spans.shape[0]):
-            lo = spans[r, 0]
-            hi = spans[r, 1]
-            s_ab = w_ab
-            s_ba = w_ba
-            i = a0 + np.searchsorted(frames[a0:a1], lo)
-            j = b0 + np.searchsorted(frames[b0:b1], lo)
-            while i < a1 and j < b1:
-                fa = frames[i]
-                fb = frames[j]
-                if fa > hi or fb > hi:
-                    break
-                if fa < fb:
-                    i += 1
-                elif fb < fa:
-                    j += 1
-                else:
-                    ra[w_ab] = i
-                    rb[w_ab] = j
-                    ra[w_ba] = j
-                    rb[w_ba] = i
-                    w_ab += 1
-                    w_ba += 1
-                    i += 1
-                    j += 1
+            k0 = np.searchsorted(cf, spans[r, 0])
+            k1 = np.searchsorted(cf, spans[r, 1], "right")
             # start / end: the span's first and last frame with a row of both
-            first_row = ra[s_ab]
-            last_row = ra[w_ab - 1]
-            for w in range(s_ab, w_ab):
-                label[w] = r
-                start[w] = frames[first_row]
-                end[w] = frames[last_row]
-            for w in range(s_ba, w_ba):
-                label[w] = r
-                start[w] = frames[first_row]
-                end[w] = frames[last_row]
+            f0 = cf[k0]
+            f1 = cf[k1 - 1]
+            for k in range(k0, k1):
+                ra[w_ab] = ci[k]
+                rb[w_ab] = cj[k]
+                ra[w_ba] = cj[k]
+                rb[w_ba] = ci[k]
+                label[w_ab] = r
+                label[w_ba] = r
+                start[w_ab] = f0
+                start[w_ba] = f0
+                end[w_ab] = f1
+                end[w_ba] = f1
+                w_ab += 1
+                w_ba += 1
 
 
 def interaction_rows(
@@ -2304,13 +2267,16 @@ frame_padding, structure_size
         if int(v) < 0:
             raise ValueError(f"interaction_rows: {name} must be >= 0, got {v}")
     n_seg = off.shape[0] - 1
+    # the shifted positions once per track row (each row is in every pair of its frame)
+    sx = np.empty_like(xs)
+    sy = np.empty_like(ys)
+    _shifted(xs, ys, hs, float(shift_dist), sx, sy)
     args = (
         fr,
         off,
-        xs,
-        ys,
+        sx,
+        sy,
         hs,
-        float(shift_dist),
         float(max_dist),
         bool(require_facing),
         math.radians(float(max_inv_orientation_diff_deg)),
