@@ -1990,12 +1990,13 @@ def _meets(
     return ok
 
 
-@jit(parallel=True)
+@jit
 def _shifted(
     x: np.ndarray, y: np.ndarray, h: np.ndarray, shift: float, sx: np.ndarray, sy: np.ndarray
 ) -> None:
-    # each position shifted ``shift`` forward along its own heading
-    for i in prange(x.shape[0]):
+    # each position shifted ``shift`` forward along its own heading (serial: it is
+    # cheap next to the pairs, and a parallel launch costs more than it saves)
+    for i in range(x.shape[0]):
         sx[i] = x[i] + math.cos(h[i]) * shift
         sy[i] = y[i] + math.sin(h[i]) * shift
 
@@ -2090,6 +2091,36 @@ def _ordered_pair(a: int, b: int, n_seg: int) -> int:
     return a * (n_seg - 1) + (b if b < a else b - 1)
 
 
+@jit
+def _count_pair(
+    p: int,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    h: np.ndarray,
+    max_dist: float,
+    facing: bool,
+    max_inv: float,
+    size: int,
+    min_run: int,
+    pad: int,
+    counts: np.ndarray,
+) -> None:
+    # rows of the unordered pair p, written for both of its ordered pairs
+    n_seg = offsets.shape[0] - 1
+    a, b = _unordered_pair(p, n_seg)
+    a0, a1, b0, b1 = offsets[a], offsets[a + 1], offsets[b], offsets[b + 1]
+    spans, cf, _, _ = _interaction_spans(
+        frames, a0, a1, b0, b1, sx, sy, h, max_dist, facing, max_inv, size, min_run, pad
+    )
+    c = 0
+    for r in range(spans.shape[0]):
+        c += np.searchsorted(cf, spans[r, 1], "right") - np.searchsorted(cf, spans[r, 0])
+    counts[_ordered_pair(a, b, n_seg)] = c
+    counts[_ordered_pair(b, a, n_seg)] = c
+
+
 @jit(parallel=True)
 def _interaction_count(
     frames: np.ndarray,
@@ -2106,30 +2137,10 @@ def _interaction_count(
     counts: np.ndarray,
 ) -> None:
     n_seg = offsets.shape[0] - 1
-    n_pairs = n_seg * (n_seg - 1) // 2
-    for p in prange(n_pairs):
-        a, b = _unordered_pair(p, n_seg)
-        spans, cf, _, _ = _interaction_spans(
-            frames,
-            offsets[a],
-            offsets[a + 1],
-            offsets[b],
-            offsets[b + 1],
-            sx,
-            sy,
-            h,
-            max_dist,
-            facing,
-            max_inv,
-            size,
-            min_run,
-            pad,
+    for p in prange(n_seg * (n_seg - 1) // 2):
+        _count_pair(
+            p, frames, offsets, sx, sy, h, max_dist, facing, max_inv, size, min_run, pad, counts
         )
-        c = 0
-        for r in range(spans.shape[0]):
-            c += np.searchsorted(cf, spans[r, 1], "right") - np.searchsorted(cf, spans[r, 0])
-        counts[_ordered_pair(a, b, n_seg)] = c
-        counts[_ordered_pair(b, a, n_seg)] = c
 
 
 @jit
@@ -2141,6 +2152,56 @@ def _unordered_pair(p: int, n_seg: int) -> tuple[int, int]:
         rest -= n_seg - 1 - a
         a += 1
     return a, a + 1 + rest
+
+
+@jit
+def _fill_pair(
+    p: int,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    h: np.ndarray,
+    max_dist: float,
+    facing: bool,
+    max_inv: float,
+    size: int,
+    min_run: int,
+    pad: int,
+    out_off: np.ndarray,
+    ra: np.ndarray,
+    rb: np.ndarray,
+    label: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> None:
+    n_seg = offsets.shape[0] - 1
+    a, b = _unordered_pair(p, n_seg)
+    a0, a1, b0, b1 = offsets[a], offsets[a + 1], offsets[b], offsets[b + 1]
+    spans, cf, ci, cj = _interaction_spans(
+        frames, a0, a1, b0, b1, sx, sy, h, max_dist, facing, max_inv, size, min_run, pad
+    )
+    w_ab = out_off[_ordered_pair(a, b, n_seg)]
+    w_ba = out_off[_ordered_pair(b, a, n_seg)]
+    for r in range(spans.shape[0]):
+        k0 = np.searchsorted(cf, spans[r, 0])
+        k1 = np.searchsorted(cf, spans[r, 1], "right")
+        # start / end: the span's first and last frame with a row of both
+        f0 = cf[k0]
+        f1 = cf[k1 - 1]
+        for k in range(k0, k1):
+            ra[w_ab] = ci[k]
+            rb[w_ab] = cj[k]
+            ra[w_ba] = cj[k]
+            rb[w_ba] = ci[k]
+            label[w_ab] = r
+            label[w_ba] = r
+            start[w_ab] = f0
+            start[w_ba] = f0
+            end[w_ab] = f1
+            end[w_ba] = f1
+            w_ab += 1
+            w_ba += 1
 
 
 @jit(parallel=True)
@@ -2164,34 +2225,27 @@ def _interaction_fill(
     end: np.ndarray,
 ) -> None:
     n_seg = offsets.shape[0] - 1
-    n_pairs = n_seg * (n_seg - 1) // 2
-    for p in prange(n_pairs):
-        a, b = _unordered_pair(p, n_seg)
-        a0, a1, b0, b1 = offsets[a], offsets[a + 1], offsets[b], offsets[b + 1]
-        spans, cf, ci, cj = _interaction_spans(
-            frames, a0, a1, b0, b1, sx, sy, h, max_dist, facing, max_inv, size, min_run, pad
+    for p in prange(n_seg * (n_seg - 1) // 2):
+        _fill_pair(
+            p,
+            frames,
+            offsets,
+            sx,
+            sy,
+            h,
+            max_dist,
+            facing,
+            max_inv,
+            size,
+            min_run,
+            pad,
+            out_off,
+            ra,
+            rb,
+            label,
+            start,
+            end,
         )
-        w_ab = out_off[_ordered_pair(a, b, n_seg)]
-        w_ba = out_off[_ordered_pair(b, a, n_seg)]
-        for r in range(spans.shape[0]):
-            k0 = np.searchsorted(cf, spans[r, 0])
-            k1 = np.searchsorted(cf, spans[r, 1], "right")
-            # start / end: the span's first and last frame with a row of both
-            f0 = cf[k0]
-            f1 = cf[k1 - 1]
-            for k in range(k0, k1):
-                ra[w_ab] = ci[k]
-                rb[w_ab] = cj[k]
-                ra[w_ba] = cj[k]
-                rb[w_ba] = ci[k]
-                label[w_ab] = r
-                label[w_ba] = r
-                start[w_ab] = f0
-                start[w_ba] = f0
-                end[w_ab] = f1
-                end[w_ba] = f1
-                w_ab += 1
-                w_ba += 1
 
 
 def interaction_rows(
@@ -2285,17 +2339,22 @@ frame_padding, structure_size
         int(frame_padding),
     )
     counts = np.zeros(max(n_seg * (n_seg - 1), 0), dtype=np.int64)
-    if n_seg > 1:
+    # one pair (two individuals): the per-pair kernels directly, without waking threads
+    # (a parallel region around a single iteration only costs a thread launch)
+    if n_seg == 2:
+        _count_pair(0, *args, counts)
+    elif n_seg > 2:
         _interaction_count(*args, counts)
     out_off = np.zeros(counts.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=out_off[1:])
     total = int(out_off[-1])
     names = ("focal", "partner", "label", "start", "end")
     res = {name: np.empty(total, dtype=np.int64) for name in names}
-    if total:
-        _interaction_fill(
-            *args, out_off, res["focal"], res["partner"], res["label"], res["start"], res["end"]
-        )
+    outs = (out_off, res["focal"], res["partner"], res["label"], res["start"], res["end"])
+    if total and n_seg == 2:
+        _fill_pair(0, *args, *outs)
+    elif total:
+        _interaction_fill(*args, *outs)
     return res
 
 
@@ -2748,7 +2807,10 @@ def _warmup() -> None:
             min_count=1,
             smooth=smooth,
         )
-    interaction_rows(frames, offsets, x, x, x, min_run_frames=1, structure_size=2)
+    for n_ind in (2, 3):  # the single-pair path and the parallel one
+        f3 = np.tile(np.arange(3, dtype=np.int64), n_ind)
+        z = np.zeros(3 * n_ind)
+        interaction_rows(f3, np.arange(0, 3 * n_ind + 1, 3), z, z, z, min_run_frames=1)
     filters, offs = cwt_filters("cmor1.5-1.0", np.array([1.0, 2.0], dtype=np.float32))
     cwt_log_power(
         np.zeros((6, 1)),
