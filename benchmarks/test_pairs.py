@@ -11,6 +11,13 @@ frames with all pairs and with the 3 nearest partners (small sizes in CI):
 - peak memory of one entry through ``feature.apply`` (fresh process, RSS growth
   sampled every 2 ms) and bytes per output row, for all pairs and for k = 3.
 
+- pair-interaction-filter's kernel vs numpy + scipy.ndimage per pair (intersect1d,
+  vectorised criteria, binary_closing / binary_opening on the frame axis);
+- pair-wavelet's FFT overlap-save CWT vs ``pywt.cwt`` per block and column, as mosaic
+  calls it (``method="conv"``) and with pywt's own ``method="fft"``: one pair, both
+  perspectives, 6 PCs (2 x 200k frames full, 2 x 20k small);
+- nn-delta-bins' kernel vs numpy digitize / bincount / histogram2d per group.
+
 Inputs are preallocated and cleaned; JIT compilation is excluded (warm-up first).
 """
 
@@ -30,7 +37,11 @@ from moveo.kernels import neighbors, pairs
 from moveo.kernels.pairs import (
     approach_avoidance_events,
     attention_targets,
+    cwt_filters,
+    cwt_log_power,
+    delta_bins,
     individual_kinematics,
+    interaction_rows,
     lag_rows,
     nn_response,
     orientation_rel,
@@ -507,6 +518,207 @@ def test_nn_delta_response(benchmark, tag, data, name, impl):
         tag(benchmark, group, ours=False, target=">=3", label="numpy searchsorted + arithmetic")
         got = benchmark(_numpy_response, d["frames"], d["ids"], d["x"], d["y"], d["h"], speed, 4)
     assert got[0].shape[0] == d["x"].shape[0] - 4 * (d["offsets"].shape[0] - 1)
+
+
+# ----------------------------------------------------------------------------- interaction filter
+
+INTERACTION = {
+    "shift_dist": 15.0,
+    "max_dist": 40.0,
+    "require_facing": True,
+    "max_inv_orientation_diff_deg": 80.0,
+    "min_run_frames": 25,
+    "frame_padding": 10,
+    "structure_size": 25,
+}
+
+
+def _numpy_interactions(frames, offsets, x, y, h, p):
+    # baseline: per unordered pair, intersect1d of the frames, the criteria as array
+    # arithmetic, scipy's closing / opening of the frame-axis mask (padded so the array
+    # ends do not erode), runs by np.diff; (a, b) and (b, a) rows
+    from scipy.ndimage import binary_closing, binary_opening
+
+    size = p["structure_size"]
+    st = np.ones(size, dtype=bool)
+    n_seg = offsets.shape[0] - 1
+    out = []
+    for a in range(n_seg):
+        for b in range(a + 1, n_seg):
+            fa = frames[offsets[a] : offsets[a + 1]]
+            fb = frames[offsets[b] : offsets[b + 1]]
+            fr, ia, ib = np.intersect1d(fa, fb, assume_unique=True, return_indices=True)
+            if not fr.size:
+                continue
+            ia += offsets[a]
+            ib += offsets[b]
+            sd = p["shift_dist"]
+            d = np.hypot(
+                x[ia] + np.cos(h[ia]) * sd - x[ib] - np.cos(h[ib]) * sd,
+                y[ia] + np.sin(h[ia]) * sd - y[ib] - np.sin(h[ib]) * sd,
+            )
+            ok = d < p["max_dist"]
+            if p["require_facing"]:
+                diff = np.abs(np.angle(np.exp(1j * (h[ia] - h[ib]))))
+                ok &= (np.pi - diff) < np.radians(p["max_inv_orientation_diff_deg"])
+            mask = np.zeros(fr[-1] - fr[0] + 1 + 2 * (size + 1), dtype=bool)
+            mask[fr - fr[0] + size + 1] = ok
+            mask = binary_opening(binary_closing(mask, structure=st), structure=st)
+            edge = np.diff(np.r_[0, mask.view(np.int8), 0])
+            starts = np.flatnonzero(edge == 1) - (size + 1) + fr[0]
+            ends = np.flatnonzero(edge == -1) - 1 - (size + 1) + fr[0]
+            long = ends - starts + 1 >= p["min_run_frames"]
+            lo = np.maximum(starts[long] - p["frame_padding"], fr[0])
+            hi = np.minimum(ends[long] + p["frame_padding"], fr[-1])
+            for s0, e0 in zip(lo, hi, strict=True):
+                sel = (fr >= s0) & (fr <= e0)
+                out.append((ia[sel], ib[sel]))
+                out.append((ib[sel], ia[sel]))
+    return out
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+@pytest.mark.parametrize("impl", ["moveo", "numpy"])
+def test_interaction_filter(benchmark, tag, data, name, impl):
+    d = data[name]
+    args = (d["frames"], d["offsets"], d["x"], d["y"], d["h"])
+    want = interaction_rows(*args, **INTERACTION)["focal"].shape[0]
+    group = f"pair-interaction-filter kernel {name} ({d['x'].shape[0]:,} track rows)"
+    if impl == "moveo":
+        tag(benchmark, group, ours=True, label="moveo interaction_rows")
+        got = benchmark(interaction_rows, *args, **INTERACTION)["focal"].shape[0]
+    else:
+        tag(benchmark, group, ours=False, target=">=3", label="numpy + scipy.ndimage per pair")
+        res = benchmark(_numpy_interactions, *args, INTERACTION)
+        got = sum(r[0].shape[0] for r in res)
+    assert got == want
+
+
+# ----------------------------------------------------------------------------- pair wavelet
+
+
+@pytest.fixture(scope="module")
+def pcs(bench_size):
+    n = bench_size(small=20_000, full=200_000)
+    rng = np.random.default_rng(1)
+    # 2 blocks (one pair, both perspectives) x n frames x 6 PCs: smooth noise
+    data = np.cumsum(rng.normal(size=(2 * n, 6)), axis=0) * 0.01
+    return n, np.asfortranarray(data)
+
+
+def _scales():
+    import pywt
+
+    freqs = np.logspace(np.log2(0.2), np.log2(5.0), 25, base=2.0)
+    central = pywt.central_frequency(pywt.ContinuousWavelet("cmor1.5-1.0"))
+    return (30.0 / (freqs * central)).astype(np.float32)
+
+
+def _pywt_blocks(data, n, scales, method):
+    import pywt
+
+    w = pywt.ContinuousWavelet("cmor1.5-1.0")
+    out = np.empty((data.shape[0], data.shape[1] * scales.shape[0]), dtype=np.float32)
+    for b in range(data.shape[0] // n):
+        for c in range(data.shape[1]):
+            coef, _ = pywt.cwt(data[b * n : (b + 1) * n, c], scales, w, 1 / 30.0, method=method)
+            power = (np.abs(coef) ** 2).astype(np.float32)
+            lp = np.maximum(np.log(power + np.finfo(np.float32).tiny), -3.0)
+            out[b * n : (b + 1) * n, c * 25 : (c + 1) * 25] = lp.T
+    return out
+
+
+def _moveo_blocks(data, n, filters, offs):
+    nb = data.shape[0] // n
+    starts = np.repeat(np.arange(nb) * n, data.shape[1])
+    cols = np.tile(np.arange(data.shape[1]), nb)
+    return cwt_log_power(data, starts, np.full(starts.shape, n), cols, filters, offs)
+
+
+@pytest.mark.parametrize("impl", ["moveo", "pywt-conv", "pywt-fft"])
+def test_pair_wavelet(benchmark, tag, pcs, impl):
+    n, data = pcs
+    scales = _scales()
+    group = f"pair-wavelet CWT, 2 blocks x {n:,} frames x 6 PCs x 25 frequencies"
+    if impl == "moveo":
+        filters, offs = cwt_filters("cmor1.5-1.0", scales)
+        tag(benchmark, group, ours=True, label="moveo FFT overlap-save + numba log power")
+        got = benchmark(_moveo_blocks, data, n, filters, offs)
+    else:
+        method = impl.split("-")[1]
+        label = f"pywt.cwt(method={method!r}) per block and PC"
+        tag(benchmark, group, ours=False, target=">=3" if method == "conv" else "", label=label)
+        got = benchmark.pedantic(
+            _pywt_blocks, args=(data, n, scales, method), rounds=1, iterations=1
+        )
+    assert got.shape == (data.shape[0], 150)
+    if impl != "moveo":  # the same values as ours (float32 log power)
+        filters, offs = cwt_filters("cmor1.5-1.0", scales)
+        np.testing.assert_allclose(got, _moveo_blocks(data, n, filters, offs), atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- nn-delta bins
+
+
+@pytest.fixture(scope="module")
+def responses(bench_size):
+    n = bench_size(small=50_000, full=2_000_000)
+    rng = np.random.default_rng(2)
+    cols = (
+        rng.uniform(-16, 16, n),
+        rng.uniform(-16, 16, n),
+        rng.normal(size=n),
+        rng.normal(size=n),
+    )
+    # groups as nn-delta-bins forms them: all rows of each focal category, then per
+    # neighbour category (each row in two groups)
+    cat, nb = rng.random(n) < 0.5, rng.random(n) < 0.5
+    groups = []
+    for c in (False, True):
+        groups.append(np.flatnonzero(cat == c))
+        for m in (False, True):
+            groups.append(np.flatnonzero((cat == c) & (nb == m)))
+    return cols, groups
+
+
+def _numpy_bins(cols, groups):
+    nx, ny, da, ds = cols
+    edges = np.linspace(-14.0, 14.0, 45)
+    y_edges = np.linspace(-14.0, 14.0, 46)
+    out = []
+    for rows in groups:
+        x, y, a, s = nx[rows], ny[rows], da[rows], ds[rows]
+        ahead = (x >= 0) & (x <= 5.0)
+        ty, ta = np.r_[y[ahead], -y[ahead]], np.r_[a[ahead], -a[ahead]]
+        side = np.abs(y) <= 2.5
+        for v, w in ((ty, ta), (x[side], s[side])):
+            b = np.digitize(v, edges) - 1
+            ok = (b >= 0) & (b < 44) & np.isfinite(w)
+            out.append(np.bincount(b[ok], weights=w[ok], minlength=44))
+            out.append(np.bincount(b[ok], minlength=44))
+        xx, yy = np.r_[x, x], np.r_[y, -y]
+        for w in (np.r_[a, -a], np.r_[s, s]):
+            out.append(np.histogram2d(xx, yy, bins=[edges, y_edges], weights=w)[0])
+            out.append(np.histogram2d(xx, yy, bins=[edges, y_edges])[0])
+    return out
+
+
+@pytest.mark.parametrize("impl", ["moveo", "numpy"])
+def test_nn_delta_bins(benchmark, tag, responses, impl):
+    cols, groups = responses
+    group = f"nn-delta-bins kernel ({cols[0].shape[0]:,} responses, {len(groups)} groups)"
+    if impl == "moveo":
+        rows = np.concatenate(groups)
+        goff = np.r_[0, np.cumsum([g.shape[0] for g in groups])]
+        tag(benchmark, group, ours=True, label="moveo delta_bins")
+        got = benchmark(delta_bins, rows, goff, *cols)
+        nx, ny = cols[0][rows], cols[1][rows]
+        inside = (np.abs(nx) <= 14.0) & (np.abs(ny) <= 14.0)
+        assert got["speed_count_2d"].sum() == 2 * inside.sum()
+    else:
+        tag(benchmark, group, ours=False, target=">=3", label="numpy digitize + histogram2d")
+        got = benchmark(_numpy_bins, cols, groups)
+        assert len(got) == 8 * len(groups)
 
 
 # ----------------------------------------------------------------------------- peak memory

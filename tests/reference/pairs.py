@@ -376,3 +376,160 @@ def pose_distances(ra, rb, px, py, intra_a=True, intra_b=True, inter=True):
         rows.append(row)
     n_f = len(tri) * (intra_a + intra_b) + k * k * inter
     return np.array(rows, dtype=float).reshape(len(ra), n_f)
+
+
+# ------------------------------------------------------------------------ interaction filter
+
+
+def interaction_rows(
+    frames,
+    offsets,
+    x,
+    y,
+    h,
+    shift_dist,
+    max_dist,
+    require_facing,
+    max_inv_deg,
+    min_run,
+    pad,
+    size,
+):
+    """(focal row, partner row, label, start, end) per output row, per the definition.
+
+    The candidate mask lives on the frame axis of each pair's common span (absent
+    frames are not candidates); closing / opening are scipy's, on the mask padded
+    with enough False on both sides that the array ends never matter.
+    """
+    from scipy.ndimage import binary_closing, binary_opening
+
+    out = []
+    segs = list(segments(offsets))
+    for a, (a0, a1) in enumerate(segs):
+        for b, (b0, b1) in enumerate(segs):
+            if a == b:
+                continue
+            ra = {int(frames[i]): i for i in range(a0, a1)}
+            rb = {int(frames[j]): j for j in range(b0, b1)}
+            common = sorted(set(ra) & set(rb))
+            if not common:
+                continue
+            lo, hi = common[0], common[-1]
+            mask = np.zeros(hi - lo + 1, dtype=bool)
+            for f in common:
+                i, j = ra[f], rb[f]
+                pa = (x[i] + math.cos(h[i]) * shift_dist, y[i] + math.sin(h[i]) * shift_dist)
+                pb = (x[j] + math.cos(h[j]) * shift_dist, y[j] + math.sin(h[j]) * shift_dist)
+                ok = math.hypot(pa[0] - pb[0], pa[1] - pb[1]) < max_dist
+                if require_facing:
+                    diff = abs(wrap(h[i] - h[j]))
+                    ok = ok and (math.pi - diff) < math.radians(max_inv_deg)
+                mask[f - lo] = ok
+            if size > 0:
+                m = size + 1
+                padded = np.r_[np.zeros(m, bool), mask, np.zeros(m, bool)]
+                st = np.ones(size, dtype=bool)
+                padded = binary_opening(binary_closing(padded, structure=st), structure=st)
+                mask = padded[m:-m]
+            runs, start = [], None
+            for k, v in enumerate(list(mask) + [False]):
+                if v and start is None:
+                    start = k
+                elif not v and start is not None:
+                    runs.append((start + lo, k - 1 + lo))
+                    start = None
+            spans = []
+            for s, e in runs:
+                if e - s + 1 < min_run:
+                    continue
+                s, e = max(s - pad, lo), min(e + pad, hi)
+                if spans and s <= spans[-1][1]:
+                    spans[-1] = (spans[-1][0], max(spans[-1][1], e))
+                else:
+                    spans.append((s, e))
+            for label, (s, e) in enumerate(spans):
+                fs = [f for f in common if s <= f <= e]
+                for f in fs:
+                    out.append((ra[f], rb[f], label, fs[0], fs[-1]))
+    return out
+
+
+# ------------------------------------------------------------------------ wavelet
+
+
+def cmor_cwt(signal, scales, bandwidth, centre, precision=12):
+    """CWT of one signal by direct convolution with the complex Morlet ``cmorB-C``.
+
+    The wavelet ``psi(t) = exp(-t^2 / B) exp(2 pi i C t) / sqrt(pi B)`` sampled on
+    ``2**precision`` points of [-8, 8], integrated (cumulative sum times the step);
+    at scale ``s`` the integrated wavelet is read at ``t = k / s`` (k = 0, 1, ...
+    floor(16 s)), conjugated and reversed into ``h``; the coefficient at sample ``n``
+    is ``-sqrt(s)`` times the difference of the two neighbouring full-convolution
+    values ``sum_i x[i] h[m - i]`` around ``n`` (PyWavelets' discretisation).
+    """
+    t = np.linspace(-8.0, 8.0, 2**precision)
+    step = t[1] - t[0]
+    psi = np.exp(-(t**2) / bandwidth) * np.exp(2j * np.pi * centre * t) / np.sqrt(np.pi * bandwidth)
+    int_psi = np.conj(np.cumsum(psi) * step)
+    x = [float(v) for v in signal]
+    n = len(x)
+    out = np.empty((len(scales), n), dtype=np.complex128)
+    for si, s in enumerate(scales):
+        idx = [int(k / (s * step)) for k in range(int(s * 16.0 + 1))]
+        idx = [k for k in idx if k < len(int_psi)]
+        h = int_psi[idx][::-1]
+        length = len(h)
+
+        def conv(m, h=h, length=length):
+            return sum(x[i] * h[m - i] for i in range(max(0, m - length + 1), min(n, m + 1)))
+
+        first = (length - 2) // 2
+        for k in range(n):
+            out[si, k] = -np.sqrt(s) * (conv(k + first + 1) - conv(k + first))
+    return out
+
+
+# ------------------------------------------------------------------------ nn-delta bins
+
+
+def delta_bins(groups, nx, ny, dangle, dspeed, nbins, binmax, max_for_avg, antisymm):
+    """Per group (a list of rows): the 1-D means / 2-D sums and counts, with numpy."""
+    edges = np.linspace(-binmax, binmax, nbins)
+    y_edges = np.linspace(-binmax, binmax, nbins + 1)
+    res = []
+    for rows in groups:
+        rows = np.asarray(rows, dtype=np.int64)
+        xs, ys, da, ds = nx[rows], ny[rows], dangle[rows], dspeed[rows]
+        ahead = (xs >= 0) & (xs <= max_for_avg)
+        ty, ta = ys[ahead], da[ahead]
+        if antisymm:
+            ty, ta = np.r_[ty, -ty], np.r_[ta, -ta]
+        side = np.abs(ys) <= max_for_avg / 2
+
+        def one_d(v, w):
+            b = np.digitize(v, edges) - 1
+            ok = (b >= 0) & (b < nbins - 1) & np.isfinite(w)
+            s = np.bincount(b[ok], weights=w[ok], minlength=nbins - 1)
+            c = np.bincount(b[ok], minlength=nbins - 1)
+            return s, c
+
+        fin = np.isfinite(xs) & np.isfinite(ys)
+        x2, y2, a2, s2 = xs[fin], ys[fin], da[fin], ds[fin]
+        if antisymm:
+            tx, ty2, tw = np.r_[x2, x2], np.r_[y2, -y2], np.r_[a2, -a2]
+        else:
+            tx, ty2, tw = x2, y2, a2
+        sx, sy, sw = np.r_[x2, x2], np.r_[y2, -y2], np.r_[s2, s2]
+        t2s = np.histogram2d(tx, ty2, bins=[edges, y_edges], weights=tw)[0]
+        t2c = np.histogram2d(tx, ty2, bins=[edges, y_edges])[0]
+        s2s = np.histogram2d(sx, sy, bins=[edges, y_edges], weights=sw)[0]
+        s2c = np.histogram2d(sx, sy, bins=[edges, y_edges])[0]
+        res.append(
+            {
+                "turn_1d": one_d(ty, ta),
+                "speed_1d": one_d(xs[side], ds[side]),
+                "turn_2d": (t2s, t2c),
+                "speed_2d": (s2s, s2c),
+            }
+        )
+    return res

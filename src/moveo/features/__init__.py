@@ -54,6 +54,9 @@ _CLASSES: dict[str, str] = {
     "FrameAggregate": "moveo.features.frame_aggregate",
     "SocialMotionSummary": "moveo.features.social",
     "PairPoseDistancePCA": "moveo.features.pairs.posedistance",
+    "PairInteractionFilter": "moveo.features.pairs.interaction",
+    "PairWavelet": "moveo.features.pairs.wavelet",
+    "NNDeltaBins": "moveo.features.pairs.nn_delta_bins",
 }
 
 __all__ = [*sorted(_CLASSES), "BaseFeature", "feature_names", "get_feature"]

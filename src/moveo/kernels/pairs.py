@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import get_num_threads
 
 from moveo._numba import jit, prange, register_warmup
 from moveo.kernels.geometry import wrap
@@ -58,6 +59,10 @@ __all__ = [
     "PAIR_POSITION_COLUMNS",
     "attention_targets",
     "clean_columns",
+    "cwt_filters",
+    "cwt_log_power",
+    "delta_bins",
+    "interaction_rows",
     "frame_gradient",
     "individual_kinematics",
     "lag_rows",
@@ -1962,6 +1967,789 @@ def step_velocity(
     return out
 
 
+# ----------------------------------------------------------------------------- interaction filter
+
+
+@jit(inline="always")
+def _meets(
+    i: int,
+    j: int,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    h: np.ndarray,
+    max_dist: float,
+    facing: bool,
+    max_inv: float,
+) -> bool:
+    # sx, sy: positions already shifted forward along their own heading; NaN -> False
+    ok = math.hypot(sx[i] - sx[j], sy[i] - sy[j]) < max_dist
+    if facing:
+        # inverse orientation difference: 0 when the headings are exactly opposite
+        inv = math.pi - abs(wrap(h[i] - h[j]))
+        ok = ok and inv < max_inv
+    return ok
+
+
+@jit
+def _shifted(
+    x: np.ndarray, y: np.ndarray, h: np.ndarray, shift: float, sx: np.ndarray, sy: np.ndarray
+) -> None:
+    # each position shifted ``shift`` forward along its own heading (serial: it is
+    # cheap next to the pairs, and a parallel launch costs more than it saves)
+    for i in range(x.shape[0]):
+        sx[i] = x[i] + math.cos(h[i]) * shift
+        sy[i] = y[i] + math.sin(h[i]) * shift
+
+
+@jit
+def _interaction_spans(
+    frames: np.ndarray,
+    a0: int,
+    a1: int,
+    b0: int,
+    b1: int,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    h: np.ndarray,
+    max_dist: float,
+    facing: bool,
+    max_inv: float,
+    size: int,
+    min_run: int,
+    pad: int,
+) -> np.ndarray:
+    # the interaction spans of one pair of segments: int64 array (n_spans, 2) of
+    # inclusive [first, last] frames (see interaction_rows for the definition), and the
+    # common rows: their frames and the rows of a and of b
+    n = min(a1 - a0, b1 - b0)
+    runs = np.empty((n, 2), dtype=np.int64)
+    cf = np.empty(n, dtype=np.int64)
+    ci = np.empty(n, dtype=np.int64)
+    cj = np.empty(n, dtype=np.int64)
+    nc = 0
+    k = 0
+    lo = 0
+    hi = -1
+    first = True
+    i = a0
+    j = b0
+    while i < a1 and j < b1:
+        fa = frames[i]
+        fb = frames[j]
+        if fa < fb:
+            i += 1
+        elif fb < fa:
+            j += 1
+        else:
+            if first:
+                lo = fa
+                first = False
+            hi = fa
+            cf[nc] = fa
+            ci[nc] = i
+            cj[nc] = j
+            nc += 1
+            if _meets(i, j, sx, sy, h, max_dist, facing, max_inv):
+                if k > 0 and runs[k - 1, 1] == fa - 1:
+                    runs[k - 1, 1] = fa  # the True run goes on at the next frame
+                else:
+                    runs[k, 0] = fa
+                    runs[k, 1] = fa
+                    k += 1
+            i += 1
+            j += 1
+    # closing: bridge False gaps shorter than ``size`` frames between two True runs
+    m = 0
+    for r in range(k):
+        if m > 0 and size > 0 and runs[r, 0] - runs[m - 1, 1] - 1 < size:
+            runs[m - 1, 1] = runs[r, 1]
+        else:
+            runs[m, 0] = runs[r, 0]
+            runs[m, 1] = runs[r, 1]
+            m += 1
+    # opening (runs shorter than ``size`` go), then the minimum duration, then padding
+    # clamped to the pair's common frames; padded spans that overlap are merged
+    q = 0
+    for r in range(m):
+        length = runs[r, 1] - runs[r, 0] + 1
+        if length < size or length < min_run:
+            continue
+        s = max(runs[r, 0] - pad, lo)
+        e = min(runs[r, 1] + pad, hi)
+        if q > 0 and s <= runs[q - 1, 1]:
+            runs[q - 1, 1] = max(runs[q - 1, 1], e)
+        else:
+            runs[q, 0] = s
+            runs[q, 1] = e
+            q += 1
+    return runs[:q], cf[:nc], ci[:nc], cj[:nc]
+
+
+@jit(inline="always")
+def _ordered_pair(a: int, b: int, n_seg: int) -> int:
+    # index of the ordered pair (a, b), a != b, in (a, b) lexicographic order
+    return a * (n_seg - 1) + (b if b < a else b - 1)
+
+
+@jit
+def _count_pair(
+    p: int,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    h: np.ndarray,
+    max_dist: float,
+    facing: bool,
+    max_inv: float,
+    size: int,
+    min_run: int,
+    pad: int,
+    counts: np.ndarray,
+) -> None:
+    # rows of the unordered pair p, written for both of its ordered pairs
+    n_seg = offsets.shape[0] - 1
+    a, b = _unordered_pair(p, n_seg)
+    a0, a1, b0, b1 = offsets[a], offsets[a + 1], offsets[b], offsets[b + 1]
+    spans, cf, _, _ = _interaction_spans(
+        frames, a0, a1, b0, b1, sx, sy, h, max_dist, facing, max_inv, size, min_run, pad
+    )
+    c = 0
+    for r in range(spans.shape[0]):
+        c += np.searchsorted(cf, spans[r, 1], "right") - np.searchsorted(cf, spans[r, 0])
+    counts[_ordered_pair(a, b, n_seg)] = c
+    counts[_ordered_pair(b, a, n_seg)] = c
+
+
+@jit(parallel=True)
+def _interaction_count(
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    h: np.ndarray,
+    max_dist: float,
+    facing: bool,
+    max_inv: float,
+    size: int,
+    min_run: int,
+    pad: int,
+    counts: np.ndarray,
+) -> None:
+    n_seg = offsets.shape[0] - 1
+    for p in prange(n_seg * (n_seg - 1) // 2):
+        _count_pair(
+            p, frames, offsets, sx, sy, h, max_dist, facing, max_inv, size, min_run, pad, counts
+        )
+
+
+@jit
+def _unordered_pair(p: int, n_seg: int) -> tuple[int, int]:
+    # the p-th pair (a, b), a < b, in lexicographic order
+    a = np.int64(0)
+    rest = np.int64(p)  # a prange index may be unsigned: keep the arithmetic signed
+    while rest >= n_seg - 1 - a:
+        rest -= n_seg - 1 - a
+        a += 1
+    return a, a + 1 + rest
+
+
+@jit
+def _fill_pair(
+    p: int,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    h: np.ndarray,
+    max_dist: float,
+    facing: bool,
+    max_inv: float,
+    size: int,
+    min_run: int,
+    pad: int,
+    out_off: np.ndarray,
+    ra: np.ndarray,
+    rb: np.ndarray,
+    label: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> None:
+    n_seg = offsets.shape[0] - 1
+    a, b = _unordered_pair(p, n_seg)
+    a0, a1, b0, b1 = offsets[a], offsets[a + 1], offsets[b], offsets[b + 1]
+    spans, cf, ci, cj = _interaction_spans(
+        frames, a0, a1, b0, b1, sx, sy, h, max_dist, facing, max_inv, size, min_run, pad
+    )
+    w_ab = out_off[_ordered_pair(a, b, n_seg)]
+    w_ba = out_off[_ordered_pair(b, a, n_seg)]
+    for r in range(spans.shape[0]):
+        k0 = np.searchsorted(cf, spans[r, 0])
+        k1 = np.searchsorted(cf, spans[r, 1], "right")
+        # start / end: the span's first and last frame with a row of both
+        f0 = cf[k0]
+        f1 = cf[k1 - 1]
+        for k in range(k0, k1):
+            ra[w_ab] = ci[k]
+            rb[w_ab] = cj[k]
+            ra[w_ba] = cj[k]
+            rb[w_ba] = ci[k]
+            label[w_ab] = r
+            label[w_ba] = r
+            start[w_ab] = f0
+            start[w_ba] = f0
+            end[w_ab] = f1
+            end[w_ba] = f1
+            w_ab += 1
+            w_ba += 1
+
+
+@jit(parallel=True)
+def _interaction_fill(
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    h: np.ndarray,
+    max_dist: float,
+    facing: bool,
+    max_inv: float,
+    size: int,
+    min_run: int,
+    pad: int,
+    out_off: np.ndarray,
+    ra: np.ndarray,
+    rb: np.ndarray,
+    label: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> None:
+    n_seg = offsets.shape[0] - 1
+    for p in prange(n_seg * (n_seg - 1) // 2):
+        _fill_pair(
+            p,
+            frames,
+            offsets,
+            sx,
+            sy,
+            h,
+            max_dist,
+            facing,
+            max_inv,
+            size,
+            min_run,
+            pad,
+            out_off,
+            ra,
+            rb,
+            label,
+            start,
+            end,
+        )
+
+
+def interaction_rows(
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    heading: np.ndarray,
+    *,
+    shift_dist: float = 15.0,
+    max_dist: float = 40.0,
+    require_facing: bool = True,
+    max_inv_orientation_diff_deg: float = 80.0,
+    min_run_frames: int = 250,
+    frame_padding: int = 10,
+    structure_size: int = 25,
+) -> dict[str, np.ndarray]:
+    """Interaction segments of every pair (the rows of ``pair-interaction-filter``).
+
+    For every two individuals ``a`` and ``b``, over the frames at which both have
+    a row:
+
+    1. *candidate frames*: the distance between ``a``'s and ``b``'s positions,
+       each shifted ``shift_dist`` forward along its own heading, is less than
+       ``max_dist``; with ``require_facing``, also the inverse orientation
+       difference ``pi - |wrap(h_a - h_b)|`` (0 for opposite headings) is less
+       than ``max_inv_orientation_diff_deg``. NaN never qualifies, nor does a
+       frame at which either is absent.
+    2. *closing*: a run of non-candidate frames shorter than ``structure_size``
+       between two candidate frames becomes candidate; *opening*: a candidate run
+       shorter than ``structure_size`` is dropped (1-D morphological closing
+       then opening with a flat element of that length; 0 disables both).
+    3. every remaining run of at least ``min_run_frames`` frames (its span
+       ``last - first + 1``) is an interaction, widened by ``frame_padding``
+       frames on each side within the pair's first and last common frame;
+       widened spans that overlap are merged.
+    4. a row per frame of a span at which both have a row, for (a, b) and
+       (b, a); ``label`` numbers the pair's spans from 0 in frame order,
+       ``start`` / ``end`` are the first and last frame of the span at which
+       both have a row (inclusive).
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        int64 frame numbers, shape (n,), sorted by (individual, frame).
+    offsets : numpy.ndarray
+        Segment offsets, shape (n_individuals + 1,), in increasing id order.
+    x, y, heading : numpy.ndarray
+        float64 positions and heading (radians), shape (n,).
+    shift_dist, max_dist, require_facing, max_inv_orientation_diff_deg, min_run_frames, \
+frame_padding, structure_size
+        As above (``structure_size`` is mosaic's ``morphological_structure_size``).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``focal``, ``partner`` (int64 rows of the track table), ``label``,
+        ``start``, ``end`` (int64), one value per output row, sorted by
+        (focal individual, partner individual, frame).
+    """
+    fr = np.ascontiguousarray(frames, dtype=np.int64)
+    off = _check_offsets(offsets, fr.shape[0])
+    xs = np.ascontiguousarray(x, dtype=np.float64)
+    ys = np.ascontiguousarray(y, dtype=np.float64)
+    hs = np.ascontiguousarray(heading, dtype=np.float64)
+    if not (xs.shape == ys.shape == hs.shape == fr.shape):
+        raise ValueError("interaction_rows: frames, x, y and heading must have the same length")
+    for name, v in (
+        ("structure_size", structure_size),
+        ("min_run_frames", min_run_frames),
+        ("frame_padding", frame_padding),
+    ):
+        if int(v) < 0:
+            raise ValueError(f"interaction_rows: {name} must be >= 0, got {v}")
+    n_seg = off.shape[0] - 1
+    # the shifted positions once per track row (each row is in every pair of its frame)
+    sx = np.empty_like(xs)
+    sy = np.empty_like(ys)
+    _shifted(xs, ys, hs, float(shift_dist), sx, sy)
+    args = (
+        fr,
+        off,
+        sx,
+        sy,
+        hs,
+        float(max_dist),
+        bool(require_facing),
+        math.radians(float(max_inv_orientation_diff_deg)),
+        int(structure_size),
+        int(min_run_frames),
+        int(frame_padding),
+    )
+    counts = np.zeros(max(n_seg * (n_seg - 1), 0), dtype=np.int64)
+    # one pair (two individuals): the per-pair kernels directly, without waking threads
+    # (a parallel region around a single iteration only costs a thread launch)
+    if n_seg == 2:
+        _count_pair(0, *args, counts)
+    elif n_seg > 2:
+        _interaction_count(*args, counts)
+    out_off = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_off[1:])
+    total = int(out_off[-1])
+    names = ("focal", "partner", "label", "start", "end")
+    res = {name: np.empty(total, dtype=np.int64) for name in names}
+    outs = (out_off, res["focal"], res["partner"], res["label"], res["start"], res["end"])
+    if total and n_seg == 2:
+        _fill_pair(0, *args, *outs)
+    elif total:
+        _interaction_fill(*args, *outs)
+    return res
+
+
+# ----------------------------------------------------------------------------- pair wavelet
+
+_CWT_BLOCK = 1 << 16  # FFT length of the overlap-save blocks of long segments
+_CWT_BUDGET = 1 << 22  # complex values per batched inverse FFT (64 MiB)
+
+
+def cwt_filters(wavelet: str, scales: np.ndarray, precision: int = 12) -> tuple[list, np.ndarray]:
+    """Discrete filters of PyWavelets' ``cwt`` (``method="conv"``) for ``scales``.
+
+    ``pywt.cwt`` convolves the signal with the integrated wavelet sampled at
+    each scale, ``h_s``, and returns ``-sqrt(s) * diff(conv(x, h_s))`` cropped
+    to the signal's length. Folding the difference into the filter,
+    ``g_s[k] = -sqrt(s) * (h_s[k] - h_s[k - 1])`` (``h_s`` zero outside), gives
+    ``coef_s[t] = conv(x, g_s)[t + offset_s]``.
+
+    Parameters
+    ----------
+    wavelet : str
+        A PyWavelets continuous wavelet name (e.g. ``"cmor1.5-1.0"``).
+    scales : numpy.ndarray
+        Scales, shape (n_scales,); their dtype is kept for ``sqrt(s)`` (float32
+        scales give pywt's float32 square roots).
+    precision : int, default 12
+        pywt's ``cwt`` ``precision`` (the wavelet is sampled at ``2**precision``
+        points).
+
+    Returns
+    -------
+    filters : list of numpy.ndarray
+        complex128 arrays ``g_s``, of lengths ``len(h_s) + 1``.
+    offsets : numpy.ndarray
+        int64 array of shape (n_scales,): ``offset_s``.
+    """
+    import pywt
+
+    w = pywt.ContinuousWavelet(wavelet)
+    int_psi, xs = pywt.integrate_wavelet(w, precision=precision)
+    int_psi = np.asarray(np.conj(int_psi) if w.complex_cwt else int_psi, dtype=np.complex128)
+    xs = np.asarray(xs, dtype=np.float64)
+    step = xs[1] - xs[0]
+    filters = []
+    offsets = np.empty(len(scales), dtype=np.int64)
+    for i, scale in enumerate(np.asarray(scales)):
+        j = (np.arange(scale * (xs[-1] - xs[0]) + 1) / (scale * step)).astype(int)
+        j = j[j < int_psi.size]
+        h = int_psi[j][::-1]
+        if h.size < 2:
+            raise ValueError(f"cwt_filters: scale {float(scale)} is too small for {wavelet!r}")
+        g = np.zeros(h.size + 1, dtype=np.complex128)
+        g[:-1] = h
+        g[1:] -= h
+        g *= -np.sqrt(scale)
+        filters.append(g)
+        offsets[i] = (h.size - 2) // 2 + 1
+    return filters, offsets
+
+
+@jit(parallel=True)
+def _cwt_windows(
+    data: np.ndarray,
+    job_col: np.ndarray,
+    job_seg0: np.ndarray,
+    job_seglen: np.ndarray,
+    job_t0: np.ndarray,
+    job_len: np.ndarray,
+    pad: int,
+    w: np.ndarray,
+) -> None:
+    # window j: data[seg0 + t0 - pad : seg0 + t0 + len + pad] of its column, zero outside
+    # the segment (the full linear convolution sees zeros there)
+    for j in prange(w.shape[0]):
+        col = job_col[j]
+        s0 = job_seg0[j]
+        n = job_seglen[j]
+        lo = job_t0[j] - pad
+        m = job_len[j] + 2 * pad
+        for u in range(w.shape[1]):
+            i = lo + u
+            w[j, u] = data[s0 + i, col] if (u < m and i >= 0 and i < n) else 0.0
+
+
+@jit(parallel=True)
+def _cwt_log_power(
+    y: np.ndarray,
+    job_row: np.ndarray,
+    job_col: np.ndarray,
+    job_len: np.ndarray,
+    offs: np.ndarray,
+    c0: int,
+    n_freq: int,
+    floor: float,
+    out: np.ndarray,
+) -> None:
+    # out[row, col * n_freq + scale] = max(log(float32(|coef|^2) + tiny32), floor) in float32
+    n_jobs = y.shape[0]
+    n_sc = y.shape[1]
+    tiny = np.float32(np.finfo(np.float32).tiny)
+    fl = np.float32(floor)
+    for q in prange(n_jobs * n_sc):
+        j = q // n_sc
+        k = q - j * n_sc
+        o = offs[c0 + k]
+        r0 = job_row[j]
+        c = job_col[j] * n_freq + c0 + k
+        for t in range(job_len[j]):
+            v = y[j, k, o + t]
+            p = np.float32(v.real * v.real + v.imag * v.imag)
+            lp = np.log(p + tiny)
+            out[r0 + t, c] = lp if lp > fl else fl
+
+
+def _cwt_jobs(seg_len: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # split every segment into output blocks of at most ``block`` samples
+    n_blocks = np.maximum(-(-seg_len // block), 1)
+    idx = np.repeat(np.arange(seg_len.shape[0]), n_blocks)
+    first = np.cumsum(n_blocks) - n_blocks
+    t0 = (np.arange(idx.shape[0]) - first[idx]) * block
+    length = np.minimum(seg_len[idx] - t0, block)
+    return idx, t0, length
+
+
+def cwt_log_power(
+    data: np.ndarray,
+    seg_start: np.ndarray,
+    seg_len: np.ndarray,
+    seg_col: np.ndarray,
+    filters: list,
+    offsets: np.ndarray,
+    *,
+    log_floor: float = -3.0,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Clamped log power of the CWT of segments of the columns of ``data``.
+
+    Each segment (``seg_len[i]`` rows of column ``seg_col[i]`` from row
+    ``seg_start[i]``) is transformed on its own, as one signal (zero outside),
+    with the filters of :func:`cwt_filters`: ``coef_s[t] = conv(x, g_s)[t +
+    offset_s]``, computed by FFT overlap-save in blocks. The value written is
+    ``max(log(float32(|coef_s[t]|^2) + tiny32), log_floor)`` in float32 (pywt's
+    coefficients, mosaic's clamped natural-log power).
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        float64 array of shape (n_rows, n_cols).
+    seg_start, seg_len, seg_col : numpy.ndarray
+        int64 arrays of shape (n_segments,); segments hold finite values.
+    filters, offsets
+        From :func:`cwt_filters` (n_freq scales).
+    log_floor : float, default -3.0
+        Lower clamp of the log power.
+    out : numpy.ndarray, optional
+        float32 array of shape (n_rows, n_cols * n_freq), Fortran order, to
+        write into (rows outside every segment are left as they are).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of shape (n_rows, n_cols * n_freq), Fortran order:
+        column ``c * n_freq + s`` is column ``c`` at scale ``s``; rows outside
+        every segment are NaN (when ``out`` is not given).
+    """
+    from scipy import fft as sfft
+
+    x = np.asarray(data, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError("cwt_log_power: data must be 2-D (rows, columns)")
+    n_rows, n_cols = x.shape
+    n_freq = len(filters)
+    if out is None:
+        out = np.full((n_rows, n_cols * n_freq), np.nan, dtype=np.float32, order="F")
+    seg_start = np.ascontiguousarray(seg_start, dtype=np.int64)
+    seg_len = np.ascontiguousarray(seg_len, dtype=np.int64)
+    seg_col = np.ascontiguousarray(seg_col, dtype=np.int64)
+    if seg_start.shape[0] == 0 or n_freq == 0:
+        return out
+    l_max = max(g.shape[0] for g in filters)
+    pad = l_max // 2 + 2
+    overhead = 2 * pad + l_max
+    longest = int(seg_len.max())
+    nfft = sfft.next_fast_len(longest + overhead) if longest + overhead <= _CWT_BLOCK else 0
+    if nfft == 0:
+        nfft = sfft.next_fast_len(max(_CWT_BLOCK, 4 * overhead))
+    block = nfft - overhead
+    spectra = np.empty((n_freq, nfft), dtype=np.complex128)
+    for s, g in enumerate(filters):
+        spectra[s] = sfft.fft(g, nfft)
+    offs = np.ascontiguousarray(offsets, dtype=np.int64) + pad
+    idx, t0, length = _cwt_jobs(seg_len, block)
+    job_col = seg_col[idx]
+    job_seg0 = seg_start[idx]
+    job_seglen = seg_len[idx]
+    job_row = job_seg0 + t0
+    workers = get_num_threads()
+    xf = np.asfortranarray(x)  # column gathers
+    batch = max(1, min(idx.shape[0], _CWT_BUDGET // (nfft * n_freq) or 1))
+    for b0 in range(0, idx.shape[0], batch):
+        sl = slice(b0, b0 + batch)
+        w = np.empty((min(batch, idx.shape[0] - b0), nfft))
+        _cwt_windows(xf, job_col[sl], job_seg0[sl], job_seglen[sl], t0[sl], length[sl], pad, w)
+        spec = sfft.fft(w, axis=-1, workers=workers)
+        n_sc = max(1, _CWT_BUDGET // (nfft * w.shape[0]))
+        for c0 in range(0, n_freq, n_sc):
+            y = sfft.ifft(
+                spec[:, None, :] * spectra[None, c0 : c0 + n_sc, :],
+                axis=-1,
+                workers=workers,
+                overwrite_x=True,
+            )
+            _cwt_log_power(
+                y, job_row[sl], job_col[sl], length[sl], offs, c0, n_freq, float(log_floor), out
+            )
+    return out
+
+
+# ----------------------------------------------------------------------------- nn-delta bins
+
+
+@jit(inline="always")
+def _bin_of(edges: np.ndarray, v: float, last_inclusive: bool) -> int:
+    # numpy's bin: searchsorted(edges, v, "right") - 1; -1 when outside (NaN: outside);
+    # ``last_inclusive``: v == edges[-1] is in the last bin (histogram2d), else outside
+    # (digitize)
+    n = edges.shape[0]
+    if not (v >= edges[0] and v <= edges[n - 1]):
+        return -1
+    if v == edges[n - 1]:
+        return n - 2 if last_inclusive else -1
+    lo = 0
+    hi = n
+    while lo < hi:  # first index with edges[i] > v
+        mid = (lo + hi) >> 1
+        if edges[mid] > v:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo - 1
+
+
+@jit(parallel=True)
+def _delta_bins(
+    rows: np.ndarray,
+    goff: np.ndarray,
+    nx: np.ndarray,
+    ny: np.ndarray,
+    dangle: np.ndarray,
+    dspeed: np.ndarray,
+    edges: np.ndarray,
+    x_edges: np.ndarray,
+    y_edges: np.ndarray,
+    max_for_avg: float,
+    antisymm: bool,
+    t1_sum: np.ndarray,
+    t1_cnt: np.ndarray,
+    s1_sum: np.ndarray,
+    s1_cnt: np.ndarray,
+    t2_sum: np.ndarray,
+    t2_cnt: np.ndarray,
+    s2_sum: np.ndarray,
+    s2_cnt: np.ndarray,
+) -> None:
+    n_groups = goff.shape[0] - 1
+    half = max_for_avg / 2
+    for g in prange(n_groups):
+        r0 = goff[g]
+        r1 = goff[g + 1]
+        # 1-D turn: neighbours ahead (0 <= x <= max_for_avg), dangle binned over y; the
+        # mirrored copies (-y, -dangle) after the originals (numpy's summation order)
+        for sign in (1.0, -1.0):
+            if sign < 0 and not antisymm:
+                break
+            for r in range(r0, r1):
+                i = rows[r]
+                if nx[i] >= 0 and nx[i] <= max_for_avg and math.isfinite(dangle[i]):
+                    b = _bin_of(edges, sign * ny[i], False)
+                    if b >= 0:
+                        t1_sum[g, b] += sign * dangle[i]
+                        t1_cnt[g, b] += 1
+        # 1-D speed: neighbours beside (|y| <= max_for_avg / 2), dspeed binned over x
+        for r in range(r0, r1):
+            i = rows[r]
+            if abs(ny[i]) <= half and math.isfinite(dspeed[i]):
+                b = _bin_of(edges, nx[i], False)
+                if b >= 0:
+                    s1_sum[g, b] += dspeed[i]
+                    s1_cnt[g, b] += 1
+        # 2-D sums and counts over (x, y): turn (antisymmetric copies when antisymm),
+        # speed (always mirrored, dspeed unchanged)
+        for sign in (1.0, -1.0):
+            for r in range(r0, r1):
+                i = rows[r]
+                if not (math.isfinite(nx[i]) and math.isfinite(ny[i])):
+                    continue
+                bx = _bin_of(x_edges, nx[i], True)
+                by = _bin_of(y_edges, sign * ny[i], True)
+                if bx < 0 or by < 0:
+                    continue
+                if sign > 0 or antisymm:
+                    t2_sum[g, bx, by] += sign * dangle[i]
+                    t2_cnt[g, bx, by] += 1
+                s2_sum[g, bx, by] += dspeed[i]
+                s2_cnt[g, bx, by] += 1
+
+
+def delta_bins(
+    rows: np.ndarray,
+    group_offsets: np.ndarray,
+    neighbor_x: np.ndarray,
+    neighbor_y: np.ndarray,
+    dangle: np.ndarray,
+    dspeed: np.ndarray,
+    *,
+    nbins: int = 45,
+    binmax: float = 14.0,
+    max_for_avg: float = 5.0,
+    antisymm: bool = True,
+) -> dict[str, np.ndarray]:
+    """Binned responses to the nearest neighbour (the sums of ``nn-delta-bins``).
+
+    For every group ``g`` (the rows ``rows[group_offsets[g]:group_offsets[g + 1]]``;
+    groups may share rows) and with ``edges = linspace(-binmax, binmax, nbins)``:
+
+    - 1-D turn: rows with ``0 <= neighbor_x <= max_for_avg``, ``dangle`` summed
+      and counted in the bin of ``neighbor_y`` (``edges``, ``nbins - 1`` bins,
+      each ``[lo, hi)``); with ``antisymm`` also ``-dangle`` at ``-neighbor_y``.
+    - 1-D speed: rows with ``|neighbor_y| <= max_for_avg / 2``, ``dspeed`` in
+      the bin of ``neighbor_x``.
+    - 2-D turn / speed: rows with finite ``neighbor_x`` and ``neighbor_y``, in
+      the bin of ``(neighbor_x, neighbor_y)`` over ``nbins - 1`` x bins and
+      ``nbins`` y bins (``linspace(-binmax, binmax, nbins + 1)``; the last bin
+      of each axis closed, as numpy's ``histogram2d``): turn sums ``dangle``
+      (and ``-dangle`` at ``-neighbor_y`` with ``antisymm``), speed sums
+      ``dspeed`` at ``neighbor_y`` and again at ``-neighbor_y``.
+
+    1-D sums skip non-finite responses; 2-D sums include them (NaN in, NaN out).
+
+    Parameters
+    ----------
+    rows : numpy.ndarray
+        int64 row indices of the groups, concatenated.
+    group_offsets : numpy.ndarray
+        int64 array of shape (n_groups + 1,).
+    neighbor_x, neighbor_y, dangle, dspeed : numpy.ndarray
+        float64 arrays of shape (n,).
+    nbins, binmax, max_for_avg, antisymm
+        As above (mosaic's parameters).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``turn_sum_1d``, ``turn_count_1d``, ``speed_sum_1d``, ``speed_count_1d``
+        of shape (n_groups, nbins - 1); ``turn_sum_2d``, ``turn_count_2d``,
+        ``speed_sum_2d``, ``speed_count_2d`` of shape (n_groups, nbins - 1,
+        nbins). Sums float64, counts int64.
+    """
+    if int(nbins) < 2:
+        raise ValueError(f"delta_bins: nbins must be >= 2 (bin edges), got {nbins}")
+    if not (binmax > 0):
+        raise ValueError(f"delta_bins: binmax must be > 0, got {binmax}")
+    nb = int(nbins)
+    r = np.ascontiguousarray(rows, dtype=np.int64)
+    goff = np.ascontiguousarray(group_offsets, dtype=np.int64)
+    cols = [
+        np.ascontiguousarray(v, dtype=np.float64) for v in (neighbor_x, neighbor_y, dangle, dspeed)
+    ]
+    n = cols[0].shape[0]
+    if any(c.shape != (n,) for c in cols):
+        raise ValueError("delta_bins: neighbor_x, neighbor_y, dangle, dspeed must have one length")
+    if r.size and (r.min() < 0 or r.max() >= n):
+        raise ValueError("delta_bins: rows out of range")
+    if goff.shape[0] < 1 or goff[0] != 0 or goff[-1] != r.shape[0] or np.any(np.diff(goff) < 0):
+        raise ValueError("delta_bins: group_offsets must rise from 0 to len(rows)")
+    g = goff.shape[0] - 1
+    edges = np.linspace(-binmax, binmax, nb)
+    y_edges = np.linspace(-binmax, binmax, nb + 1)
+    out = {
+        "turn_sum_1d": np.zeros((g, nb - 1)),
+        "turn_count_1d": np.zeros((g, nb - 1), dtype=np.int64),
+        "speed_sum_1d": np.zeros((g, nb - 1)),
+        "speed_count_1d": np.zeros((g, nb - 1), dtype=np.int64),
+        "turn_sum_2d": np.zeros((g, nb - 1, nb)),
+        "turn_count_2d": np.zeros((g, nb - 1, nb), dtype=np.int64),
+        "speed_sum_2d": np.zeros((g, nb - 1, nb)),
+        "speed_count_2d": np.zeros((g, nb - 1, nb), dtype=np.int64),
+    }
+    if g:
+        _delta_bins(
+            r, goff, *cols, edges, edges, y_edges, float(max_for_avg), bool(antisymm), *out.values()
+        )
+    return out
+
+
 @register_warmup
 def _warmup() -> None:
     frames = np.array([0, 1, 2, 0, 1, 2], dtype=np.int64)
@@ -2019,6 +2807,20 @@ def _warmup() -> None:
             min_count=1,
             smooth=smooth,
         )
+    for n_ind in (2, 3):  # the single-pair path and the parallel one
+        f3 = np.tile(np.arange(3, dtype=np.int64), n_ind)
+        z = np.zeros(3 * n_ind)
+        interaction_rows(f3, np.arange(0, 3 * n_ind + 1, 3), z, z, z, min_run_frames=1)
+    filters, offs = cwt_filters("cmor1.5-1.0", np.array([1.0, 2.0], dtype=np.float32))
+    cwt_log_power(
+        np.zeros((6, 1)),
+        np.array([0], dtype=np.int64),
+        np.array([6], dtype=np.int64),
+        np.array([0], dtype=np.int64),
+        filters,
+        offs,
+    )
+    delta_bins(np.arange(6), np.array([0, 6]), x, x, x, x, nbins=3, binmax=1.0)
 
 
 # ----------------------------------------------------------------------------- pose distances

@@ -1,6 +1,9 @@
 """The pair kernels equal their slow references (tests/reference/pairs.py) on random
 tables with NaN runs, absent stretches, one or two individuals, 100+ individuals and
-distance ties; plus hand-worked cleaning, derivative and geometry cases."""
+distance ties; plus hand-worked cleaning, derivative and geometry cases. The interaction
+spans equal scipy's closing / opening on the frame axis, the CWT equals pywt.cwt and a
+direct convolution with the Morlet (short and overlap-save paths), and the bins equal
+numpy's digitize / histogram2d (values on bin edges, NaN and inf)."""
 
 import math
 
@@ -9,12 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from moveo.kernels import pairs as pairs_mod
 from moveo.kernels.pairs import (
     approach_avoidance_events,
     attention_targets,
     clean_columns,
+    cwt_filters,
+    cwt_log_power,
+    delta_bins,
     frame_gradient,
     individual_kinematics,
+    interaction_rows,
     lag_rows,
     nn_response,
     orientation_rel,
@@ -471,3 +479,277 @@ def test_pose_distances_match_reference(table, flags):
     exp = ref.pose_distances(ra, rb, table["px"], table["py"], *flags)
     np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12)
     assert got.shape[1] == 6 * flags[0] + 6 * flags[1] + 16 * flags[2]
+
+
+# ----------------------------------------------------------------------------- interaction filter
+
+
+def _interaction_tuples(res):
+    return list(
+        zip(
+            res["focal"].tolist(),
+            res["partner"].tolist(),
+            res["label"].tolist(),
+            res["start"].tolist(),
+            res["end"].tolist(),
+            strict=True,
+        )
+    )
+
+
+@given(
+    table=gappy_tables(max_ids=4, max_frame=60, n_cols=3),
+    shift=st.sampled_from([0.0, 3.0]),
+    max_dist=st.sampled_from([20.0, 80.0, 150.0]),
+    facing=st.booleans(),
+    max_inv=st.sampled_from([30.0, 120.0]),
+    min_run=st.integers(0, 8),
+    pad=st.integers(0, 6),
+    size=st.integers(0, 6),
+)
+def test_interaction_rows_match_reference(
+    table, shift, max_dist, facing, max_inv, min_run, pad, size
+):
+    v = table["values"]
+    x, y, h = (np.ascontiguousarray(v[:, k]) for k in range(3))
+    got = interaction_rows(
+        table["frames"],
+        table["offsets"],
+        x,
+        y,
+        h,
+        shift_dist=shift,
+        max_dist=max_dist,
+        require_facing=facing,
+        max_inv_orientation_diff_deg=max_inv,
+        min_run_frames=min_run,
+        frame_padding=pad,
+        structure_size=size,
+    )
+    want = ref.interaction_rows(
+        table["frames"],
+        table["offsets"],
+        x,
+        y,
+        h,
+        shift,
+        max_dist,
+        facing,
+        max_inv,
+        min_run,
+        pad,
+        size,
+    )
+    assert _interaction_tuples(got) == want
+
+
+def _two(frames_a, xa, ha, frames_b, xb, hb):
+    frames = np.r_[frames_a, frames_b].astype(np.int64)
+    x = np.r_[xa, xb].astype(np.float64)
+    h = np.r_[ha, hb].astype(np.float64)
+    offsets = np.array([0, len(frames_a), len(frames)], dtype=np.int64)
+    return frames, offsets, x, np.zeros_like(x), h
+
+
+def test_interaction_hand_worked():
+    # A at x=0 heading +x, B at x=30 heading -x (face to face): shifted by 15 each they
+    # meet (distance 0 < 40) and the inverse orientation difference is 0 < 80 degrees.
+    # B turns away (heading +x) at frames 40..44 (5 frames, bridged by the closing with
+    # size 25) and walks off at frame 80.
+    n = 100
+    f = np.arange(n)
+    hb = np.where((f >= 40) & (f < 45), 0.0, np.pi)
+    xb = np.where(f < 80, 30.0, 500.0)
+    args = _two(f, np.zeros(n), np.zeros(n), f, xb, hb)
+    res = interaction_rows(*args, min_run_frames=50, frame_padding=10, structure_size=25)
+    # one interaction: frames 0..79, padded to 0..89 (clamped at the first frame)
+    assert res["focal"].shape[0] == 2 * 90
+    ab = res["focal"] < n
+    assert np.array_equal(args[0][res["focal"][ab]], np.arange(90))
+    assert set(res["label"]) == {0} and set(res["start"]) == {0} and set(res["end"]) == {89}
+    # (b, a) rows follow the (a, b) block; the same frames mirrored
+    assert np.array_equal(res["partner"][~ab], res["focal"][ab])
+    # a minimum run longer than the 80 frames: nothing
+    assert interaction_rows(*args, min_run_frames=81)["focal"].shape == (0,)
+    # no morphology: the turn splits the run into 0..39 and 45..79; with no padding
+    res = interaction_rows(*args, min_run_frames=30, frame_padding=0, structure_size=0)
+    trip = zip(res["label"], res["start"], res["end"], strict=True)
+    spans = {(int(a), int(b), int(c)) for a, b, c in trip}
+    assert spans == {(0, 0, 39), (1, 45, 79)}
+    # distance alone (require_facing=False) ignores the turn; B then 15 px behind A's
+    # shifted point keeps qualifying: one run 0..79
+    res = interaction_rows(
+        *args, require_facing=False, min_run_frames=30, frame_padding=0, structure_size=0
+    )
+    assert set(res["start"]) == {0} and set(res["end"]) == {79}
+
+
+def test_interaction_padding_merges_and_nan_and_absence():
+    n = 60
+    f = np.arange(n)
+    xb = np.full(n, 30.0)
+    xb[20:24] = np.nan  # NaN frames never qualify
+    args = _two(f, np.zeros(n), np.zeros(n), f, xb, np.full(n, np.pi))
+    res = interaction_rows(*args, min_run_frames=5, frame_padding=3, structure_size=0)
+    # runs 0..19 and 24..59, padded to 0..22 and 21..59: they overlap, so they merge
+    assert set(res["label"]) == {0} and set(res["start"]) == {0} and set(res["end"]) == {59}
+    # B absent for frames 30..39: no rows there; closing (size 12) bridges the absence
+    keep = (f < 30) | (f >= 40)
+    args = _two(
+        f, np.zeros(n), np.zeros(n), f[keep], np.full(keep.sum(), 30.0), np.full(keep.sum(), np.pi)
+    )
+    res = interaction_rows(*args, min_run_frames=50, frame_padding=0, structure_size=12)
+    assert res["focal"].shape[0] == 2 * keep.sum()
+    assert set(res["start"]) == {0} and set(res["end"]) == {59}
+    # without the closing the absence splits the runs (30 and 20 frames)
+    res = interaction_rows(*args, min_run_frames=25, frame_padding=0, structure_size=0)
+    assert set(res["end"]) == {29}
+
+
+def test_interaction_one_individual_and_bad_arguments():
+    f = np.arange(5, dtype=np.int64)
+    res = interaction_rows(f, np.array([0, 5]), np.zeros(5), np.zeros(5), np.zeros(5))
+    assert all(v.shape == (0,) for v in res.values())
+    with pytest.raises(ValueError, match="frame_padding"):
+        interaction_rows(
+            f, np.array([0, 5]), np.zeros(5), np.zeros(5), np.zeros(5), frame_padding=-1
+        )
+
+
+# ----------------------------------------------------------------------------- wavelet
+
+
+def _pywt_log_power(signal, scales, floor=-3.0):
+    import pywt
+
+    coef, _ = pywt.cwt(signal, scales, pywt.ContinuousWavelet("cmor1.5-1.0"))
+    power = (np.abs(coef) ** 2).astype(np.float32)
+    return np.maximum(np.log(power + np.finfo(np.float32).tiny), floor).T
+
+
+SCALES = np.array([2.0, 3.7, 9.5], dtype=np.float32)
+
+
+@given(
+    lengths=st.lists(st.integers(1, 90), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16),
+    floor=st.sampled_from([-3.0, -30.0]),
+)
+def test_cwt_matches_pywt_per_segment(lengths, seed, floor):
+    rng = np.random.default_rng(seed)
+    n = sum(lengths) + 3
+    data = np.full((n, 2), np.nan)
+    data[:, 0] = rng.normal(size=n)
+    data[:, 1] = rng.normal(size=n) * 100
+    starts = np.cumsum([0, *lengths[:-1]])
+    seg_start = np.r_[starts, starts]
+    seg_len = np.r_[lengths, lengths]
+    seg_col = np.r_[np.zeros(len(lengths)), np.ones(len(lengths))].astype(np.int64)
+    filters, offs = cwt_filters("cmor1.5-1.0", SCALES)
+    out = cwt_log_power(data, seg_start, seg_len, seg_col, filters, offs, log_floor=floor)
+    assert out.dtype == np.float32 and out.shape == (n, 6)
+    for s0, length, col in zip(seg_start, seg_len, seg_col, strict=True):
+        want = _pywt_log_power(data[s0 : s0 + length, col], SCALES, floor)
+        got = out[s0 : s0 + length, 3 * col : 3 * col + 3]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert np.isnan(out[sum(lengths) :]).all()  # rows outside every segment
+
+
+def test_cwt_equals_direct_morlet_convolution():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40)
+    coef = ref.cmor_cwt(x, SCALES, 1.5, 1.0)
+    want = np.maximum(
+        np.log((np.abs(coef) ** 2).astype(np.float32) + np.finfo(np.float32).tiny), -3.0
+    )
+    filters, offs = cwt_filters("cmor1.5-1.0", SCALES)
+    got = cwt_log_power(x[:, None], np.array([0]), np.array([40]), np.array([0]), filters, offs)
+    np.testing.assert_allclose(got, want.T, rtol=1e-5, atol=1e-5)
+    # a sine at the frequency of scale 9.5 (centre frequency 1: 1 / 9.5 cycles per sample)
+    # has most power there, away from the edges
+    t = np.arange(400)
+    sine = np.sin(2 * np.pi * t / 9.5)
+    got = cwt_log_power(sine[:, None], np.array([0]), np.array([400]), np.array([0]), filters, offs)
+    assert (got[100:300].argmax(axis=1) == 2).all()
+
+
+def test_cwt_overlap_save_blocks_and_batches(monkeypatch):
+    # small FFT blocks and budgets force many blocks per segment and scale chunks
+    monkeypatch.setattr(pairs_mod, "_CWT_BLOCK", 256)
+    monkeypatch.setattr(pairs_mod, "_CWT_BUDGET", 512)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3000, 1))
+    filters, offs = cwt_filters("cmor1.5-1.0", SCALES)
+    got = cwt_log_power(
+        x, np.array([0, 2000]), np.array([2000, 1000]), np.array([0, 0]), filters, offs
+    )
+    np.testing.assert_allclose(
+        got[:2000], _pywt_log_power(x[:2000, 0], SCALES), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        got[2000:], _pywt_log_power(x[2000:, 0], SCALES), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_cwt_rejects_a_too_small_scale():
+    with pytest.raises(ValueError, match="too small"):
+        cwt_filters("cmor1.5-1.0", np.array([0.01]))
+
+
+# ----------------------------------------------------------------------------- nn-delta bins
+
+
+grid = st.sampled_from([-14.0, -7.0, 0.0, 2.5, 5.0, 14.0, 15.0, np.nan, np.inf])
+
+
+@given(
+    n=st.integers(0, 40),
+    seed=st.integers(0, 2**16),
+    antisymm=st.booleans(),
+    nbins=st.sampled_from([2, 5, 45]),
+    on_edges=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 3), grid), max_size=12),
+)
+def test_delta_bins_match_reference(n, seed, antisymm, nbins, on_edges):
+    rng = np.random.default_rng(seed)
+    cols = [
+        rng.uniform(-16, 16, n),
+        rng.uniform(-16, 16, n),
+        rng.normal(size=n),
+        rng.normal(size=n),
+    ]
+    for row, col, value in on_edges:
+        if row < n:
+            cols[col][row] = value
+    groups = [np.arange(n), np.arange(0, n, 2), np.array([], dtype=np.int64)]
+    rows = np.concatenate(groups).astype(np.int64)
+    goff = np.cumsum([0] + [len(g) for g in groups])
+    got = delta_bins(
+        rows, goff, *cols, nbins=nbins, binmax=14.0, max_for_avg=5.0, antisymm=antisymm
+    )
+    want = ref.delta_bins(groups, *cols, nbins, 14.0, 5.0, antisymm)
+    for g, w in enumerate(want):
+        for key, (s, c) in (("turn", w["turn_1d"]), ("speed", w["speed_1d"])):
+            np.testing.assert_allclose(got[f"{key}_sum_1d"][g], s, atol=1e-12)
+            np.testing.assert_array_equal(got[f"{key}_count_1d"][g], c)
+        for key, (s, c) in (("turn", w["turn_2d"]), ("speed", w["speed_2d"])):
+            np.testing.assert_allclose(got[f"{key}_sum_2d"][g], s, atol=1e-12)
+            np.testing.assert_array_equal(got[f"{key}_count_2d"][g], c)
+
+
+def test_delta_bins_hand_worked():
+    # two neighbours: 2 ahead and 1 to the left (turn left, dangle 0.5), and 3 behind
+    # beside (dspeed -1). nbins=5 edges over [-4, 4]: -4, -2, 0, 2, 4
+    nx, ny = np.array([2.0, -3.0]), np.array([1.0, 0.0])
+    da, ds = np.array([0.5, 0.2]), np.array([0.0, -1.0])
+    b = delta_bins(np.array([0, 1]), np.array([0, 2]), nx, ny, da, ds, nbins=5, binmax=4.0)
+    # turn: only the neighbour ahead; y=1 in bin 2 ([0, 2)), mirrored y=-1 in bin 1
+    assert b["turn_sum_1d"][0].tolist() == [0.0, -0.5, 0.5, 0.0]
+    assert b["turn_count_1d"][0].tolist() == [0, 1, 1, 0]
+    # speed: both are within |y| <= 2.5; x=2 in bin 3, x=-3 in bin 0
+    assert b["speed_sum_1d"][0].tolist() == [-1.0, 0.0, 0.0, 0.0]
+    assert b["speed_count_1d"][0].tolist() == [1, 0, 0, 1]
+    # 2-D speed: (2, +-1) and (-3, 0 twice) over y edges -4, -2.4, -0.8, 0.8, 2.4, 4
+    assert b["speed_count_2d"][0].sum() == 4
+    assert b["speed_sum_2d"][0][0, 2] == -2.0
+    with pytest.raises(ValueError, match="nbins"):
+        delta_bins(np.array([0]), np.array([0, 1]), nx, ny, da, ds, nbins=1)

@@ -138,7 +138,7 @@ class PairPoseDistancePCA(PairFeature):
         # batches never span two pairs (as mosaic reads them): cut each pair's frames
         pid = t.ids[ra[first]] * (int(t.ids.max()) + 1 if t.n else 1) + t.ids[rb[first]]
         starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]]) if first.size else first
-        ends = np.r_[starts[1:], first.size]
+        ends = np.r_[starts[1:], first.size] if first.size else first
         for s0, e0 in zip(starts, ends, strict=True):
             for s in range(s0, e0, p.batch_size):
                 pos = first[s : min(s + p.batch_size, e0)]
