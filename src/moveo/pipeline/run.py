@@ -820,16 +820,18 @@ class _EntryOutcome:
     write_s: float = 0.0
 
 
-def _scan_source(ds: Dataset, src: _Source, key: tuple[str, str]) -> pl.LazyFrame:
+def _scan_source(
+    ds: Dataset, src: _Source, key: tuple[str, str], columns: tuple[str, ...] | None = None
+) -> pl.LazyFrame:
     if src.kind == "tracks":
-        return ds.scan(*key)
+        return ds.scan(*key, columns=columns)
     path = src.paths.get(key)
     if path is None:
         raise FileNotFoundError(
             f"upstream feature {src.feature!r} (run {src.run_id}) has no output for "
             f"(group={key[0]!r}, sequence={key[1]!r})"
         )
-    return pl.scan_parquet(path)
+    return _project(pl.scan_parquet(path), columns)
 
 
 def _project(lf: pl.LazyFrame, columns: tuple[str, ...] | None) -> pl.LazyFrame:
@@ -844,7 +846,7 @@ def _project(lf: pl.LazyFrame, columns: tuple[str, ...] | None) -> pl.LazyFrame:
 def _read_one_source(ds: Dataset, src: _Source, task: _EntryTask) -> pl.DataFrame:
     c = ds.columns
     key = (task.group, task.sequence)
-    lf = _project(_scan_source(ds, src, key), task.columns)
+    lf = _scan_source(ds, src, key, task.columns)
     if task.start_frame is not None:
         lf = lf.filter(pl.col(c.frame_col) >= task.start_frame)
     if task.end_frame is not None:
@@ -858,7 +860,7 @@ def _read_one_source(ds: Dataset, src: _Source, task: _EntryTask) -> pl.DataFram
     cur_min = frames.min() if cur.height else None
     cur_max = frames.max() if cur.height else None
     if task.prev is not None:
-        prev = _project(_scan_source(ds, src, task.prev), task.columns)
+        prev = _scan_source(ds, src, task.prev, task.columns)
         prev = prev.filter(pl.col(c.frame_col) > pl.col(c.frame_col).max() - k).collect()
         if prev.height and cur_min is not None and prev[c.frame_col].max() >= cur_min:
             raise ValueError(
@@ -870,7 +872,7 @@ def _read_one_source(ds: Dataset, src: _Source, task: _EntryTask) -> pl.DataFram
         parts.append(prev)
     parts.append(cur)
     if task.next is not None:
-        nxt = _project(_scan_source(ds, src, task.next), task.columns)
+        nxt = _scan_source(ds, src, task.next, task.columns)
         nxt = nxt.filter(pl.col(c.frame_col) < pl.col(c.frame_col).min() + k).collect()
         if nxt.height and cur_max is not None and nxt[c.frame_col].min() <= cur_max:
             raise ValueError(
