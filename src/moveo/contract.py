@@ -28,7 +28,7 @@ field rather than a silently ignored setting.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import (
     Any,
@@ -75,6 +75,7 @@ __all__ = [
     "Result",
     "ResultColumn",
     "ReadsDatasetMeta",
+    "ReadsColumns",
     "DescribesColumns",
     "StrictModel",
     "TakesDatasetDefaults",
@@ -957,6 +958,24 @@ class ReadsDatasetMeta(Protocol):
 
     def set_dataset_meta(self, meta: Mapping[str, Any]) -> None:
         """Take the dataset metadata values named by :attr:`dataset_meta_keys`."""
+        ...
+
+
+@runtime_checkable
+class ReadsColumns(Protocol):
+    """A feature whose ``apply`` reads only some of its input's columns.
+
+    The pipeline then reads only those columns (plus the key columns group,
+    sequence, id and frame) from each entry's input file, instead of every
+    column (a tracks file with pose keypoints has many that, e.g., speed needs
+    none of). Names the file does not have are simply not read, so ``apply``
+    still reports a missing column with its own error. ``None`` reads every
+    column. The choice never changes what ``apply`` computes, so it is not part
+    of the run id.
+    """
+
+    def input_columns(self) -> Sequence[str] | None:
+        """Return the input columns ``apply`` reads, or ``None`` for all of them."""
         ...
 
 

@@ -884,13 +884,19 @@ class Dataset:
         return _infinite_as_missing(df.with_columns(casts), source, c)
 
     # ------------------------------------------------------------------ reading
-    def scan(self, group: str, sequence: str) -> pl.LazyFrame:
+    def scan(
+        self, group: str, sequence: str, columns: Sequence[str] | None = None
+    ) -> pl.LazyFrame:
         """Lazily scan one entry, with group and sequence as the first two columns.
 
         Parameters
         ----------
         group, sequence : str
             Entry names.
+        columns : sequence of str, optional
+            Keep only these columns (group and sequence are always kept); names
+            the entry does not have are skipped, not an error. The entry's
+            columns come from its sidecar then (no read of the parquet footer).
 
         Returns
         -------
@@ -899,10 +905,18 @@ class Dataset:
         path = self._require_entry(group, sequence)
         c = self._columns
         lf = pl.scan_parquet(path)
-        try:
-            names = lf.collect_schema().names()
-        except _READ_ERRORS as exc:
-            raise UnreadableEntryError(group, sequence, path, exc) from exc
+        names = None
+        if columns is not None:
+            # the sidecar matches the file (size and mtime), so its column list does
+            names = self.entry_info(group, sequence).get("columns")
+        if names is None:
+            try:
+                names = lf.collect_schema().names()
+            except _READ_ERRORS as exc:
+                raise UnreadableEntryError(group, sequence, path, exc) from exc
+        if columns is not None:
+            wanted = set(columns)
+            names = [n for n in names if n in wanted]
         return lf.select(
             pl.lit(group, dtype=pl.String).alias(c.group_col),
             pl.lit(sequence, dtype=pl.String).alias(c.seq_col),

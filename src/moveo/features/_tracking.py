@@ -224,13 +224,18 @@ class TrackTable:
             the feature columns; one row per input row, in input order.
         """
         keys = [col for col in self.columns.key_cols() if col in self.df.columns]
-        series = []
+        series = [self.df.get_column(col) for col in keys]
         for name, v in values.items():
             if isinstance(v, pl.Series):
                 series.append(v.alias(name))
             else:
                 series.append(pl.Series(name, self.to_input_order(v)))
-        return self.df.select(keys).with_columns(series)
+        # one DataFrame from the columns (zero-copy), not select + with_columns:
+        # each of those is a query-engine round trip, noticeable on small entries
+        names = [s.name for s in series]
+        if len(set(names)) != len(names):  # a value named like a key replaces it
+            return self.df.select(keys).with_columns(series[len(keys) :])
+        return pl.DataFrame(series)
 
 
 class TrackingFeature(BaseFeature):

@@ -70,6 +70,21 @@ class SpeedAngvel(TrackingFeature):
         step_size: int | None = Field(default=None, ge=1)
         smooth_window: int | None = Field(default=None, ge=2)
 
+    def input_columns(self) -> list[str]:
+        """Return the input columns :meth:`apply` reads (the pipeline reads only these).
+
+        Returns
+        -------
+        list of str
+            Key columns, positions, the orientation and (without an fps) the time.
+        """
+        c = self.columns
+        cols = [c.group_col, c.seq_col, c.id_col, c.frame_col, c.x_col, c.y_col]
+        cols.append(c.orientation_col)
+        if self.params.fps is None and self.dataset_fps is None:
+            cols.append(c.time_col)
+        return cols
+
     def apply(self, df: pl.DataFrame) -> pl.DataFrame:
         """Compute the feature for one entry.
 

@@ -33,6 +33,9 @@ from moveo.kernels.geometry import wrap, wrap_array
 __all__ = ["speed_angvel", "step_speed_angvel", "wrap_angle"]
 
 _CHUNK = 1 << 15  # rows per parallel task of the row-chunked kernel
+_SERIAL_BELOW = 8 * _CHUNK
+"""Tables with fewer rows run the serial kernel: a parallel launch (waking the
+thread team and joining it) costs more than these rows take on one core."""
 
 
 @jit(inline="always")
@@ -74,6 +77,49 @@ def _diff_rows(
             speed[i] = math.sqrt(ux * ux + uy * uy)
 
 
+@jit(inline="always")
+def _speed_angvel_rows(
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    has_angle: bool,
+    clock: np.ndarray,
+    inv_rate: float,
+    offsets: np.ndarray,
+    lo: int,
+    hi: int,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    speed: np.ndarray,
+    angvel: np.ndarray,
+) -> None:
+    # Rows lo..hi-1: walk the segments overlapping them; a segment's first row is
+    # NaN. Every row depends only on itself and the row before it, so any split
+    # into row ranges gives the same values.
+    if hi <= lo:
+        return
+    s = np.searchsorted(offsets, lo, side="right") - 1  # segment holding row lo
+    i = lo
+    while i < hi:
+        while offsets[s + 1] <= i:  # skip empty segments
+            s += 1
+        end = min(offsets[s + 1], hi)
+        if i == offsets[s]:
+            vx[i] = np.nan
+            vy[i] = np.nan
+            speed[i] = np.nan
+            if has_angle:
+                angvel[i] = np.nan
+            i += 1
+        _diff_rows(x, y, angle, has_angle, clock, inv_rate, i, end, vx, vy, speed, angvel)
+        i = end
+    # vx*vx + vy*vy overflows for finite velocities above ~1e154: redo those rows
+    # without squaring (a separate pass keeps _diff_rows' loop branch-free)
+    for i in range(lo, hi):
+        if speed[i] == np.inf:
+            speed[i] = math.hypot(vx[i], vy[i])
+
+
 @jit(parallel=True)
 def _speed_angvel(
     x: np.ndarray,
@@ -89,33 +135,36 @@ def _speed_angvel(
     angvel: np.ndarray,
 ) -> None:
     # Parallel over fixed row chunks (not over individuals) so that a table of
-    # two long individuals still uses every thread. Each chunk walks the
-    # segments overlapping it; a segment's first row is NaN.
+    # two long individuals still uses every thread.
     n = x.shape[0]
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     for c in prange(n_chunks):
         lo = c * _CHUNK
         hi = min(lo + _CHUNK, n)
-        s = np.searchsorted(offsets, lo, side="right") - 1  # segment holding row lo
-        i = lo
-        while i < hi:
-            while offsets[s + 1] <= i:  # skip empty segments
-                s += 1
-            end = min(offsets[s + 1], hi)
-            if i == offsets[s]:
-                vx[i] = np.nan
-                vy[i] = np.nan
-                speed[i] = np.nan
-                if has_angle:
-                    angvel[i] = np.nan
-                i += 1
-            _diff_rows(x, y, angle, has_angle, clock, inv_rate, i, end, vx, vy, speed, angvel)
-            i = end
-        # vx*vx + vy*vy overflows for finite velocities above ~1e154: redo those rows
-        # without squaring (a separate pass keeps _diff_rows' loop branch-free)
-        for i in range(lo, hi):
-            if speed[i] == np.inf:
-                speed[i] = math.hypot(vx[i], vy[i])
+        _speed_angvel_rows(
+            x, y, angle, has_angle, clock, inv_rate, offsets, lo, hi, vx, vy, speed, angvel
+        )
+
+
+@jit
+def _speed_angvel_serial(
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    has_angle: bool,
+    clock: np.ndarray,
+    inv_rate: float,
+    offsets: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    speed: np.ndarray,
+    angvel: np.ndarray,
+) -> None:
+    # The same rows in one pass, without the parallel launch: below
+    # _SERIAL_BELOW rows starting the thread team costs more than the loop.
+    _speed_angvel_rows(
+        x, y, angle, has_angle, clock, inv_rate, offsets, 0, x.shape[0], vx, vy, speed, angvel
+    )
 
 
 @jit(parallel=True)
@@ -264,7 +313,8 @@ def speed_angvel(
             if a is None or a.shape != (n,) or a.dtype != np.float64 or not a.flags.c_contiguous:
                 raise ValueError(f"out[{k!r}] must be a contiguous float64 array of shape ({n},)")
     angvel = out["angvel"] if has_angle else np.empty(0)
-    _speed_angvel(
+    kernel = _speed_angvel_serial if n < _SERIAL_BELOW else _speed_angvel
+    kernel(
         x, y, ang, has_angle, clk, inv_rate, offsets, out["vx"], out["vy"], out["speed"], angvel
     )
     return {k: out[k] for k in names}
@@ -355,6 +405,9 @@ def _warmup() -> None:
     speed_angvel(x, x, frames, offs, angle=x, fps=30.0)
     speed_angvel(x, x, x, offs)
     speed_angvel(x, x, frames, offs, fps=30.0)
+    for clock in (frames, x):  # the parallel kernel (large tables), both clock dtypes
+        outs = [np.empty(3) for _ in range(4)]
+        _speed_angvel(x, x, x, True, clock, 1.0, offs, *outs)
     step_speed_angvel(x, x, frames, 1, offs, angle=x, fps=30.0)
     step_speed_angvel(x, x, frames, 1, offs, clock=x)
     step_speed_angvel(x, x, frames, 1, offs, fps=30.0)

@@ -12,6 +12,14 @@ Concurrency model
 * Every write is one short ``BEGIN IMMEDIATE`` transaction (the write lock is
   taken up front, so two writers never deadlock upgrading read locks).
 * Only the driver process writes; workers return entry metadata.
+* A WAL database stays open in the background once this process has opened
+  it (:func:`_keep_wal_open`): when the last connection to a WAL database
+  closes, SQLite checkpoints it, fsyncs and deletes the ``-wal`` file, and the
+  next connection's first write creates it again (~10-20 ms each on a local
+  disk). An idle background connection makes every later open and close of the
+  registry (one per :func:`~moveo.pipeline.run_feature` call) nearly free; it
+  holds no lock a writer waits for, and the WAL is still checkpointed
+  automatically as it grows (every 1000 pages).
 
 Schema versions
 ---------------
@@ -198,6 +206,8 @@ class FeatureRegistry:
         except BaseException:
             self._conn.close()
             raise
+        if not readonly:
+            _keep_wal_open(self.db_path, self._conn)
 
     # ------------------------------------------------------------------ connection
     def _connect(self) -> sqlite3.Connection:
@@ -217,7 +227,11 @@ class FeatureRegistry:
             raise self._readonly_error(exc) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._set_wal(conn, sqlite_journal_mode(self.db_path))
+            wanted = sqlite_journal_mode(self.db_path)
+            if wanted != "wal":
+                # leaving WAL needs the database to itself: drop our idle connection
+                _forget_kept(self.db_path)
+            self._set_wal(conn, wanted)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.OperationalError as exc:
@@ -1197,6 +1211,62 @@ class FeatureRegistry:
             }
 
         return build(feature, run_id, frozenset())
+
+
+_KEEP_OPEN_MAX = 8
+"""WAL databases kept open in the background per process (least recently used first out)."""
+_KEPT: dict[str, tuple[int, tuple[int, int], sqlite3.Connection]] = {}
+_KEPT_LOCK = threading.Lock()
+_INHERITED: list[sqlite3.Connection] = []  # kept by a parent before fork: never closed here
+
+
+def _keep_wal_open(db_path: Path, conn: sqlite3.Connection) -> None:
+    """Hold one idle connection to a WAL database so closing ``conn`` stays cheap.
+
+    The kept connection is replaced when the file at ``db_path`` is another
+    one (deleted and created again: a different inode, since the kept
+    connection holds the old one open) or in a forked child. Closing a kept
+    connection whose file was deleted is safe: SQLite sees that the database
+    moved and neither checkpoints nor deletes anything.
+    """
+    with _KEPT_LOCK:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                return
+            st = os.stat(db_path)
+        except (OSError, sqlite3.Error):
+            return
+        key = os.path.abspath(db_path)
+        ident = (st.st_dev, st.st_ino)
+        kept = _KEPT.pop(key, None)
+        if kept is not None and kept[0] == os.getpid() and kept[1] == ident:
+            _KEPT[key] = kept  # most recently used last
+            return
+        if kept is not None:
+            _release(kept)
+        try:
+            keeper = sqlite3.connect(key, isolation_level=None, check_same_thread=False)
+            # one read takes the shared lock that tells SQLite "not the last connection"
+            keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            return
+        _KEPT[key] = (os.getpid(), ident, keeper)
+        while len(_KEPT) > _KEEP_OPEN_MAX:
+            _release(_KEPT.pop(next(iter(_KEPT))))
+
+
+def _forget_kept(db_path: Path) -> None:
+    with _KEPT_LOCK:
+        kept = _KEPT.pop(os.path.abspath(db_path), None)
+        if kept is not None:
+            _release(kept)
+
+
+def _release(kept: tuple[int, tuple[int, int], sqlite3.Connection]) -> None:
+    if kept[0] == os.getpid():
+        kept[2].close()
+    else:  # inherited over fork: closing it here could disturb the parent's locks
+        _INHERITED.append(kept[2])
 
 
 def _features_root(root: Any) -> Path:

@@ -205,3 +205,26 @@ def test_feature_matches_reference_on_shuffled_tables(table, seed, use_fps):
     for key in ("speed", "vx", "vy", "angvel"):
         np.testing.assert_allclose(out[key].to_numpy(), exp[key][perm], rtol=1e-9, atol=1e-7)
     np.testing.assert_array_equal(out["id"].to_numpy(), table["ids"][perm])
+
+
+@pytest.mark.parametrize("fps", [30.0, None])
+def test_pipeline_reads_only_the_needed_columns_with_the_same_values(tmp_path, fps):
+    # the pipeline reads input_columns() (no pose keypoints); the output equals
+    # apply on the whole entry, also without an fps (the time column is read then)
+    from moveo import Dataset
+    from moveo.io.synthetic import add_rigid_pose, random_walk
+    from moveo.pipeline import read_feature, run_feature
+    from moveo.schema import PoseConfig
+
+    ds = Dataset.create(tmp_path / "ds", fps=fps, pose=PoseConfig(pose_n=7))
+    for s in ("s0", "s1"):
+        ds.add_tracks(add_rigid_pose(random_walk(3, 40, sequence=s, seed=len(s))))
+    feature = SpeedAngvel()
+    res = run_feature(ds, feature)
+    cols = feature.input_columns()
+    assert not any(c.startswith("pose") for c in cols)
+    assert ("time" in cols) == (fps is None)
+    for g, s in ds.entries():
+        direct = SpeedAngvel(params={"fps": fps} if fps else None)
+        expected = direct.apply(ds.read(g, s))
+        assert read_feature(ds, res, g, s).equals(expected, null_equal=True)

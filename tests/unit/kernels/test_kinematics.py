@@ -174,3 +174,50 @@ def test_out_arrays_are_written_in_place():
     res = speed_angvel(f * 1.0, f * 0.0, f, fps=1.0, out=out)
     assert res["vx"] is out["vx"]
     np.testing.assert_allclose(out["vx"], [np.nan, 1, 1, 1])
+
+
+def _chunk_edge_table(n, seed=0):
+    rng = np.random.default_rng(seed)
+    chunk = 1 << 15
+    cuts = {0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk, 2 * chunk + 3, n}
+    offsets = np.array(sorted(c for c in cuts if c <= n), dtype=np.int64)
+    x = rng.normal(size=n).cumsum()
+    y = rng.normal(size=n).cumsum()
+    a = rng.uniform(-np.pi, np.pi, size=n)
+    x[rng.integers(0, n, n // 50)] = np.nan  # NaN gaps
+    frames = np.arange(n, dtype=np.int64)
+    return x, y, a, frames, offsets
+
+
+@pytest.mark.parametrize("with_angle", [True, False])
+def test_serial_and_parallel_kernels_give_identical_values(with_angle):
+    # small tables take the serial kernel, large ones the parallel one: the values
+    # must be bit for bit the same whichever runs (chunk edges and segment starts)
+    from moveo.kernels import kinematics as k
+
+    n = 3 * (1 << 15) + 7
+    x, y, a, frames, offsets = _chunk_edge_table(n)
+    ang = a if with_angle else np.empty(0)
+    outs = {}
+    for kernel in (k._speed_angvel_serial, k._speed_angvel):
+        buf = [np.empty(n) for _ in range(3)] + [np.empty(n if with_angle else 0)]
+        kernel(x, y, ang, with_angle, frames, 1 / 30.0, offsets, *buf)
+        outs[kernel] = buf
+    for got, exp in zip(outs[k._speed_angvel], outs[k._speed_angvel_serial], strict=True):
+        np.testing.assert_array_equal(got, exp)
+    # the public function picks the serial kernel below the threshold: same values
+    public = speed_angvel(x, y, frames, offsets, angle=a if with_angle else None, fps=30.0)
+    np.testing.assert_array_equal(public["speed"], outs[k._speed_angvel_serial][2])
+
+
+def test_tables_above_the_threshold_use_the_parallel_kernel():
+    from moveo.kernels import kinematics as k
+
+    n = k._SERIAL_BELOW + 5
+    x, y, a, frames, offsets = _chunk_edge_table(n, seed=1)
+    big = speed_angvel(x, y, frames, offsets, angle=a, fps=30.0)
+    serial = [np.empty(n) for _ in range(4)]
+    k._speed_angvel_serial(x, y, a, True, frames, 1 / 30.0, offsets, *serial)
+    for key, exp in zip(("vx", "vy", "speed", "angvel"), serial, strict=True):
+        np.testing.assert_array_equal(big[key], exp, err_msg=key)
+    assert np.isnan(big["speed"][offsets[:-1]]).all()

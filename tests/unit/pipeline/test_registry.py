@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -234,3 +235,31 @@ def test_migrate_csv_only_for_a_new_database_and_skips_escaping_rows(tmp_path):
         n = reg.migrate_from_csv()
         assert n == 6 * 3  # the escaping row is not recorded
         assert ("arenaA", "stolen") not in reg.complete_entries(folder, run_id)
+
+
+def test_idle_connection_keeps_wal_and_survives_a_deleted_database(tmp_path):
+    # closing the last connection to a WAL database would checkpoint and delete
+    # the -wal file (and the next write recreate it); the registry keeps one idle
+    # connection so that open / close per run_feature call stays cheap
+    from moveo.pipeline.registry import open_registry
+
+    root = tmp_path / "ds"
+    with open_registry(root) as reg:
+        reg.record_run_start("f", "r1", "0.1", "h")
+    db = root / ".moveo" / "registry.db"
+    assert Path(f"{db}-wal").exists()
+    with open_registry(root) as reg:
+        assert reg.has_run("f", "r1")
+    # the database deleted behind moveo's back: a new one is created and used
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    with open_registry(root) as reg:
+        assert not reg.has_run("f", "r1")
+        reg.record_run_start("f", "r2", "0.1", "h")
+    with open_registry(root) as reg:
+        assert reg.has_run("f", "r2") and not reg.has_run("f", "r1")
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("SELECT run_id FROM runs").fetchall() == [("r2",)]
+    finally:
+        con.close()

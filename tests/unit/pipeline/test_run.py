@@ -329,3 +329,104 @@ def test_dataset_settings_are_part_of_identity_for_features_that_read_them(tmp_p
         runs[("plain", fps)] = plain
     assert runs[30.0].run_id != runs[25.0].run_id  # output depends on fps
     assert runs[("plain", 30.0)] == runs[("plain", 25.0)]  # StepLength does not read fps
+
+
+class ReadsXOnly(StepLength):
+    """StepLength that declares the columns it reads and records what it was given."""
+
+    name = "step-length-x"
+    seen_columns: list[list[str]] = []  # noqa: RUF012 - shared log across instances
+
+    def input_columns(self):
+        return ["X", "Y", "not-in-the-file"]
+
+    def apply(self, df):
+        type(self).seen_columns.append(df.columns)
+        return super().apply(df)
+
+
+def test_reads_columns_feature_gets_only_its_columns_and_the_same_values(ds):
+    from moveo.contract import ReadsColumns
+
+    feature = ReadsXOnly()
+    assert isinstance(feature, ReadsColumns)
+    ReadsXOnly.seen_columns.clear()
+    projected = run_feature(ds, feature)
+    # keys + the declared columns the file has, in file order; "time" is not read
+    assert {tuple(c) for c in ReadsXOnly.seen_columns} == {
+        ("group", "sequence", "id", "frame", "X", "Y")
+    }
+    full = run_feature(ds, StepLength())
+    for g, s in ds.entries():
+        a = read_feature(ds, projected, g, s)
+        b = read_feature(ds, full, g, s)
+        assert a.equals(b, null_equal=True)
+
+def test_reads_columns_with_overlap_reads_neighbours_projected(tmp_path):
+    d = Dataset.create(tmp_path / "seg", fps=30.0)
+    d.add_tracks(make_tracks(n_groups=1, n_sequences=3, n_frames=20, start_frames=[0, 20, 40]))
+    ReadsXOnly.seen_columns.clear()
+    res = run_feature(d, ReadsXOnly(), overlap_frames=2)
+    full = run_feature(d, StepLength(), overlap_frames=2)
+    for g, s in d.entries():
+        assert read_feature(d, res, g, s).equals(read_feature(d, full, g, s), null_equal=True)
+    assert {tuple(c) for c in ReadsXOnly.seen_columns} == {
+        ("group", "sequence", "id", "frame", "X", "Y")
+    }
+
+
+def test_output_folders_fsynced_once_before_their_rows_are_recorded(ds, monkeypatch):
+    # crash safety with one folder fsync per batch: every output folder is
+    # fsynced (after its files were renamed in) before the registry row that
+    # points at a file in it is committed
+    from moveo._fs import fsync_dir
+    from moveo.pipeline import run as run_mod
+    from moveo.pipeline.registry import FeatureRegistry
+
+    events = []
+
+    def spy_fsync(folder):
+        events.append(("fsync", os.path.abspath(folder)))
+        fsync_dir(folder)
+
+    real_record = FeatureRegistry.record_entries
+
+    def spy_record(self, rows):
+        rows = list(rows)
+        events.append(("record", sorted({os.path.dirname(r["path"]) for r in rows})))
+        return real_record(self, rows)
+
+    monkeypatch.setattr(run_mod, "fsync_dir", spy_fsync)
+    monkeypatch.setattr(FeatureRegistry, "record_entries", spy_record)
+    res = run_feature(ds, StepLength({"scale": 3.0}))
+    synced = set()
+    n_fsync = 0
+    for kind, what in events:
+        if kind == "fsync":
+            synced.add(what)
+            n_fsync += 1
+        else:
+            assert set(what) <= synced, what
+    groups = {g for g, _ in ds.entries()}
+    assert n_fsync == len(groups)  # one batch: one fsync per group folder, not per file
+    with open_registry(ds) as reg:
+        assert reg.entry_count(res.feature, res.run_id) == len(ds.entries())
+
+
+def test_collect_timings_reports_each_stage(ds):
+    from moveo.pipeline.run import collect_timings
+
+    with collect_timings() as runs:
+        run_feature(ds, StepLength({"scale": 5.0}))
+        run_feature(ds, StepLength({"scale": 5.0}))  # cached: nothing computed
+    first, cached = runs
+    assert first.feature == "step-length" and first.n_entries == len(ds.entries())
+    assert first.n_rows == make_tracks().height
+    stages = ("plan", "state", "read", "apply", "write", "sync", "registry")
+    assert all(getattr(first, s) >= 0 for s in stages)
+    assert first.read > 0 and first.apply > 0 and first.write > 0 and first.registry > 0
+    assert sum(getattr(first, s) for s in stages) <= first.total
+    assert first.other >= 0
+    assert cached.n_entries == 0 and cached.read == 0
+    assert run_feature(ds, StepLength()) is not None  # outside the block: not collected
+    assert len(runs) == 2
