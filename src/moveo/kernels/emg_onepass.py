@@ -71,13 +71,7 @@ from moveo.kernels.emg import (
     MLK_EPS,
     TDPSD_LAMBDA,
 )
-from moveo.kernels.emg_vmath import (
-    VMATH_OPTIONS,
-    log_square_eps,
-    log_square_eps_one,
-    vexp,
-    vlog,
-)
+from moveo.kernels.emg_vmath import log_square_eps, vexp, vlog
 
 __all__ = [
     "KIND_AMP",
@@ -457,80 +451,6 @@ def _sums_rows(xt, kind, thr_zc, thr_ssc, thr_wamp, st):
         _steps_tail(xt, tail, n - tail, thr_zc, thr_ssc, thr_wamp, st)
 
 
-@jit(inline="always", **VMATH_OPTIONS)
-def _steps_log_tdpsd(xt, i0, steps, st):
-    # _steps_tdpsd over y = ln(xt² + ε), y computed here: the previous two y values
-    # of each channel wait in the scratch rows T_TMP (y[i0 - 2]), T_TMP + 1 (y[i0 - 1])
-    for c in range(xt.shape[1]):
-        s_sq = st[S_SQ, c]
-        s_abs_d = st[S_ABS_D, c]
-        s_sq_d = st[S_SQ_D, c]
-        s_abs_dd = st[S_ABS_DD, c]
-        s_sq_dd = st[S_SQ_DD, c]
-        pp = st[T_TMP, c]
-        p = st[T_TMP + 1, c]
-        for j in range(steps):
-            v = log_square_eps_one(xt[i0 + j, c])
-            d = v - p
-            dd = d - (p - pp)
-            s_sq += v * v
-            s_abs_d += abs(d)
-            s_sq_d += d * d
-            s_abs_dd += abs(dd)
-            s_sq_dd += dd * dd
-            pp = p
-            p = v
-        st[S_SQ, c] = s_sq
-        st[S_ABS_D, c] = s_abs_d
-        st[S_SQ_D, c] = s_sq_d
-        st[S_ABS_DD, c] = s_abs_dd
-        st[S_SQ_DD, c] = s_sq_dd
-        st[T_TMP, c] = pp
-        st[T_TMP + 1, c] = p
-
-
-@jit(**VMATH_OPTIONS)
-def _sums_log_stage(xt, st):
-    """Compute the TD-PSD sums of the nonlinear stage ``y = ln(xt² + ε)``, not storing ``y``.
-
-    Fills the rows :func:`_tdpsd_rows` reads (S_SQ, S_ABS_D, S_SQ_D, S_ABS_DD,
-    S_SQ_DD) as ``_sums_rows(y, KIND_TDPSD, ...)`` does for a stored ``y``: the same
-    terms added in the same order ``i = 0, 1, ...``, ``y`` from
-    :func:`~moveo.kernels.emg_vmath.log_square_eps_one` (the values
-    :func:`~moveo.kernels.emg_vmath.log_square_eps` stores). Compiled with the
-    vector-math options (no ``reassoc``), as the logarithm needs. Used for one
-    window, where no other window shares its ``y``; it saves the store and the
-    reload of ``n * n_channels`` values.
-    """
-    n = xt.shape[0]
-    n_ch = xt.shape[1]
-    for r in range(N_SUMS):
-        for c in range(n_ch):
-            st[r, c] = 0.0
-    for c in range(n_ch):
-        v = log_square_eps_one(xt[0, c])
-        st[S_SQ, c] = v * v
-        st[T_TMP + 1, c] = v
-    if n > 1:
-        for c in range(n_ch):
-            v = log_square_eps_one(xt[1, c])
-            p = st[T_TMP + 1, c]
-            d = v - p
-            st[S_SQ, c] += v * v
-            st[S_ABS_D, c] = abs(d)
-            st[S_SQ_D, c] = d * d
-            st[T_TMP, c] = p
-            st[T_TMP + 1, c] = v
-    if n <= 2:
-        return
-    n_full = (n - 2) // STEP
-    tail = 2 + n_full * STEP
-    for b in range(n_full):
-        _steps_log_tdpsd(xt, 2 + b * STEP, STEP, st)
-    if tail < n:
-        _steps_log_tdpsd(xt, tail, n - tail, st)
-
-
 @jit
 def _zc_exact(xt, c, threshold):
     """ZC of channel ``c`` of a sample-major window, exact zeros skipped.
@@ -736,9 +656,7 @@ def _fast_one(xt, yt, plan, st, st2, out):
     """One-pass features of one sample-major window ``xt`` (size, n_channels) into ``out``.
 
     ``yt`` is ``ln(xt² + ε)`` (:func:`log_square_eps`, read only if a TD-PSD
-    feature is planned), or empty (0 rows): then the TD-PSD stage computes it on the
-    fly (:func:`_sums_log_stage`). ``st``, ``st2`` are float64 (N_STATE, n_channels)
-    work space.
+    feature is planned). ``st``, ``st2`` are float64 (N_STATE, n_channels) work space.
     """
     codes = plan.codes
     offs = plan.offs
@@ -757,10 +675,7 @@ def _fast_one(xt, yt, plan, st, st2, out):
                 st[S_ZC, c] = _zc_exact(xt, c, plan.thr_zc)
     if need_moments:
         _tdpsd_rows(st, n)
-        if yt.shape[0] == n:
-            _sums_rows(yt, KIND_TDPSD, 0.0, 0.0, 0.0, st2)
-        else:
-            _sums_log_stage(xt, st2)
+        _sums_rows(yt, KIND_TDPSD, 0.0, 0.0, 0.0, st2)
         _tdpsd_rows(st2, n)
     nan_row = _nan_row(kind)
     for f in range(codes.shape[0]):
@@ -888,11 +803,18 @@ def fast_window(win, plan, out):
         Output; only the fast features' columns are written.
     """
     n_ch = win.shape[0]
-    # one allocation for every work array; no stored ln(x² + ε) (computed on the fly)
-    work = np.empty(2 * N_STATE * n_ch)
+    n = win.shape[1]
+    need_y = _needs_log_stage(plan.codes)
+    # one allocation for every work array
+    n_y = n * n_ch if need_y else 0
+    work = np.empty(2 * N_STATE * n_ch + n_y)
     st = work[: N_STATE * n_ch].reshape(N_STATE, n_ch)
-    st2 = work[N_STATE * n_ch :].reshape(N_STATE, n_ch)
-    _fast_one(win.T, st2[:0], plan, st, st2, out)
+    st2 = work[N_STATE * n_ch : 2 * N_STATE * n_ch].reshape(N_STATE, n_ch)
+    y = work[2 * N_STATE * n_ch :].reshape(n if need_y else 0, n_ch)
+    xt = win.T
+    if need_y:
+        log_square_eps(xt, y)
+    _fast_one(xt, y, plan, st, st2, out)
 
 
 @jit

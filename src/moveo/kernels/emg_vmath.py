@@ -25,7 +25,7 @@ from numba.extending import intrinsic
 from moveo._numba import jit, register_warmup
 from moveo.kernels.emg import TDPSD_EPS
 
-__all__ = ["VMATH_OPTIONS", "log_square_eps", "log_square_eps_one", "vexp", "vlog"]
+__all__ = ["log_square_eps", "vexp", "vlog"]
 
 
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 with its low 32 bits cleared: k * _LN2_HI is exact
@@ -53,8 +53,7 @@ _LOG_C = (
 # exp(r) = Σ r^j / j!, |r| <= ln(2) / 2: fourteen terms reach 2^-60.
 _EXP_C = tuple(1.0 / math.factorial(j) for j in range(14))
 
-VMATH_OPTIONS = {"fastmath": {"contract"}, "error_model": "numpy"}
-"""Compile options of these kernels (and of loops that inline them): no ``reassoc``."""
+_VMATH = {"fastmath": {"contract"}, "error_model": "numpy"}
 
 
 @intrinsic
@@ -79,7 +78,7 @@ def _as_float64(typingctx, x):
     return sig, codegen
 
 
-@jit(inline="always", **VMATH_OPTIONS)
+@jit(inline="always", **_VMATH)
 def _log_normal(v):
     # log of a positive normal finite v: v = 2^k m with m in [sqrt(1/2), sqrt(2))
     b = _as_int64(v) - _SQRT_HALF_BITS
@@ -88,7 +87,7 @@ def _log_normal(v):
     return _log_reduced(k, f)
 
 
-@jit(inline="always", **VMATH_OPTIONS)
+@jit(inline="always", **_VMATH)
 def _log_core(v):
     # any v: subnormals are scaled by 2^54 first; 0, negatives, inf and NaN by selects
     tiny = v < _MIN_NORMAL
@@ -101,7 +100,7 @@ def _log_core(v):
     return v if v == np.inf else r
 
 
-@jit(inline="always", **VMATH_OPTIONS)
+@jit(inline="always", **_VMATH)
 def _log_reduced(k, f):
     # k ln 2 + log(1 + f), |f| <= sqrt(2) - 1
     s = f / (2.0 + f)
@@ -118,7 +117,7 @@ def _log_reduced(k, f):
     return k * _LN2_HI + (two_s + (two_s * (z * p) + k * _LN2_LO))
 
 
-@jit(**VMATH_OPTIONS)
+@jit(**_VMATH)
 def vlog(x, out):
     """Natural logarithm of every element: ``out[i] = log(x[i])`` (as ``numpy.log``).
 
@@ -135,7 +134,7 @@ def vlog(x, out):
         out[i] = _log_core(x[i])
 
 
-@jit(**VMATH_OPTIONS)
+@jit(**_VMATH)
 def log_square_eps(xt, y):
     """TD-PSD's nonlinear version of a window: ``y[i, c] = ln(xt[i, c]² + ε)``, ε = 2^-52.
 
@@ -150,24 +149,14 @@ def log_square_eps(xt, y):
     """
     for i in range(xt.shape[0]):
         for c in range(xt.shape[1]):
-            y[i, c] = log_square_eps_one(xt[i, c])
+            v = np.float64(xt[i, c])
+            v = v * v + TDPSD_EPS
+            r = _log_normal(v)
+            r = v if v == np.inf else r
+            y[i, c] = np.nan if v != v else r
 
 
-@jit(inline="always", **VMATH_OPTIONS)
-def log_square_eps_one(x):
-    """``ln(x² + ε)`` of one value: what :func:`log_square_eps` writes for it.
-
-    Inlined into its callers (which must be compiled with :data:`VMATH_OPTIONS`, so
-    the arithmetic is the same), for loops that use the value without storing it.
-    """
-    v = np.float64(x)
-    v = v * v + TDPSD_EPS
-    r = _log_normal(v)
-    r = v if v == np.inf else r
-    return np.nan if v != v else r
-
-
-@jit(**VMATH_OPTIONS)
+@jit(**_VMATH)
 def vexp(y, out):
     """Exponential of every element: ``out[i] = exp(y[i])`` (as ``numpy.exp``).
 

@@ -117,41 +117,6 @@ def test_every_loop_kind_gives_the_same_values():
         np.testing.assert_array_equal(lean, full, err_msg=code)
 
 
-@st.composite
-def one_window(draw):
-    """A channel-contiguous window (``buffer[-size:].T``) with zeros, NaN or inf in it."""
-    n_ch = draw(st.integers(1, 9))
-    size = draw(st.integers(1, 41))  # odd and even step tails, 1 and 2 samples
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    data = rng.standard_normal((size, n_ch)) * draw(st.sampled_from([1e-200, 1e-8, 1.0, 1e150]))
-    if draw(st.booleans()):
-        data[:, draw(st.integers(0, n_ch - 1))] = 0.0
-    if draw(st.booleans()):
-        data[draw(st.integers(0, size - 1)), draw(st.integers(0, n_ch - 1))] = draw(
-            st.sampled_from([np.nan, np.inf, -np.inf, 0.0])
-        )
-    buffer = np.ascontiguousarray(data, dtype=draw(st.sampled_from([np.float32, np.float64])))
-    return buffer.T
-
-
-TDPSD = ["M0", "M2", "M4", "SPARSI", "IRF", "WLF"]
-
-
-@given(win=one_window(), codes=st.sampled_from([TDPSD, [*TDPSD, "MAV", "ZC", "SSC"], ["WLF"]]))
-def test_one_window_log_stage_on_the_fly_equals_the_stored_stage(win, codes):
-    # fast_window computes ln(x² + ε) inside the sums; fast_rows stores it first: same bits
-    n_ch = win.shape[0]
-    ids_ = [ids.FEATURE_IDS[c] for c in codes]
-    plan = k.OnePassPlan.build(ids_, np.arange(len(ids_)) * n_ch)
-    n_cols = len(ids_) * n_ch
-    fused = np.full(n_cols, -7.0)
-    k.fast_window(win, plan, fused)
-    flat = k.sample_major_view(np.ascontiguousarray(win.T))
-    stored = np.full((1, n_cols), -7.0)
-    k.fast_rows(flat, 1, 1, plan, stored)
-    np.testing.assert_array_equal(fused, stored[0])
-
-
 def test_one_pass_plan_build_fixes_types_and_checks_shapes():
     plan = k.OnePassPlan.build([ids.FEATURE_IDS["MAV"]], [0], thr_zc=1)
     assert plan.codes.dtype == np.int64 and plan.offs.dtype == np.int64
