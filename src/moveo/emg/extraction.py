@@ -22,6 +22,8 @@ import numpy as np
 
 from moveo.emg._catalogue import PAIR_CODES, SPECS, n_columns, resolve
 from moveo.kernels import emg as _k
+from moveo.kernels import emg_onepass as _onepass
+from moveo.kernels import emg_window as _window
 from moveo.kernels.emg_spectral import fft_plan
 from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters
 
@@ -176,7 +178,7 @@ def window_labels(
         return arr[:0]
     values, classes = np.unique(arr[: starts[-1] + size], return_inverse=True)
     best = np.empty(count, dtype=np.int64)
-    _k.window_mode(
+    _window.window_mode(
         np.ascontiguousarray(classes, dtype=np.int64), values.shape[0], size, increment, count, best
     )
     return values[best]
@@ -316,22 +318,25 @@ class FeaturePlan:
                 else:
                     self.columns.append(f"{code}_{ch}")
         self.n_columns = pos
-        wre, wim, factors, dec_lo, dec_hi, dwt_len, dwt_off = _k.empty_plan_parts()
+        fft = None
         if any(SPECS[c].category == "spectral" for c in self.codes):
-            wre, wim, factors = fft_plan(self.size)
+            fft = fft_plan(self.size)
+        dwt = None
         if max_level:
             dec_lo, dec_hi = sym8_filters()
-            dwt_len, dwt_off = dwt_layout(self.size, dec_lo.shape[0], max_level)
+            dwt = (dec_lo, dec_hi, *dwt_layout(self.size, dec_lo.shape[0], max_level))
         # one-pass features: running sums over the input as it is
         fast = np.array([int(c) in _k.FAST_IDS for c in codes], dtype=bool)
         thresholds = {"ZC": 0.0, "SSC": 0.0, "WAMP": 0.0}
         for code in thresholds:
             if code in self.params:
                 thresholds[code] = float(self.params[code]["threshold"])
-        self._fast: tuple[Any, ...] | None = None
-        # realtime fast path (window()): arguments of kernels.emg.fast_window, taken
-        # only for one-pass-only plans and channel-contiguous native float windows
-        self._window_args: tuple[Any, ...] | None = None
+        self._fast: _onepass.OnePassPlan | None = None
+        # realtime fast path (window()): the plan of kernels.emg_onepass.fast_window,
+        # taken only for one-pass-only plans and channel-contiguous native float
+        # windows, through its compiled entry point (one per dtype, fetched once)
+        self._window_args: _onepass.OnePassPlan | None = None
+        self._window_entries: dict[np.dtype, Any] = {}
         self._window_shape = (self.n_channels, self.size)
         self._out_shape = (self.n_columns,)
         self._window_strides = {
@@ -339,40 +344,29 @@ class FeaturePlan:
             _F64: (8, 8 * self.n_channels),
         }
         if fast.any():
-            self._fast = (
-                np.ascontiguousarray(codes[fast]),
-                np.ascontiguousarray(offs[fast]),
-                _k.sums_kind(codes[fast]),
-                thresholds["ZC"],
-                thresholds["SSC"],
-                thresholds["WAMP"],
+            self._fast = _onepass.OnePassPlan.build(
+                codes[fast],
+                offs[fast],
+                thr_zc=thresholds["ZC"],
+                thr_ssc=thresholds["SSC"],
+                thr_wamp=thresholds["WAMP"],
             )
             if fast.all():
-                self._window_args = (np.stack(self._fast[:2]), *self._fast[2:])
+                self._window_args = self._fast
         # whole-window features: on float64 copies of the windows
-        self._slow: tuple[Any, ...] | None = None
+        self._slow: _window.WindowPlan | None = None
         if not fast.all():
             slow = ~fast
-            slow_codes = codes[slow]
-            ar = np.isin(slow_codes, [_k.FEATURE_IDS["AR"], _k.FEATURE_IDS["CC"]])
-            self._slow = (
-                np.ascontiguousarray(slow_codes),
-                np.ascontiguousarray(ipar[slow]),
-                np.ascontiguousarray(fpar[slow]),
-                np.ascontiguousarray(offs[slow]),
-                np.ascontiguousarray(ncol[slow]),
-                bands,
-                self.fs / self.size,
-                wre,
-                wim,
-                factors,
-                dec_lo,
-                dec_hi,
-                dwt_len,
-                dwt_off,
-                bool(wre.shape[0]),
-                bool(max_level),
-                int(max(1, ipar[slow][ar, 0].max(initial=1))),
+            self._slow = _window.WindowPlan.build(
+                codes[slow],
+                ipar[slow],
+                fpar[slow],
+                offs[slow],
+                ncol[slow],
+                df=self.fs / self.size,
+                bands=bands,
+                fft=fft,
+                dwt=dwt,
             )
 
     def _band_bins(self, bands: Sequence[tuple[float, float]]) -> np.ndarray:
@@ -434,20 +428,20 @@ class FeaturePlan:
             if self._fast is not None:
                 flat = _sample_major(arr)
                 if flat is not None:
-                    run = _k.fast_rows_parallel if parallel else _k.fast_rows
-                    run(flat[0], flat[1], arr.shape[0], *self._fast, out)
+                    run = _onepass.fast_rows_parallel if parallel else _onepass.fast_rows
+                    run(flat[0], flat[1], arr.shape[0], self._fast, out)
                 else:
-                    run = _k.fast_windows_parallel if parallel else _k.fast_windows
-                    run(arr, *self._fast, out)
+                    run = _onepass.fast_windows_parallel if parallel else _onepass.fast_windows
+                    run(arr, self._fast, out)
             if self._slow is not None:
-                run = _k.slow_windows_parallel if parallel else _k.slow_windows
+                run = _window.slow_windows_parallel if parallel else _window.slow_windows
                 # float64 copies in blocks of about SLOW_BLOCK_SAMPLES samples
                 step = max(1, SLOW_BLOCK_SAMPLES // (arr.shape[1] * arr.shape[2]))
                 block = np.empty((min(step, arr.shape[0]), arr.shape[1], arr.shape[2]))
                 for lo in range(0, arr.shape[0], step):
                     hi = min(lo + step, arr.shape[0])
-                    _k.copy_windows(arr[lo:hi], block)
-                    run(block[: hi - lo], *self._slow, out[lo:hi])
+                    _window.copy_windows(arr[lo:hi], block)
+                    run(block[: hi - lo], self._slow, out[lo:hi])
         return out
 
     def window(self, win: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -486,15 +480,24 @@ class FeaturePlan:
                 f"out must be a contiguous float64 array of shape {self._out_shape}, got "
                 f"{type(out).__name__} {getattr(out, 'dtype', '')} {getattr(out, 'shape', '')}"
             )
-        args = self._window_args
+        plan = self._window_args
         if (
-            args is not None
+            plan is not None
             and type(win) is np.ndarray
             and win.shape == self._window_shape
             and win.strides == self._window_strides.get(win.dtype)
-            and win.flags.writeable
+            and (flags := win.flags).writeable
+            and flags.aligned
+            and (flags := out.flags).writeable
+            and flags.aligned
         ):
-            _k.fast_window(win, *args, out)
+            # these checks fix every argument's numba type, so the compiled entry point
+            # is called directly (numba's argument typing would cost ~2 µs per call)
+            entry = self._window_entries.get(win.dtype)
+            if entry is None:
+                entry = _onepass.fast_window_entry(win.dtype, plan)
+                self._window_entries[win.dtype] = entry
+            entry(win, plan, out)
             return out
         win = np.asarray(win)
         if win.shape != (self.n_channels, self.size) or (
@@ -508,13 +511,13 @@ class FeaturePlan:
                 # channel-contiguous (buffer[-size:].T): read in place, sample-major
                 flat = win.T
                 flat.flags.writeable = False  # one compiled type, shared with transform()
-                _k.fast_rows(flat, 1, 1, *self._fast, rows)
+                _onepass.fast_rows(flat, 1, 1, self._fast, rows)
             else:
-                _k.fast_windows(win[None], *self._fast, rows)
+                _onepass.fast_windows(win[None], self._fast, rows)
         if self._slow is not None:
             block = np.empty((1, self.n_channels, self.size))
-            _k.copy_windows(win[None], block)
-            _k.slow_windows(block, *self._slow, rows)
+            _window.copy_windows(win[None], block)
+            _window.slow_windows(block, self._slow, rows)
         return out
 
     def split(self, matrix: np.ndarray) -> dict[str, np.ndarray]:

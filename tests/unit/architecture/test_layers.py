@@ -196,3 +196,29 @@ def test_the_checker_sees_a_violation(tmp_path):
 def test_no_library_module_imports_the_application_floor(module):
     importers = [m for m, deps in _graph().items() if module in deps and layer_of(m) < 5]
     assert importers == []
+
+
+def _private_kernel_imports(tree: ast.AST) -> list[str]:
+    # `from moveo.kernels.<module> import _name`: a private name taken across kernel modules
+    return [
+        f"{node.module}.{a.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("moveo.kernels")
+        for a in node.names
+        if a.name.startswith("_")
+    ]
+
+
+def test_kernel_modules_share_only_public_names():
+    # kernel modules share code through public names of documented shared modules
+    # (_checks, geometry, emg, emg_vmath, ...), never each other's private helpers
+    offenders = {
+        str(path.relative_to(SRC)): found
+        for path in sorted((SRC / "moveo" / "kernels").rglob("*.py"))
+        if (found := _private_kernel_imports(ast.parse(path.read_text())))
+    }
+    assert offenders == {}
+    assert _private_kernel_imports(ast.parse("from moveo.kernels.emg_vmath import _log_core")) == [
+        "moveo.kernels.emg_vmath._log_core"
+    ]

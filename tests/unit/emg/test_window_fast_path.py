@@ -1,4 +1,10 @@
-"""FeaturePlan.window's realtime fast path (kernels.emg.fast_window) vs the general path."""
+"""FeaturePlan.window's realtime fast path (kernels.emg_onepass.fast_window) vs the general path.
+
+The fast path (the compiled entry point of fast_window, called without numba's
+argument typing) is taken exactly for writeable, aligned, channel-contiguous native
+float windows of a one-pass-only plan, and gives the general path's and the loop
+reference's values.
+"""
 
 import numpy as np
 import pytest
@@ -6,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import moveo.kernels.emg as k
+import moveo.kernels.emg_onepass as onepass
 from moveo.emg import FeaturePlan
 from moveo.emg._catalogue import PAIR_CODES, SPECS, min_size
 from reference.emg import reference_extract
@@ -16,15 +23,20 @@ ONE_PASS = sorted(code for code, i in k.FEATURE_IDS.items() if i in k.FAST_IDS)
 
 @pytest.fixture
 def fast_calls(monkeypatch):
-    """Count the calls that reach kernels.emg.fast_window (the fast path)."""
+    """Count the calls that reach kernels.emg_onepass.fast_window's entry point (the fast path)."""
     calls = []
-    real = k.fast_window
+    real = onepass.fast_window_entry
 
-    def counting(*args):
-        calls.append(args[0].shape)
-        return real(*args)
+    def entry(dtype, plan):
+        compiled = real(dtype, plan)
 
-    monkeypatch.setattr(k, "fast_window", counting)
+        def counting(*args):
+            calls.append(args[0].shape)
+            return compiled(*args)
+
+        return counting
+
+    monkeypatch.setattr(onepass, "fast_window_entry", entry)
     return calls
 
 

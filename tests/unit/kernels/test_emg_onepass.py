@@ -1,17 +1,22 @@
-"""One-pass kernels: the sample-major path, the transposing path and the loop kinds agree."""
+"""kernels/emg_onepass.py: the sample-major path, the transposing path and the loop kinds agree.
+
+Each equals the loop reference (tests/reference/emg.py) on hypothesis-drawn windows
+(NaN, exact zeros, float32/float64); every loop kind gives the same values.
+"""
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import moveo.kernels.emg as k
+import moveo.kernels.emg as ids
+import moveo.kernels.emg_onepass as k
 from moveo.emg import FeaturePlan, windows
 from moveo.emg.extraction import _sample_major
 from reference.emg import reference_extract
 
 FS = 1000.0
-ONE_PASS = sorted(code for code, i in k.FEATURE_IDS.items() if i in k.FAST_IDS)
+ONE_PASS = sorted(code for code, i in ids.FEATURE_IDS.items() if i in ids.FAST_IDS)
 
 
 @st.composite
@@ -47,9 +52,9 @@ def test_sample_major_path_equals_transposing_path_and_reference(case, codes, th
     params = {c: {"threshold": threshold} for c in ("ZC", "SSC", "WAMP") if c in codes}
     plan = FeaturePlan(codes, fs=FS, n_channels=w.shape[1], size=size, params=params)
     rows = np.full((w.shape[0], plan.n_columns), -7.0)
-    k.fast_rows(flat, increment, w.shape[0], *plan._fast, rows)
+    k.fast_rows(flat, increment, w.shape[0], plan._fast, rows)
     generic = np.full_like(rows, -7.0)
-    k.fast_windows(np.asfortranarray(w), *plan._fast, generic)
+    k.fast_windows(np.asfortranarray(w), plan._fast, generic)
     np.testing.assert_array_equal(rows, generic)
     ref = reference_extract(w, codes, FS, params)
     got = plan.split(rows)
@@ -95,7 +100,7 @@ def test_window_any_layout_equals_transform(layout):
     ],
 )
 def test_sums_kind_is_the_leanest_loop(codes, kind):
-    assert k.sums_kind([k.FEATURE_IDS[c] for c in codes]) == kind
+    assert k.sums_kind([ids.FEATURE_IDS[c] for c in codes]) == kind
 
 
 def test_every_loop_kind_gives_the_same_values():
@@ -107,7 +112,14 @@ def test_every_loop_kind_gives_the_same_values():
         plan = FeaturePlan(code, fs=FS, n_channels=4, size=60)
         lean = np.empty((w.shape[0], plan.n_columns))
         full = np.empty_like(lean)
-        codes, offs, _, *thresholds = plan._fast
-        k.fast_rows(flat, inc, w.shape[0], codes, offs, plan._fast[2], *thresholds, lean)
-        k.fast_rows(flat, inc, w.shape[0], codes, offs, k.KIND_FULL, *thresholds, full)
+        k.fast_rows(flat, inc, w.shape[0], plan._fast, lean)
+        k.fast_rows(flat, inc, w.shape[0], plan._fast._replace(kind=k.KIND_FULL), full)
         np.testing.assert_array_equal(lean, full, err_msg=code)
+
+
+def test_one_pass_plan_build_fixes_types_and_checks_shapes():
+    plan = k.OnePassPlan.build([ids.FEATURE_IDS["MAV"]], [0], thr_zc=1)
+    assert plan.codes.dtype == np.int64 and plan.offs.dtype == np.int64
+    assert plan.kind == k.KIND_AMP and isinstance(plan.thr_zc, float)
+    with pytest.raises(ValueError, match="codes and offs must be 1-D of one length"):
+        k.OnePassPlan.build([0, 1], [0])
