@@ -137,7 +137,7 @@ class PairWavelet(BaseFeature):
     class Inputs(Inputs[Result]):
         """A pair feature run (default ``pair-posedistance-pca``)."""
 
-    def input_columns(self, df: pl.DataFrame) -> list[str]:
+    def transformed_columns(self, df: pl.DataFrame) -> list[str]:
         """Return the columns to transform (``cols``, the ``PC`` columns, or numeric ones)."""
         p = self.params
         if p.cols:
@@ -198,7 +198,7 @@ class PairWavelet(BaseFeature):
                 f"pair-posedistance-pca run (inputs=(Result(feature='pair-posedistance-pca'),)). "
                 f"Columns present: {df.columns}"
             )
-        cols = self.input_columns(df)
+        cols = self.transformed_columns(df)
         block_cols = [col for col in (c.group_col, c.seq_col) if col in df.columns]
         fps = self.frame_rate(df)
         if block_cols and df.height and df.select(block_cols).n_unique() > 1:
