@@ -164,7 +164,8 @@ MOSAIC_CLASSES = {
 
 KEY_ORDER = (
     "group", "sequence", "frame", "id", "id1", "id2", "perspective", "chunk_id",
-    "group_size", "dim", "metric", "center_category", "neighbor_category", "bin_idx",
+    "group_size", "dim", "metric", "center_category", "neighbor_category", "bin_idx", "bin_x",
+    "bin_y",
 )  # fmt: skip
 """Columns that identify a row (those an output has are its key)."""
 
@@ -230,6 +231,8 @@ def _write_trex(tracks_path: str, raw: Path) -> None:
         for c in df.columns:
             if c.startswith("pose") or c == "ANGLE":
                 arrays[c] = part[c].to_numpy(np.float64)
+        if "Focal_fish" in df.columns:
+            arrays["Focal_fish"] = part["Focal_fish"].to_numpy(bool)
         arrays["frame"] = part["frame"].to_numpy(np.float64)
         arrays["time"] = part["time"].to_numpy(np.float64)
         arrays["id"] = np.array([int(ident)])
@@ -328,7 +331,7 @@ def run_mosaic(python: str, spec: dict) -> dict:
 
 
 def synthetic_tracks(n_entries: int, n_individuals: int, n_frames: int, seed: int = 0):
-    """TRex-like tracks: random walks with a rigid 7-keypoint body and NaN gaps."""
+    """TRex-like tracks: jittered random walks with a rigid 7-keypoint body and NaN gaps."""
     import polars as pl
 
     from moveo.io.synthetic import add_gaps, add_rigid_pose, random_walk
@@ -341,6 +344,12 @@ def synthetic_tracks(n_entries: int, n_individuals: int, n_frames: int, seed: in
             n_individuals, n_frames, fps=FPS, arena=100.0, speed=12.0, turn_std=0.25,
             seed=seed + e, group=g, sequence=f"{g}-s{e}",
         )  # fmt: skip
+        # jitter: the walk's speed is constant per individual, which leaves the
+        # acceleration statistics (social-motion-summary) at rounding noise
+        df = df.with_columns(
+            pl.col("X") + rng.normal(0.0, 0.05, df.height),
+            pl.col("Y") + rng.normal(0.0, 0.05, df.height),
+        )
         df = add_rigid_pose(df, body_length=4.0, n_keypoints=N_KEYPOINTS)
         gaps = []
         for ident in range(n_individuals):
@@ -358,6 +367,7 @@ def synthetic_tracks(n_entries: int, n_individuals: int, n_frames: int, seed: in
             .cast(pl.Float64)
             .alias("cm_per_pixel"),
             pl.when(first).then(FPS).otherwise(None).cast(pl.Float64).alias("frame_rate"),
+            (pl.col("id") == 0).alias("Focal_fish"),  # nn-delta-bins' focal category
         )
         parts.append(df)
     return pl.concat(parts)
@@ -448,7 +458,7 @@ def compare(ours, theirs) -> dict:
             theirs = theirs.with_columns(pl.col(c).cast(ours.schema[c], strict=False))
     a = ours.select(keys + shared).unique(keys, keep="first")
     b = theirs.select(keys + shared).unique(keys, keep="first")
-    extra = a.join(b, on=keys, how="anti")
+    extra = a.join(b, on=keys, how="anti", nulls_equal=True)
     info["only_moveo_rows"] = extra.height
     floats = [c for c in shared if extra.schema[c].is_float()]
     info["only_moveo_nan_rows"] = (
@@ -456,8 +466,8 @@ def compare(ours, theirs) -> dict:
         if floats
         else 0
     )
-    info["only_mosaic_rows"] = b.join(a, on=keys, how="anti").height
-    both = a.join(b, on=keys, how="inner", suffix="__m")
+    info["only_mosaic_rows"] = b.join(a, on=keys, how="anti", nulls_equal=True).height
+    both = a.join(b, on=keys, how="inner", suffix="__m", nulls_equal=True)
     for c in shared:
         x, y = both[c], both[c + "__m"]
         if x.dtype.is_numeric() or x.dtype == pl.Boolean:
