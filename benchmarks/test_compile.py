@@ -10,9 +10,10 @@ so it is what a new install pays:
   for the whole catalogue, and what :meth:`moveo.realtime.App.start` compiles for
   the demo's app (ring buffer + HTD plan), each beside the full ``emg`` module's
   warm-up it replaces (full size);
-* ``moveo.warmup()`` of every kernel with ``jobs=1`` and ``jobs=2`` on a cold cache
-  in a temporary ``NUMBA_CACHE_DIR`` (workers fill the shared on-disk cache, the
-  parent loads it) -- full size.
+* a first ``moveo realtime demo`` on a cold cache, end to end (full size);
+* ``moveo.warmup()`` of the four tracking kernel modules with ``jobs=1`` and
+  ``jobs=2`` on a cold cache in a temporary ``NUMBA_CACHE_DIR`` (workers fill the
+  shared on-disk cache, the parent loads it) -- full size.
 
 Each row reports wall seconds and CPU seconds (the process's and its worker
 processes'; compilation is single-threaded, so on a loaded machine one process's
@@ -64,6 +65,7 @@ print(json.dumps({"n": n, "wall": time.perf_counter() - t0, "cpu": cpu}))
 """
 
 SMALL_MODULES = ("geometry", "display", "filters")
+TRACKING = tuple(f"moveo.kernels.{m}" for m in ("kinematics", "body", "neighbors", "windows"))
 ALL_MODULES = (
     "body", "clustering", "collective", "display", "emg", "emg_entropy", "emg_spectral",
     "emg_wavelet", "farthest", "filters", "frames", "geometry", "groups", "kinematics",
@@ -135,10 +137,34 @@ def test_compile_lazy_warmups(figure, bench_size, kind, selection, small):
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_compile_in_worker_processes(figure, bench_size, jobs):
-    # full: every kernel module; small: skipped (minutes of compilation)
+    # the four tracking kernel modules (moveo.distributed.TRACKING_KERNELS); full size only
     if bench_size(small=True, full=False):
         pytest.skip("full size only (minutes of compilation)")
     with tempfile.TemporaryDirectory(prefix="moveo-cache-") as cache:
-        result = _run("all", json.dumps([jobs, None]), cache_dir=cache)
-    assert result["n"] >= len(ALL_MODULES)
-    _record(figure, f"moveo.warmup(jobs={jobs}), every module, cold cache on disk", result)
+        result = _run("all", json.dumps([jobs, list(TRACKING)]), cache_dir=cache)
+    assert result["n"] == len(TRACKING)
+    _record(figure, f"moveo.warmup(4 tracking modules, jobs={jobs}), cold cache", result)
+
+
+@pytest.mark.timeout(3600)
+def test_first_realtime_demo(figure, bench_size, tmp_path):
+    # `moveo realtime demo` on a cold cache (a temporary NUMBA_CACHE_DIR), end to end:
+    # outlet, compile, 6 s recording, training, 3 s of prediction
+    if bench_size(small=True, full=False):
+        pytest.skip("full size only (a cold compile and a 10 s session)")
+    import re
+    import time
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "MOVEO_NUMBA_CACHE": "1"}
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "moveo.cli", "realtime", "demo", "--dataset", str(tmp_path / "emg")],
+        env=env, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    assert done.returncode == 0, done.stderr[-2000:]
+    ready = re.search(r"kernels ready in ([0-9.]+) s", done.stdout)
+    assert ready is not None, done.stdout
+    figure(GROUP, "first `moveo realtime demo`, whole run (wall)", wall, unit="s", target="<=40")
+    figure(GROUP, "first `moveo realtime demo`, App.start() compiling (wall)",
+           float(ready.group(1)), unit="s")  # fmt: skip

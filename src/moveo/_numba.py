@@ -297,11 +297,12 @@ def warmup(
         fns = [fn for fn in _selected(names) if force or fn not in _RAN]
         if not fns:
             return 0
-        if jobs > 1:
-            _compile_in_workers(fns, jobs)
         from moveo._terminal import progress_enabled
 
-        if not progress_enabled(progress):
+        show = progress_enabled(progress)
+        if jobs > 1:
+            _compile_in_workers(fns, jobs, show)
+        if not show:
             for fn in fns:
                 fn()
                 _RAN.add(fn)
@@ -335,7 +336,9 @@ def warmup(
 
 def _cache_is_cold(module: str) -> bool:
     """Tell whether numba's cache holds no compiled kernel of ``module`` (by file name)."""
-    mod = sys.modules[module]
+    mod = sys.modules.get(module)
+    if mod is None:
+        return False
     for value in vars(mod).values():
         cache = getattr(value, "_cache", None)
         path = getattr(cache, "_cache_path", None)
@@ -353,14 +356,15 @@ def _cache_is_cold(module: str) -> bool:
     return False
 
 
-def _warm_in_worker(module: str) -> float:
+def _warm_in_worker(module: str, names: Sequence[str]) -> float:
     t0 = time.perf_counter()
     for fn in _selected([module]):
-        fn()
+        if fn.__qualname__ in names:
+            fn()
     return time.perf_counter() - t0
 
 
-def _compile_in_workers(fns: list[Callable[[], None]], jobs: int) -> None:
+def _compile_in_workers(fns: list[Callable[[], None]], jobs: int, show: bool = False) -> None:
     """Fill numba's on-disk cache for the cold modules of ``fns`` in ``jobs`` processes."""
     if not CACHE or numba.config.DISABLE_JIT:
         return
@@ -374,9 +378,14 @@ def _compile_in_workers(fns: list[Callable[[], None]], jobs: int) -> None:
 
     # the biggest modules first, so the last one to finish is a small one
     cold.sort(key=lambda m: -os.path.getsize(sys.modules[m].__file__ or ""))
+    if show:
+        print(f"compiling {len(cold)} kernel modules in {jobs} worker processes "
+              "(cold cache) ...", file=sys.stderr, flush=True)  # fmt: skip
     context = multiprocessing.get_context("spawn")
+    # each worker runs the selected warm-ups of a module (by name), not the whole module
+    names = [[fn.__qualname__ for fn in fns if fn.__module__ == m] for m in cold]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        for module, seconds in zip(cold, pool.map(_warm_in_worker, cold), strict=True):
+        for module, seconds in zip(cold, pool.map(_warm_in_worker, cold, names), strict=True):
             WARMED_MODULES[module] = seconds
 
 

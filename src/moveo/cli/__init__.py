@@ -70,21 +70,21 @@ def _register_warmup(subparsers: argparse._SubParsersAction) -> None:
         help="kernel modules (ring, moveo.kernels.kinematics, ...) to compile",
     )  # fmt: skip
     warm.add_argument(
-        "--jobs", type=int, default=None, metavar="N",
-        help="compile cold modules in N processes first (default: one per core)",
+        "--jobs", type=int, default=1, metavar="N",
+        help="compile modules with a cold cache in N worker processes first (default 1; "
+             "see 'First run' in docs/performance.md for when it pays)",
     )  # fmt: skip
     warm.add_argument("--quiet", action="store_true", help="no progress bar")
     warm.set_defaults(func=_warmup)
 
 
 def _warmup(args: argparse.Namespace) -> int:
-    import os
     import time
 
     from moveo import _numba
 
     t0 = time.perf_counter()
-    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    jobs = args.jobs
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
     if args.features is None and args.modules is None:
