@@ -27,6 +27,7 @@ _LAZY = {
     "Pipeline": "moveo.pipeline",
     "read_feature": "moveo.pipeline",
     "import_mosaic": "moveo.pipeline",
+    "warmup_features": "moveo.features._warm",
 }
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "run_feature",
     "train_model",
     "warmup",
+    "warmup_features",
 ]
 
 

@@ -22,8 +22,10 @@ We enable ``nsz``, ``arcp``, ``contract``, ``afn`` and ``reassoc`` but *never*
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pkgutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,10 +38,12 @@ __all__ = [
     "CACHE",
     "FASTMATH",
     "jit",
+    "kernel_modules",
     "kernel_threads",
     "prange",
     "register_warmup",
     "warmup",
+    "warmup_covers",
     "warmup_modules",
 ]
 
@@ -120,96 +124,269 @@ def jit(
 
 
 _WARMUPS: list[Callable[[], None]] = []
-_WARMUP_LOCK = threading.Lock()
-_WARMED = False
+_WARMUP_LOCK = threading.RLock()
+_RAN: set[Callable[[], None]] = set()  # warm-ups that already ran in this process
 
 
-def register_warmup(fn: Callable[[], None]) -> Callable[[], None]:
+def register_warmup(
+    fn: Callable[[], None] | None = None, *, covers: Sequence[str] | None = None
+) -> Any:
     """Register a function that compiles kernels on tiny inputs.
 
-    Kernel modules call this at import time; :func:`warmup` runs every
-    registered function once.
+    Kernel modules call this at import time; :func:`warmup` runs the registered
+    functions (all of them, or those of the modules and kernels it is asked for).
 
     Parameters
     ----------
-    fn : callable
+    fn : callable, optional
         A no-argument function that calls one or more kernels on small arrays.
+        When omitted, returns a decorator (``@register_warmup(covers=...)``).
+    covers : sequence of str, optional
+        Names of the kernels of its module that ``fn`` compiles (e.g.
+        ``("ffgroups",)``). A warm-up without ``covers`` compiles every kernel of
+        its module. ``warmup(["moveo.kernels.groups.ffgroups"])`` then runs only
+        the warm-ups that cover ``ffgroups``.
 
     Returns
     -------
     callable
-        ``fn`` unchanged, so this can be used as a decorator.
+        ``fn`` unchanged (or a decorator returning it), so this can be used as a
+        decorator.
     """
-    _WARMUPS.append(fn)
-    return fn
+
+    def add(f: Callable[[], None]) -> Callable[[], None]:
+        f.__moveo_covers__ = tuple(covers) if covers is not None else None  # type: ignore[attr-defined]
+        _WARMUPS.append(f)
+        return f
+
+    return add if fn is None else add(fn)
 
 
-def _import_kernel_modules() -> None:
-    import moveo.kernels as kernels_pkg
-
-    for info in pkgutil.iter_modules(kernels_pkg.__path__):
-        importlib.import_module(f"{kernels_pkg.__name__}.{info.name}")
-
-
-def warmup(*, force: bool = False, progress: bool | None = None) -> int:
-    """Compile every moveo kernel on tiny inputs.
-
-    Call this before starting a realtime loop or a benchmark so that JIT
-    compilation never lands inside a timed region. With the on-disk cache on,
-    a second process loads the compiled code instead of compiling again (a
-    first run on a cold cache took about 2 minutes on a 2-core machine; later
-    runs take seconds).
+def warmup_covers(fn: Callable[[], None]) -> tuple[str, ...] | None:
+    """Return the kernel names a registered warm-up covers (``None``: its whole module).
 
     Parameters
     ----------
+    fn : callable
+        A function registered with :func:`register_warmup`.
+
+    Returns
+    -------
+    tuple of str or None
+    """
+    return getattr(fn, "__moveo_covers__", None)
+
+
+def kernel_modules() -> list[str]:
+    """Return the names of moveo's kernel modules (those :func:`warmup` can compile).
+
+    Returns
+    -------
+    list of str
+        ``"moveo.kernels.<name>"`` for every public module of :mod:`moveo.kernels`.
+    """
+    import moveo.kernels as kernels_pkg
+
+    return [
+        f"{kernels_pkg.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(kernels_pkg.__path__)
+        if not info.name.startswith("_")
+    ]
+
+
+def _import_kernel_modules() -> None:
+    for name in kernel_modules():
+        importlib.import_module(name)
+
+
+def _is_module(name: str) -> bool:
+    if name in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent is not a package, or an empty name
+        return False
+
+
+def _selected(targets: Sequence[str] | None) -> list[Callable[[], None]]:
+    """Return the registered warm-ups that ``targets`` (modules and/or kernels) ask for."""
+    if targets is None:
+        _import_kernel_modules()
+        return list(_WARMUPS)
+    modules: set[str] = set()
+    kernels: dict[str, set[str]] = {}
+    for name in targets:
+        if _is_module(name):
+            modules.add(name)
+            continue
+        module, _, kernel = name.rpartition(".")
+        if not module or not _is_module(module):
+            raise ValueError(
+                f"{name!r} is neither a module nor a kernel of one; pass kernel modules such "
+                "as 'moveo.kernels.kinematics' or kernels such as "
+                "'moveo.kernels.groups.ffgroups'"
+            )
+        kernels.setdefault(module, set()).add(kernel)
+    for name in sorted(modules | set(kernels)):
+        importlib.import_module(name)
+    out = []
+    for fn in list(_WARMUPS):
+        covers = warmup_covers(fn)
+        wanted = kernels.get(fn.__module__)
+        if fn.__module__ in modules or (
+            wanted is not None and (covers is None or wanted & set(covers))
+        ):
+            out.append(fn)
+    for name in sorted(modules | set(kernels)):
+        if not any(fn.__module__ == name for fn in _WARMUPS):
+            raise ValueError(
+                f"module {name!r} registers no kernel warm-up; pass moveo kernel modules "
+                "such as 'moveo.kernels.kinematics', or None for every kernel"
+            )
+    return out
+
+
+def warmup(
+    targets: str | Sequence[str] | None = None,
+    *,
+    force: bool = False,
+    progress: bool | None = None,
+    jobs: int = 1,
+) -> int:
+    """Compile moveo's kernels on tiny inputs (every kernel, or those asked for).
+
+    Call this before starting a realtime loop or a benchmark so that JIT
+    compilation never lands inside a timed region. With the on-disk cache on,
+    a second process loads the compiled code instead of compiling again. Every
+    kernel compiles lazily on its first call anyway, so warming up is never
+    needed for correct values, only to move the compile time to a moment of
+    your choosing (see "First run" in ``docs/performance.md`` for the seconds
+    each kernel module costs).
+
+    Parameters
+    ----------
+    targets : str or sequence of str, optional
+        Kernel modules (``"moveo.kernels.ring"``) and/or kernels
+        (``"moveo.kernels.groups.ffgroups"``) to compile; ``None`` compiles every
+        kernel of :mod:`moveo.kernels`. :func:`moveo.emg.warmup` and
+        :func:`moveo.pipeline.warmup_features` name them for you from EMG codes
+        and feature names.
     force : bool, default False
         Run the warm-up functions again even if they already ran in this process.
     progress : bool or None, default None
-        Show a progress bar, one step per kernel module; ``None`` shows it only on
-        an interactive terminal (see :func:`moveo.pipeline.reporting.progress_enabled`).
+        Show a progress bar, one step per warm-up function; ``None`` shows it only
+        on an interactive terminal (see :func:`moveo._terminal.progress_enabled`).
+    jobs : int, default 1
+        Compile in this many worker processes first (numba's on-disk cache is
+        shared between processes), then load the results here. Only modules
+        whose cache is cold are sent to workers, and only with the cache on; on
+        one core or a warm cache this is the same as ``jobs=1``.
 
     Returns
     -------
     int
         The number of warm-up functions that ran.
+
+    Raises
+    ------
+    ValueError
+        A target names no module with kernel warm-ups, or no kernel of one.
     """
-    global _WARMED
+    names = [targets] if isinstance(targets, str) else None if targets is None else list(targets)
     with _WARMUP_LOCK:
-        if _WARMED and not force:
+        fns = [fn for fn in _selected(names) if force or fn not in _RAN]
+        if not fns:
             return 0
-        _import_kernel_modules()
-        fns = list(_WARMUPS)
         from moveo._terminal import progress_enabled
 
-        if not progress_enabled(progress):
+        show = progress_enabled(progress)
+        if jobs > 1:
+            _compile_in_workers(fns, jobs, show)
+        if not show:
             for fn in fns:
                 fn()
-        else:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+                _RAN.add(fn)
+            return len(fns)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-            columns = (
-                TextColumn("compiling moveo kernels (cached after the first run)"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("[dim]{task.fields[module]}"),
-            )
-            with Progress(*columns, console=Console(stderr=True)) as bar:
-                task = bar.add_task("warmup", total=len(fns), module="")
-                for fn in fns:
-                    bar.update(task, module=fn.__module__.removeprefix("moveo."))
-                    fn()
-                    bar.advance(task)
-                bar.update(task, module="done")
-        _WARMED = True
+        columns = (
+            TextColumn("compiling moveo kernels (cached after the first run)"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[module]}"),
+        )
+        with Progress(*columns, console=Console(stderr=True)) as bar:
+            task = bar.add_task("warmup", total=len(fns), module="")
+            for fn in fns:
+                bar.update(task, module=fn.__module__.removeprefix("moveo."))
+                fn()
+                _RAN.add(fn)
+                bar.advance(task)
+            bar.update(task, module="done")
         return len(fns)
+
+
+def _cache_is_cold(module: str) -> bool:
+    """Tell whether numba's cache holds no compiled kernel of ``module`` (by file name)."""
+    mod = sys.modules.get(module)
+    if mod is None:
+        return False
+    for value in vars(mod).values():
+        cache = getattr(value, "_cache", None)
+        path = getattr(cache, "_cache_path", None)
+        if path is None or getattr(value, "py_func", None) is None:
+            continue
+        if value.py_func.__module__ != module:
+            continue
+        stem = os.path.splitext(os.path.basename(mod.__file__ or ""))[0]
+        try:
+            return not any(
+                f.startswith(stem + ".") and f.endswith(".nbi") for f in os.listdir(path)
+            )
+        except OSError:
+            return True
+    return False
+
+
+def _warm_in_worker(module: str, names: Sequence[str]) -> float:
+    t0 = time.perf_counter()
+    for fn in _selected([module]):
+        if fn.__qualname__ in names:
+            fn()
+    return time.perf_counter() - t0
+
+
+def _compile_in_workers(fns: list[Callable[[], None]], jobs: int, show: bool = False) -> None:
+    """Fill numba's on-disk cache for the cold modules of ``fns`` in ``jobs`` processes."""
+    if not CACHE or numba.config.DISABLE_JIT:
+        return
+    modules = sorted({fn.__module__ for fn in fns})
+    cold = [m for m in modules if _cache_is_cold(m)]
+    jobs = min(int(jobs), len(cold), os.cpu_count() or 1)
+    if jobs < 2:
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # the biggest modules first, so the last one to finish is a small one
+    cold.sort(key=lambda m: -os.path.getsize(sys.modules[m].__file__ or ""))
+    if show:
+        print(f"compiling {len(cold)} kernel modules in {jobs} worker processes "
+              "(cold cache) ...", file=sys.stderr, flush=True)  # fmt: skip
+    context = multiprocessing.get_context("spawn")
+    # each worker runs the selected warm-ups of a module (by name), not the whole module
+    names = [[fn.__qualname__ for fn in fns if fn.__module__ == m] for m in cold]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        for module, seconds in zip(cold, pool.map(_warm_in_worker, cold, names), strict=True):
+            WARMED_MODULES[module] = seconds
 
 
 @contextmanager
@@ -269,18 +446,13 @@ def warmup_modules(modules: str | Sequence[str] | None = None) -> int:
         WARMED_MODULES["*"] = time.perf_counter() - t0
         return n
     names = [modules] if isinstance(modules, str) else list(modules)
-    for name in names:
-        importlib.import_module(name)
+    fns = _selected(names)
     n = 0
     for name in names:
-        fns = [fn for fn in list(_WARMUPS) if fn.__module__ == name]
-        if not fns:
-            raise ValueError(
-                f"module {name!r} registers no kernel warm-up; pass moveo kernel modules "
-                "such as 'moveo.kernels.kinematics', or None for every kernel"
-            )
         for fn in fns:
-            fn()
-        n += len(fns)
+            if fn.__module__ == name:
+                fn()
+                _RAN.add(fn)
+                n += 1
         WARMED_MODULES[name] = time.perf_counter() - t0
     return n

@@ -54,12 +54,26 @@ def build_parser() -> argparse.ArgumentParser:
 def _register_warmup(subparsers: argparse._SubParsersAction) -> None:
     warm = subparsers.add_parser(
         "warmup",
-        help="compile every moveo kernel now (kept in numba's on-disk cache)",
-        description="Compile every numba kernel once and keep it in numba's on-disk "
-        "cache, so the first pipeline run or realtime session does not pay for "
-        "compilation (about 2 minutes on a 2-core machine; later runs load the "
-        "cache in seconds).",
+        help="compile moveo's kernels now (kept in numba's on-disk cache)",
+        description="Compile numba kernels once and keep them in numba's on-disk cache, "
+        "so the first pipeline run or realtime session does not pay for compilation. "
+        "Without options: every kernel (minutes on a cold cache; later runs load the "
+        "cache in seconds). --features / --modules compile only what those need.",
     )
+    warm.add_argument(
+        "--features", nargs="+", default=None, metavar="NAME",
+        help="feature names (speed-angvel, pair-facing, ...) and/or EMG codes or groups "
+             "(HTD, MAV, TDPSD, ...): compile only the kernels they use",
+    )  # fmt: skip
+    warm.add_argument(
+        "--modules", nargs="+", default=None, metavar="MODULE",
+        help="kernel modules (ring, moveo.kernels.kinematics, ...) to compile",
+    )  # fmt: skip
+    warm.add_argument(
+        "--jobs", type=int, default=1, metavar="N",
+        help="compile modules with a cold cache in N worker processes first (default 1; "
+             "see 'First run' in docs/performance.md for when it pays)",
+    )  # fmt: skip
     warm.add_argument("--quiet", action="store_true", help="no progress bar")
     warm.set_defaults(func=_warmup)
 
@@ -70,9 +84,22 @@ def _warmup(args: argparse.Namespace) -> int:
     from moveo import _numba
 
     t0 = time.perf_counter()
-    n = _numba.warmup(force=True, progress=not args.quiet)
+    jobs = args.jobs
+    if jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    if args.features is None and args.modules is None:
+        n = _numba.warmup(force=True, progress=not args.quiet, jobs=jobs)
+    else:
+        from moveo.features._warm import warmup_features
+
+        targets = [m if "." in m else f"moveo.kernels.{m}" for m in args.modules or []]
+        n = 0
+        if targets:
+            n = _numba.warmup(targets, force=True, progress=not args.quiet, jobs=jobs)
+        if args.features:
+            n += warmup_features(args.features, progress=not args.quiet, jobs=jobs)
     where = "" if _numba.CACHE else " (MOVEO_NUMBA_CACHE=0: not kept on disk)"
-    print(f"{n} kernel modules compiled or loaded in {time.perf_counter() - t0:.1f} s{where}")
+    print(f"{n} warm-ups compiled or loaded in {time.perf_counter() - t0:.1f} s{where}")
     return 0
 
 

@@ -72,7 +72,8 @@ def run_regression_demo(
         Where to record the EMG (default: a temporary folder); the targets go
         to a sibling folder ``<dataset>-targets``.
     warmup : bool, default True
-        Compile every moveo kernel before starting.
+        Compile the kernels the demo uses before its threads start (see ``warmup``
+        in :class:`moveo.realtime.App`).
     echo : callable, optional
         Called with progress lines (e.g. ``print``).
 
@@ -98,6 +99,7 @@ def run_regression_demo(
     )
     from moveo.realtime.outputs import Deadband, ExponentialSmoothing
     from moveo.realtime.stats import format_stats
+    from moveo.realtime.training import EMGExtract
 
     if int(n_dofs) < 1:
         raise ValueError(f"n_dofs must be >= 1, got {n_dofs}")
@@ -124,6 +126,9 @@ def run_regression_demo(
         app = App(warmup=warmup)
         app.add_stream("emg", LSLSource(source_id=sid, timeout=30.0), window_ms=window_ms)
         pipeline = Pipeline(app, predict_hz=predict_hz, mode=mode)
+        # the regressor's HTD plan runs the kernels EMGExtract("HTD") runs: compile them
+        # in app.start(), not in the first training or predict tick
+        app.add_warmup(EMGExtract("HTD", fs=fs))
 
         @pipeline.extract
         def extract(windows):

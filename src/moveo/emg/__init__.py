@@ -56,6 +56,7 @@ __all__ = [
     "metrics",
     "recording",
     "window_labels",
+    "warmup",
     "windows",
 ]
 
@@ -64,6 +65,10 @@ def __getattr__(name: str) -> Any:
     # scikit-learn and the Dataset layer load only when used
     if name in ("EMGFeatures", "EMGRegressor"):
         value = getattr(importlib.import_module("moveo.emg.sklearn"), name)
+        globals()[name] = value
+        return value
+    if name == "warmup":  # compile only what a feature selection uses
+        value = importlib.import_module("moveo.emg._warm").warmup
         globals()[name] = value
         return value
     if name in ("recording", "metrics", "evaluation"):

@@ -567,9 +567,10 @@ def standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 
 @register_warmup
 def _warmup() -> None:
-    for dtype in (np.float64, np.float32):
-        x = np.array([[0.0, 1.0], [2.0, np.nan], [3.0, 4.0]], dtype=dtype)
-        rows_complete(x)
-        nearest_centroid(x, np.array([[0.0, 0.0], [3.0, 3.0]]))
-        m, s, _ = nan_column_stats(x)
-        standardize(x, m, s)
+    # float64 only: the features hand these kernels float64 matrices
+    # (moveo.features._global.matrix); float32 input compiles on its first call
+    x = np.array([[0.0, 1.0], [2.0, np.nan], [3.0, 4.0]])
+    rows_complete(x)
+    nearest_centroid(x, np.array([[0.0, 0.0], [3.0, 3.0]]))
+    m, s, _ = nan_column_stats(x)
+    standardize(x, m, s)

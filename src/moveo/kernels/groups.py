@@ -597,7 +597,7 @@ def ffgroups(
     }
 
 
-@register_warmup
+@register_warmup(covers=("ffgroups",))
 def _warmup() -> None:
     x = np.array([0.0, 1.0, 5.0, np.nan, 0.5, 9.0])
     ids = np.array([0, 0, 1, 1, 2, 2], dtype=np.int64)
@@ -714,7 +714,7 @@ def periphery(
     return dist, farthest
 
 
-@register_warmup
+@register_warmup(covers=("periphery",))
 def _warmup_periphery() -> None:
     x = np.array([0.0, 1.0, 5.0, np.nan])
     periphery(x, x, np.array([3, 3, 3, 1]), np.arange(4), np.array([0, 3, 4]))

@@ -2750,17 +2750,24 @@ def delta_bins(
     return out
 
 
-@register_warmup
-def _warmup() -> None:
+# Warm-ups, one per group of kernels a feature needs (``covers``), so a pipeline of
+# pair-facing alone compiles the row search and the facing kernels, not the whole module.
+
+
+def _warm_inputs() -> tuple[np.ndarray, ...]:
     frames = np.array([0, 1, 2, 0, 1, 2], dtype=np.int64)
     offsets = np.array([0, 3, 6], dtype=np.int64)
     ids = np.array([1, 1, 1, 2, 2, 2], dtype=np.int64)
     v = np.array([[0.0, 1.0], [np.nan, 2.0], [2.0, 3.0], [0.0, 1.0], [1.0, np.nan], [2.0, 3.0]])
     filled, keep = clean_columns(v, frames, offsets, circular=np.array([False, True]))
     x = np.ascontiguousarray(filled[:, 0])
-    for circ in (False, True):
-        frame_gradient(x, frames, offsets, keep, circular=circ)
-        smooth_columns(x, frames, offsets, keep, 3, circular=circ)
+    ra, rb = pair_rows(frames, offsets, ids, keep)
+    return frames, offsets, ids, keep, x, ra, rb
+
+
+@register_warmup(covers=("clean_columns", "pair_rows"))
+def _warmup() -> None:
+    frames, offsets, ids, keep, x, _, _ = _warm_inputs()
     for mode in PAIR_MODES:
         pair_rows(frames, offsets, ids, keep, mode=mode, x=x, y=x, k=1, radius=1.0)
     # grid path of the radius search (a frame with more than _DENSE_RADIUS points)
@@ -2774,17 +2781,52 @@ def _warmup() -> None:
         y=np.zeros(m),
         radius=1.5,
     )
-    ra, rb = pair_rows(frames, offsets, ids, keep)
+
+
+@register_warmup(
+    covers=("frame_gradient", "smooth_columns", "individual_kinematics", "pair_position")
+)
+def _warmup_position() -> None:
+    frames, offsets, _, keep, x, ra, rb = _warm_inputs()
+    for circ in (False, True):
+        frame_gradient(x, frames, offsets, keep, circular=circ)
+        smooth_columns(x, frames, offsets, keep, 3, circular=circ)
     kin = individual_kinematics(x, x, x, frames, offsets, keep, 30.0)
     pair_position(ra, rb, x, x, x, kin)
+
+
+@register_warmup(covers=("pair_facing", "attention_targets"))
+def _warmup_facing() -> None:
+    frames, _, ids, keep, x, ra, rb = _warm_inputs()
     pair_facing(ra, rb, x, x, x, x)
     attention_targets(ids[ra], ids[rb], frames[ra], x[ra], keep[ra])
+
+
+@register_warmup(covers=("orientation_rel",))
+def _warmup_orientation() -> None:
+    *_, x, ra, rb = _warm_inputs()
     px = np.ascontiguousarray(np.column_stack([x, x + 1.0]))
     orientation_rel(ra, rb, px, px, x, np.ones(6), (0.5,), 1)
+
+
+@register_warmup(covers=("lag_rows", "nn_response"))
+def _warmup_response() -> None:
+    frames, offsets, _, _, x, _, _ = _warm_inputs()
     fut = lag_rows(frames, offsets, 1)
     rows = np.flatnonzero(fut >= 0)
     nn_response(rows, fut[rows], x, x, x, x, np.ones(6, dtype=np.int64))
+
+
+@register_warmup(covers=("pose_distances",))
+def _warmup_pose() -> None:
+    *_, x, ra, rb = _warm_inputs()
+    px = np.ascontiguousarray(np.column_stack([x, x + 1.0]))
     pose_distances(ra, rb, px, px, pose_distance_layout(2))
+
+
+@register_warmup(covers=("step_velocity", "approach_avoidance_events"))
+def _warmup_approach() -> None:
+    frames, offsets, _, keep, x, ra, rb = _warm_inputs()
     vx = step_velocity(x, frames, offsets, keep)
     for smooth in (1, 3):
         approach_avoidance_events(
@@ -2807,10 +2849,18 @@ def _warmup() -> None:
             min_count=1,
             smooth=smooth,
         )
+
+
+@register_warmup(covers=("interaction_rows",))
+def _warmup_interaction() -> None:
     for n_ind in (2, 3):  # the single-pair path and the parallel one
         f3 = np.tile(np.arange(3, dtype=np.int64), n_ind)
         z = np.zeros(3 * n_ind)
         interaction_rows(f3, np.arange(0, 3 * n_ind + 1, 3), z, z, z, min_run_frames=1)
+
+
+@register_warmup(covers=("cwt_filters", "cwt_log_power"))
+def _warmup_wavelet() -> None:
     filters, offs = cwt_filters("cmor1.5-1.0", np.array([1.0, 2.0], dtype=np.float32))
     cwt_log_power(
         np.zeros((6, 1)),
@@ -2820,6 +2870,11 @@ def _warmup() -> None:
         filters,
         offs,
     )
+
+
+@register_warmup(covers=("delta_bins",))
+def _warmup_delta_bins() -> None:
+    x = np.array([0.0, 1.0, np.nan, 2.0, 0.5, 1.5])
     delta_bins(np.arange(6), np.array([0, 6]), x, x, x, x, nbins=3, binmax=1.0)
 
 

@@ -74,9 +74,13 @@ class App:
 
     Parameters
     ----------
-    warmup : bool, default True
-        Compile every moveo kernel (:func:`moveo.warmup`) in :meth:`start`, so no
-        JIT compilation lands inside the realtime threads.
+    warmup : bool or "all", default True
+        What :meth:`start` compiles before any realtime thread runs, so no JIT
+        compilation lands inside them. ``True``: what this app uses -- the ring
+        buffer, the filters of its streams, the display kernels in the rig window
+        and whatever was declared with :meth:`add_warmup` (a
+        :class:`~moveo.realtime.Pipeline` declares its default HTD extraction).
+        ``"all"``: every moveo kernel (:func:`moveo.warmup`). ``False``: nothing.
 
     Examples
     --------
@@ -88,8 +92,14 @@ class App:
     True
     """
 
-    def __init__(self, *, warmup: bool = True) -> None:
-        self.warmup = bool(warmup)
+    def __init__(self, *, warmup: bool | str = True) -> None:
+        if warmup != "all" and not isinstance(warmup, bool):
+            raise ValueError(f"warmup must be True, False or 'all', got {warmup!r}")
+        self.warmup: bool | str = warmup
+        self.warmup_hooks: list[Callable[[], None]] = []
+        """Run by :meth:`start` (with ``warmup`` on) before the streams start."""
+        self.warmup_seconds = 0.0
+        """How long the last :meth:`start` spent compiling (or loading) kernels."""
         self.ctx = AppContext()
         self.streams: dict[str, Stream] = {}
         self.before_run_hooks: list[Callable[[], None]] = []
@@ -149,18 +159,82 @@ class App:
         """True between :meth:`start` and :meth:`stop`."""
         return self._running
 
-    def start(self) -> None:
+    def add_warmup(self, target: Any) -> None:
+        """Compile what ``target`` needs in :meth:`start`, before any realtime thread.
+
+        Parameters
+        ----------
+        target : callable or object with ``warmup(app)``
+            A no-argument function, or e.g. the
+            :class:`~moveo.realtime.training.EMGExtract` an extract callback
+            calls (it compiles its feature plan for this app's streams).
+
+        Examples
+        --------
+        >>> from moveo.realtime import App, SyntheticSource
+        >>> from moveo.realtime.training import EMGExtract
+        >>> app = App()
+        >>> _ = app.add_stream("emg", SyntheticSource(n_channels=2), window_ms=50)
+        >>> app.add_warmup(EMGExtract("HTD", fs=2000.0))
+        >>> app.start(); app.stop()
+        """
+        warm = getattr(target, "warmup", None)
+        if callable(warm):
+            self.warmup_hooks.append(lambda: warm(self))
+        elif callable(target):
+            self.warmup_hooks.append(target)
+        else:
+            raise TypeError(
+                "add_warmup needs a function or an object with warmup(app) (e.g. an "
+                f"EMGExtract), got {type(target).__name__}"
+            )
+
+    def warmup_targets(self, *, gui: bool = False) -> list[str]:
+        """Return the kernel modules this app's streams use (what ``warmup=True`` compiles).
+
+        Parameters
+        ----------
+        gui : bool, default False
+            Include the rig window's display kernels.
+
+        Returns
+        -------
+        list of str
+            :func:`moveo.warmup` targets.
+        """
+        from moveo.emg.filters import StreamingFilter
+
+        targets = ["moveo.kernels.ring"]
+        if any(isinstance(f, StreamingFilter) for s in self.streams.values() for f in s.filters):
+            targets.append("moveo.kernels.filters")
+        if gui:
+            targets.append("moveo.kernels.display")
+        return targets
+
+    def start(self, *, gui: bool = False) -> None:
         """Start the streams and run the before-run hooks (non-blocking).
 
-        Compiles every moveo kernel first (:func:`moveo.warmup`) so no JIT
-        compilation lands inside the realtime threads.
+        First compiles what the app needs (see ``warmup`` in :class:`App`), so
+        no JIT compilation lands inside the realtime threads.
+
+        Parameters
+        ----------
+        gui : bool, default False
+            Also compile the rig window's display kernels (the window passes it).
         """
         if self._running:
             return
         if self.warmup:
             from moveo._numba import warmup
 
-            warmup()
+            t0 = time.perf_counter()
+            if self.warmup == "all":
+                warmup()
+            else:
+                warmup(self.warmup_targets(gui=gui))
+                for hook in list(self.warmup_hooks):
+                    hook()
+            self.warmup_seconds = time.perf_counter() - t0
         self._stop_requested.clear()
         self._running = True
         for stream in self.streams.values():

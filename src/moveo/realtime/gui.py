@@ -220,7 +220,7 @@ def run_window(
     previous: tuple[Any, Any] = (None, None)
     image = None
     try:
-        app.start()  # before the window: a cold warm-up must not freeze an open window
+        app.start(gui=True)  # before the window: a cold warm-up must not freeze an open window
         glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
         glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
         glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)

@@ -137,6 +137,7 @@ class Pipeline:
         self._state_changed = threading.Event()
         self._default_extract: Callable | None = None
         self._extract_sig: tuple[Any, bool] = (None, False)
+        app.warmup_hooks.append(self._warm_extract)
         app.before_run_hooks.append(self._start_predict_thread)
         app.cleanup_hooks.append(self._cleanup)
         app.pipelines.append(self)
@@ -253,6 +254,13 @@ class Pipeline:
             fs = {name: s.fs for name, s in self.app.streams.items()}
             self._default_extract = EMGExtract("HTD", fs=fs)
         return self._default_extract
+
+    def _warm_extract(self) -> None:
+        # the default HTD extraction (or a registered EMGExtract) compiles its plan
+        # for the app's streams; other callbacks declare theirs with app.add_warmup
+        warm = getattr(self.extract_function(), "warmup", None)
+        if callable(warm):
+            warm(self.app)
 
     def start_training(self) -> None:
         """Run ``@train`` on a worker thread.

@@ -84,6 +84,31 @@ class EMGExtract:
             self._plans[key] = plan
         return plan
 
+    def warmup(self, shapes: Any) -> None:
+        """Compile the kernels this extraction runs, for windows of these shapes.
+
+        Runs each stream's :class:`~moveo.emg.FeaturePlan` on zero windows laid
+        out as the predict loop (one live window) and training (a stack of
+        recorded windows) hand them over, so exactly those kernels compile, and
+        only those: a plan of one-pass codes such as HTD never compiles the
+        spectral, entropy or wavelet kernels. :meth:`App.start` calls it for the
+        extraction of a :class:`~moveo.realtime.Pipeline` (and for any declared
+        with :meth:`App.add_warmup`).
+
+        Parameters
+        ----------
+        shapes : App or mapping of str to (n_channels, size)
+            An app (its streams' channel counts and window lengths) or the window
+            shape per stream.
+        """
+        from moveo.emg._warm import warmup_plan
+
+        if hasattr(shapes, "streams"):
+            shapes = {n: (s.n_channels, s.window) for n, s in shapes.streams.items()}
+        for name, (n_ch, size) in shapes.items():
+            # live windows and TrainingData stacks: both owned channels-first arrays
+            warmup_plan(self.plan(name, n_ch, size), ["owned"])
+
     def columns(self, shapes: Mapping[str, tuple[int, int]]) -> list[str]:
         """Return the feature names, ``{stream}:{FEATURE}_{channel}``.
 

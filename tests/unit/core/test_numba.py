@@ -1,6 +1,11 @@
-"""moveo's numba settings (nogil, cache, NaN-safe fastmath), warm-up, kernel threads and the
-warmup command.
+"""moveo's numba settings (nogil, cache, NaN-safe fastmath), warm-up (every kernel, chosen
+modules or kernels, worker processes on a cold cache), kernel threads and the warmup command.
 """
+
+import json
+import os
+import subprocess
+import sys
 
 import numba
 import numpy as np
@@ -86,7 +91,7 @@ def test_warmup_command(monkeypatch, capsys):
     assert main(["warmup", "--quiet"]) == 0
     captured = capsys.readouterr()
     n = len(_numba._WARMUPS)
-    assert f"{n} kernel modules compiled or loaded in" in captured.out
+    assert f"{n} warm-ups compiled or loaded in" in captured.out
     assert captured.err == ""  # --quiet: no bar
     assert main(["warmup"]) == 0
     assert "compiling moveo kernels" in capsys.readouterr().err
@@ -99,3 +104,78 @@ def test_jit_without_a_source_file_compiles_uncached():
     twice = namespace["twice"]
     assert twice(2.5) == 5.0
     assert type(twice._cache).__name__ == "NullCache"
+
+
+def test_warmup_targets_select_modules_and_covered_kernels():
+    # a module runs all its warm-ups; a kernel runs those that cover it (or untagged ones)
+    groups = _numba._selected(["moveo.kernels.groups"])
+    assert {_numba.warmup_covers(fn) for fn in groups} == {("ffgroups",), ("periphery",)}
+    only = _numba._selected(["moveo.kernels.groups.periphery"])
+    assert [_numba.warmup_covers(fn) for fn in only] == [("periphery",)]
+    facing = _numba._selected(["moveo.kernels.pairs.pair_facing"])
+    assert [fn.__name__ for fn in facing] == ["_warmup_facing"]
+    # a name that is not a kernel of a tagged module selects nothing there, but is no error
+    assert _numba._selected(["moveo.kernels.pairs.PAIR_FACING_COLUMNS"]) == []
+    untagged = _numba._selected(["moveo.kernels.geometry.run_offsets"])
+    assert [fn.__module__ for fn in untagged] == ["moveo.kernels.geometry"]
+    assert "moveo.kernels.ring" in _numba.kernel_modules()
+
+
+def test_warmup_targets_are_checked():
+    with pytest.raises(ValueError, match="registers no kernel warm-up"):
+        moveo.warmup("moveo.schema")
+    with pytest.raises(ValueError, match="neither a module nor a kernel"):
+        moveo.warmup(["moveo.kernels.nope.kernel"])
+
+
+def test_warmup_runs_each_selected_function_once_per_process():
+    assert moveo.warmup("moveo.kernels.geometry", force=True) == 1
+    assert moveo.warmup("moveo.kernels.geometry") == 0  # already ran here
+    assert moveo.warmup("moveo.kernels.geometry", force=True) == 1
+
+
+def test_register_warmup_with_covers_is_a_decorator():
+    calls = []
+
+    @_numba.register_warmup(covers=("twice",))
+    def warm():
+        calls.append(1)
+
+    assert _numba.warmup_covers(warm) == ("twice",)
+    assert warm in _numba._WARMUPS
+    warm()
+    assert calls == [1]
+
+
+def test_warmup_jobs_fill_the_shared_cache_in_worker_processes(tmp_path):
+    # cold cache in a temporary NUMBA_CACHE_DIR: two workers compile the two modules and
+    # write numba's cache, the parent then loads (not compiles) them
+    code = (
+        "import json, moveo; from moveo import _numba\n"
+        "mods = ['moveo.kernels.geometry', 'moveo.kernels.display']\n"
+        "n = moveo.warmup(mods, jobs=2)\n"
+        "cold = [_numba._cache_is_cold(m) for m in mods]\n"
+        "print(json.dumps([n, sorted(_numba.WARMED_MODULES), cold]))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "MOVEO_NUMBA_CACHE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=600, check=True)  # fmt: skip
+    n, by_workers, cold = json.loads(out.stdout.strip().splitlines()[-1])
+    assert n == 2
+    assert by_workers == ["moveo.kernels.display", "moveo.kernels.geometry"]
+    assert cold == [False, False]
+    assert any(p.suffix == ".nbi" for p in tmp_path.rglob("*"))
+
+
+def test_warmup_command_options(monkeypatch, capsys):
+    from moveo.cli import main
+
+    monkeypatch.delenv("MOVEO_PROGRESS", raising=False)
+    assert main(["warmup", "--quiet", "--modules", "geometry", "--jobs", "1"]) == 0
+    assert "1 warm-ups compiled or loaded in" in capsys.readouterr().out
+    assert main(["warmup", "--quiet", "--features", "heading", "--jobs", "1"]) == 0
+    assert "warm-ups compiled or loaded in" in capsys.readouterr().out
+    assert main(["warmup", "--quiet", "--features", "no-such-feature"]) == 2
+    assert "neither a moveo feature" in capsys.readouterr().err
+    assert main(["warmup", "--quiet", "--jobs", "0"]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
