@@ -3,8 +3,8 @@
 A feature's kernels are the names its module imports from :mod:`moveo.kernels`,
 directly or through the :mod:`moveo.features` helper modules it imports (read
 from the source with :mod:`ast`, nothing is imported or run). A feature that
-goes through :mod:`moveo.emg` needs the EMG kernel modules (``moveo.kernels.emg_*``). The answer errs
-on the side of too much: a name imported but never called compiles for
+goes through :mod:`moveo.emg` needs the EMG kernel modules
+(``moveo.kernels.emg_*``). The answer errs on the side of too much: a name imported but never called compiles for
 nothing, while a kernel left out is only compiled later, on its first call.
 
 Examples
@@ -29,8 +29,8 @@ _KERNELS = "moveo.kernels"
 _FOLLOW = ("moveo.features",)  # helper modules whose kernel imports count as the feature's
 # the kernel modules behind moveo.emg (kernels/emg.py itself holds only ids and constants)
 _EMG_KERNELS = tuple(
-    f"{_KERNELS}.{m}"
-    for m in ("emg_onepass", "emg_window", "emg_vmath", "emg_spectral", "emg_entropy", "emg_wavelet")
+    f"{_KERNELS}.emg_{m}"
+    for m in ("onepass", "window", "vmath", "spectral", "entropy", "wavelet")
 )
 
 
