@@ -4,8 +4,9 @@ A feature's kernels are the names its module imports from :mod:`moveo.kernels`,
 directly or through the :mod:`moveo.features` helper modules it imports (read
 from the source with :mod:`ast`, nothing is imported or run). A feature that
 goes through :mod:`moveo.emg` needs the EMG kernel modules
-(``moveo.kernels.emg_*``). The answer errs on the side of too much: a name imported but never called compiles for
-nothing, while a kernel left out is only compiled later, on its first call.
+(``moveo.kernels.emg_*``). The answer errs on the side of too much: a name
+imported but never called compiles for nothing, while a kernel left out is
+only compiled later, on its first call.
 
 Examples
 --------
