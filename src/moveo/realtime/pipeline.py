@@ -421,6 +421,14 @@ class Pipeline:
             ``predictions_made`` and ``streams`` (per-stream status and counters,
             including ``lost_samples``: window samples of that stream overwritten
             before the predict thread could copy them).
+
+        Notes
+        -----
+        The summary copies the recorded ticks and computes their percentiles
+        (about 0.2 ms here, most of it holding the GIL), so read it a few times a
+        second, not in a loop without pause: a loop that calls it back to back
+        leaves the predict thread waiting for the GIL. A display that refreshes
+        every frame uses :meth:`recent_stats` (the newest ticks only).
         """
         out = self._stats.summary()
         out.update(
