@@ -30,7 +30,7 @@ from moveo.features._global import state_path
 from moveo.features._tracking import TrackTable
 from moveo.features.pairs._base import InterpolationConfig, PairFeature, PairSelection
 from moveo.kernels.pairs import mirror_rows, pose_distance_layout, pose_distances
-from moveo.schema import PoseConfig
+from moveo.schema import Columns, PoseConfig
 
 __all__ = ["PairPoseDistancePCA"]
 
@@ -89,8 +89,15 @@ class PairPoseDistancePCA(PairFeature):
             if not (self.include_intra_A or self.include_intra_B or self.include_inter):
                 raise ValueError("pair-posedistance-pca: include at least one distance family")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        params: Any = None,
+        inputs: Any = None,
+        *,
+        columns: Columns | None = None,
+        pose: PoseConfig | None = None,
+    ) -> None:
+        super().__init__(params, inputs, columns=columns, pose=pose)
         self.model: Any = None
 
     # ------------------------------------------------------------------ state
