@@ -61,6 +61,7 @@ from moveo.kernels.emg_spectral import (
     power_spectra,
     spectral_moment,
 )
+from moveo.kernels.emg_vmath import vlog
 from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters, wavedec_into
 
 __all__ = [
@@ -114,23 +115,40 @@ def _central_moment2(x, n):
 
 
 @jit
-def _f_ld(x):
-    """LD = exp((1/N) Σ ln |x_i|) (log detector; 0 if any sample is 0)."""
-    acc = 0.0
-    for i in range(x.shape[0]):
+def _f_ld(x, logs):
+    """LD = exp((1/N) Σ ln |x_i|) (log detector; 0 if any sample is 0).
+
+    The logarithms are :func:`~moveo.kernels.emg_vmath.vlog`'s (vectorised, within
+    2 ulp of ``numpy.log``) into ``logs`` (length >= N), summed in sample order.
+    """
+    n = x.shape[0]
+    zero = False
+    for i in range(n):
         a = abs(x[i])
-        if a == 0.0:
-            return 0.0
-        acc += math.log(a)
-    return math.exp(acc / x.shape[0])
+        zero = zero or a == 0.0
+        logs[n + i] = a
+    if zero:
+        return 0.0
+    vlog(logs[n : 2 * n], logs[:n])
+    acc = 0.0
+    for i in range(n):
+        acc += logs[i]
+    return math.exp(acc / n)
 
 
 @jit
 def _f_tm(x, order):
     """TM = |(1/N) Σ x_i^order| (absolute temporal moment of order ``order``)."""
     acc = 0.0
-    for i in range(x.shape[0]):
-        acc += x[i] ** order
+    if order == 3:
+        # what ``x ** 3`` computes for an integer exponent (square, then times x),
+        # written out so the loop does not branch per sample
+        for i in range(x.shape[0]):
+            v = x[i]
+            acc += v * (v * v)
+    else:
+        for i in range(x.shape[0]):
+            acc += x[i] ** order
     return abs(acc / x.shape[0])
 
 
@@ -541,6 +559,7 @@ def _slow_window(x, plan, out):
     dx = np.empty(max(n, 1))
     ddx = np.empty(max(n, 1))
     tmp = np.empty(max(n, 1))
+    logs = np.empty(2 * max(n, 1))
     r = np.empty(max_order + 1)
     a = np.empty(max_order)
     a_tmp = np.empty(max_order)
@@ -567,7 +586,7 @@ def _slow_window(x, plan, out):
             if code == ID_TM:
                 out[base] = _f_tm(xc, ipar[f, 0])
             elif code == ID_LD:
-                out[base] = _f_ld(xc)
+                out[base] = _f_ld(xc, logs)
             elif code == ID_MSR:
                 out[base] = _f_msr(xc)
             elif code == ID_LS:
