@@ -96,14 +96,219 @@ _S52 = 0.5877852522924731291687059546390728  # sin(4π/5)
 
 
 @jit
+def _stage2(xr, xi, yr, yi, wre, wim, tw, s, m):
+    # radix-2 stage (see _fft): y[q + s(2j + t)] = W^{jt} Σ_r x[q + s(j + rm)] W_2^{rt}
+    sm = s * m
+    for j in range(m):
+        w_r = wre[tw + j]
+        w_i = wim[tw + j]
+        for q in range(s):
+            src = q + s * j
+            dst = q + 2 * s * j
+            a0r = xr[src]
+            a0i = xi[src]
+            a1r = xr[src + sm]
+            a1i = xi[src + sm]
+            yr[dst] = a0r + a1r
+            yi[dst] = a0i + a1i
+            br = a0r - a1r
+            bi = a0i - a1i
+            yr[dst + s] = br * w_r - bi * w_i
+            yi[dst + s] = br * w_i + bi * w_r
+
+
+@jit
+def _stage4(xr, xi, yr, yi, wre, wim, tw, s, m):
+    # radix-4 stage (see _fft)
+    sm = s * m
+    for j in range(m):
+        t = tw + 3 * j
+        w1r = wre[t]
+        w1i = wim[t]
+        w2r = wre[t + 1]
+        w2i = wim[t + 1]
+        w3r = wre[t + 2]
+        w3i = wim[t + 2]
+        for q in range(s):
+            src = q + s * j
+            dst = q + 4 * s * j
+            a0r = xr[src]
+            a0i = xi[src]
+            a1r = xr[src + sm]
+            a1i = xi[src + sm]
+            a2r = xr[src + 2 * sm]
+            a2i = xi[src + 2 * sm]
+            a3r = xr[src + 3 * sm]
+            a3i = xi[src + 3 * sm]
+            t0r = a0r + a2r
+            t0i = a0i + a2i
+            t1r = a0r - a2r
+            t1i = a0i - a2i
+            t2r = a1r + a3r
+            t2i = a1i + a3i
+            t3r = a1r - a3r
+            t3i = a1i - a3i
+            yr[dst] = t0r + t2r
+            yi[dst] = t0i + t2i
+            # b1 = t1 - i·t3, b2 = t0 - t2, b3 = t1 + i·t3
+            br = t1r + t3i
+            bi = t1i - t3r
+            yr[dst + s] = br * w1r - bi * w1i
+            yi[dst + s] = br * w1i + bi * w1r
+            br = t0r - t2r
+            bi = t0i - t2i
+            yr[dst + 2 * s] = br * w2r - bi * w2i
+            yi[dst + 2 * s] = br * w2i + bi * w2r
+            br = t1r - t3i
+            bi = t1i + t3r
+            yr[dst + 3 * s] = br * w3r - bi * w3i
+            yi[dst + 3 * s] = br * w3i + bi * w3r
+
+
+@jit
+def _stage3(xr, xi, yr, yi, wre, wim, tw, s, m):
+    # radix-3 stage (see _fft)
+    sm = s * m
+    for j in range(m):
+        t = tw + 2 * j
+        w1r = wre[t]
+        w1i = wim[t]
+        w2r = wre[t + 1]
+        w2i = wim[t + 1]
+        for q in range(s):
+            src = q + s * j
+            dst = q + 3 * s * j
+            a0r = xr[src]
+            a0i = xi[src]
+            a1r = xr[src + sm]
+            a1i = xi[src + sm]
+            a2r = xr[src + 2 * sm]
+            a2i = xi[src + 2 * sm]
+            sr = a1r + a2r
+            si = a1i + a2i
+            # -i·(√3/2)·(a1 - a2)
+            dr = _S3 * (a1i - a2i)
+            di = -_S3 * (a1r - a2r)
+            yr[dst] = a0r + sr
+            yi[dst] = a0i + si
+            mr = a0r - 0.5 * sr
+            mi = a0i - 0.5 * si
+            br = mr + dr
+            bi = mi + di
+            yr[dst + s] = br * w1r - bi * w1i
+            yi[dst + s] = br * w1i + bi * w1r
+            br = mr - dr
+            bi = mi - di
+            yr[dst + 2 * s] = br * w2r - bi * w2i
+            yi[dst + 2 * s] = br * w2i + bi * w2r
+
+
+@jit
+def _stage5(xr, xi, yr, yi, wre, wim, tw, s, m):
+    # radix-5 stage (see _fft)
+    sm = s * m
+    for j in range(m):
+        t = tw + 4 * j
+        w1r = wre[t]
+        w1i = wim[t]
+        w2r = wre[t + 1]
+        w2i = wim[t + 1]
+        w3r = wre[t + 2]
+        w3i = wim[t + 2]
+        w4r = wre[t + 3]
+        w4i = wim[t + 3]
+        for q in range(s):
+            src = q + s * j
+            dst = q + 5 * s * j
+            a0r = xr[src]
+            a0i = xi[src]
+            a1r = xr[src + sm]
+            a1i = xi[src + sm]
+            a2r = xr[src + 2 * sm]
+            a2i = xi[src + 2 * sm]
+            a3r = xr[src + 3 * sm]
+            a3i = xi[src + 3 * sm]
+            a4r = xr[src + 4 * sm]
+            a4i = xi[src + 4 * sm]
+            s14r = a1r + a4r
+            s14i = a1i + a4i
+            d14r = a1r - a4r
+            d14i = a1i - a4i
+            s23r = a2r + a3r
+            s23i = a2i + a3i
+            d23r = a2r - a3r
+            d23i = a2i - a3i
+            yr[dst] = a0r + s14r + s23r
+            yi[dst] = a0i + s14i + s23i
+            # b1,4 = m1 ∓ i·n1, b2,3 = m2 ∓ i·n2
+            m1r = a0r + _C51 * s14r + _C52 * s23r
+            m1i = a0i + _C51 * s14i + _C52 * s23i
+            m2r = a0r + _C52 * s14r + _C51 * s23r
+            m2i = a0i + _C52 * s14i + _C51 * s23i
+            n1r = _S51 * d14r + _S52 * d23r
+            n1i = _S51 * d14i + _S52 * d23i
+            n2r = _S52 * d14r - _S51 * d23r
+            n2i = _S52 * d14i - _S51 * d23i
+            br = m1r + n1i
+            bi = m1i - n1r
+            yr[dst + s] = br * w1r - bi * w1i
+            yi[dst + s] = br * w1i + bi * w1r
+            br = m2r + n2i
+            bi = m2i - n2r
+            yr[dst + 2 * s] = br * w2r - bi * w2i
+            yi[dst + 2 * s] = br * w2i + bi * w2r
+            br = m2r - n2i
+            bi = m2i + n2r
+            yr[dst + 3 * s] = br * w3r - bi * w3i
+            yi[dst + 3 * s] = br * w3i + bi * w3r
+            br = m1r - n1i
+            bi = m1i + n1r
+            yr[dst + 4 * s] = br * w4r - bi * w4i
+            yi[dst + 4 * s] = br * w4i + bi * w4r
+
+
+@jit
+def _stage_dft(xr, xi, yr, yi, wre, wim, tw, s, m, p):
+    # any other prime radix p: the plain p-point sum per butterfly (see _fft)
+    n = xr.shape[0]
+    step = n // p
+    for j in range(m):
+        base_tw = tw + j * (p - 1)
+        for q in range(s):
+            src = q + s * j
+            dst = q + s * p * j
+            for t in range(p):
+                acc_re = 0.0
+                acc_im = 0.0
+                k = 0
+                for r in range(p):
+                    ar = xr[src + s * r * m]
+                    ai = xi[src + s * r * m]
+                    acc_re += ar * wre[k] - ai * wim[k]
+                    acc_im += ar * wim[k] + ai * wre[k]
+                    k += step * t
+                    if k >= n:
+                        k -= n
+                if t == 0:
+                    yr[dst] = acc_re
+                    yi[dst] = acc_im
+                else:
+                    w_r = wre[base_tw + t - 1]
+                    w_i = wim[base_tw + t - 1]
+                    yr[dst + t * s] = acc_re * w_r - acc_im * w_i
+                    yi[dst + t * s] = acc_re * w_i + acc_im * w_r
+
+
+@jit
 def _fft(re, im, wre, wim, factors, tmp_re, tmp_im):
     """Forward DFT of ``re + i·im`` (length n), Stockham autosort, mixed radix.
 
     Stage with radix ``p``, current sub-length ``L = n / s`` and ``m = L / p``:
     ``y[q + s(p·j + t)] = W_L^{j·t} · Σ_r x[q + s(j + r·m)] · W_p^{r·t}``
     (``W_L = W_n^s``, ``W_p = W_n^{n/p}``). Radices 2, 3, 4 and 5 use
-    hard-coded butterflies; any other prime uses the plain ``p``-point sum.
-    After the last stage the result is in natural order.
+    hard-coded butterflies (one function per radix, so each stage's loops are
+    compiled for its butterfly alone); any other prime uses the plain
+    ``p``-point sum. After the last stage the result is in natural order.
 
     Returns 0 if the result is in ``(re, im)``, 1 if it is in ``(tmp_re, tmp_im)``.
     """
@@ -119,152 +324,16 @@ def _fft(re, im, wre, wim, factors, tmp_re, tmp_im):
             xr, xi, yr, yi = re, im, tmp_re, tmp_im
         else:
             xr, xi, yr, yi = tmp_re, tmp_im, re, im
-        for j in range(m):
-            base_tw = tw + j * (p - 1)
-            for q in range(s):
-                src = q + s * j
-                dst = q + s * p * j
-                if p == 2:
-                    a0r = xr[src]
-                    a0i = xi[src]
-                    a1r = xr[src + s * m]
-                    a1i = xi[src + s * m]
-                    yr[dst] = a0r + a1r
-                    yi[dst] = a0i + a1i
-                    br = a0r - a1r
-                    bi = a0i - a1i
-                    w_r = wre[base_tw]
-                    w_i = wim[base_tw]
-                    yr[dst + s] = br * w_r - bi * w_i
-                    yi[dst + s] = br * w_i + bi * w_r
-                elif p == 4:
-                    sm = s * m
-                    a0r = xr[src]
-                    a0i = xi[src]
-                    a1r = xr[src + sm]
-                    a1i = xi[src + sm]
-                    a2r = xr[src + 2 * sm]
-                    a2i = xi[src + 2 * sm]
-                    a3r = xr[src + 3 * sm]
-                    a3i = xi[src + 3 * sm]
-                    t0r = a0r + a2r
-                    t0i = a0i + a2i
-                    t1r = a0r - a2r
-                    t1i = a0i - a2i
-                    t2r = a1r + a3r
-                    t2i = a1i + a3i
-                    t3r = a1r - a3r
-                    t3i = a1i - a3i
-                    yr[dst] = t0r + t2r
-                    yi[dst] = t0i + t2i
-                    # b1 = t1 - i·t3, b2 = t0 - t2, b3 = t1 + i·t3
-                    br = t1r + t3i
-                    bi = t1i - t3r
-                    yr[dst + s] = br * wre[base_tw] - bi * wim[base_tw]
-                    yi[dst + s] = br * wim[base_tw] + bi * wre[base_tw]
-                    br = t0r - t2r
-                    bi = t0i - t2i
-                    yr[dst + 2 * s] = br * wre[base_tw + 1] - bi * wim[base_tw + 1]
-                    yi[dst + 2 * s] = br * wim[base_tw + 1] + bi * wre[base_tw + 1]
-                    br = t1r - t3i
-                    bi = t1i + t3r
-                    yr[dst + 3 * s] = br * wre[base_tw + 2] - bi * wim[base_tw + 2]
-                    yi[dst + 3 * s] = br * wim[base_tw + 2] + bi * wre[base_tw + 2]
-                elif p == 3:
-                    sm = s * m
-                    a0r = xr[src]
-                    a0i = xi[src]
-                    a1r = xr[src + sm]
-                    a1i = xi[src + sm]
-                    a2r = xr[src + 2 * sm]
-                    a2i = xi[src + 2 * sm]
-                    sr = a1r + a2r
-                    si = a1i + a2i
-                    # -i·(√3/2)·(a1 - a2)
-                    dr = _S3 * (a1i - a2i)
-                    di = -_S3 * (a1r - a2r)
-                    yr[dst] = a0r + sr
-                    yi[dst] = a0i + si
-                    mr = a0r - 0.5 * sr
-                    mi = a0i - 0.5 * si
-                    br = mr + dr
-                    bi = mi + di
-                    yr[dst + s] = br * wre[base_tw] - bi * wim[base_tw]
-                    yi[dst + s] = br * wim[base_tw] + bi * wre[base_tw]
-                    br = mr - dr
-                    bi = mi - di
-                    yr[dst + 2 * s] = br * wre[base_tw + 1] - bi * wim[base_tw + 1]
-                    yi[dst + 2 * s] = br * wim[base_tw + 1] + bi * wre[base_tw + 1]
-                elif p == 5:
-                    sm = s * m
-                    a0r = xr[src]
-                    a0i = xi[src]
-                    a1r = xr[src + sm]
-                    a1i = xi[src + sm]
-                    a2r = xr[src + 2 * sm]
-                    a2i = xi[src + 2 * sm]
-                    a3r = xr[src + 3 * sm]
-                    a3i = xi[src + 3 * sm]
-                    a4r = xr[src + 4 * sm]
-                    a4i = xi[src + 4 * sm]
-                    s14r = a1r + a4r
-                    s14i = a1i + a4i
-                    d14r = a1r - a4r
-                    d14i = a1i - a4i
-                    s23r = a2r + a3r
-                    s23i = a2i + a3i
-                    d23r = a2r - a3r
-                    d23i = a2i - a3i
-                    yr[dst] = a0r + s14r + s23r
-                    yi[dst] = a0i + s14i + s23i
-                    # b1,4 = m1 ∓ i·n1, b2,3 = m2 ∓ i·n2
-                    m1r = a0r + _C51 * s14r + _C52 * s23r
-                    m1i = a0i + _C51 * s14i + _C52 * s23i
-                    m2r = a0r + _C52 * s14r + _C51 * s23r
-                    m2i = a0i + _C52 * s14i + _C51 * s23i
-                    n1r = _S51 * d14r + _S52 * d23r
-                    n1i = _S51 * d14i + _S52 * d23i
-                    n2r = _S52 * d14r - _S51 * d23r
-                    n2i = _S52 * d14i - _S51 * d23i
-                    for t in range(1, 5):
-                        if t == 1:
-                            br = m1r + n1i
-                            bi = m1i - n1r
-                        elif t == 2:
-                            br = m2r + n2i
-                            bi = m2i - n2r
-                        elif t == 3:
-                            br = m2r - n2i
-                            bi = m2i + n2r
-                        else:
-                            br = m1r - n1i
-                            bi = m1i + n1r
-                        w_r = wre[base_tw + t - 1]
-                        w_i = wim[base_tw + t - 1]
-                        yr[dst + t * s] = br * w_r - bi * w_i
-                        yi[dst + t * s] = br * w_i + bi * w_r
-                else:
-                    step = n // p
-                    for t in range(p):
-                        acc_re = 0.0
-                        acc_im = 0.0
-                        k = 0
-                        for r in range(p):
-                            ar = xr[src + s * r * m]
-                            ai = xi[src + s * r * m]
-                            acc_re += ar * wre[k] - ai * wim[k]
-                            acc_im += ar * wim[k] + ai * wre[k]
-                            k += step * t
-                            if k >= n:
-                                k -= n
-                        if t == 0:
-                            yr[dst] = acc_re
-                            yi[dst] = acc_im
-                        else:
-                            w_r = wre[base_tw + t - 1]
-                            w_i = wim[base_tw + t - 1]
-                            yr[dst + t * s] = acc_re * w_r - acc_im * w_i
-                            yi[dst + t * s] = acc_re * w_i + acc_im * w_r
+        if p == 4:
+            _stage4(xr, xi, yr, yi, wre, wim, tw, s, m)
+        elif p == 2:
+            _stage2(xr, xi, yr, yi, wre, wim, tw, s, m)
+        elif p == 5:
+            _stage5(xr, xi, yr, yi, wre, wim, tw, s, m)
+        elif p == 3:
+            _stage3(xr, xi, yr, yi, wre, wim, tw, s, m)
+        else:
+            _stage_dft(xr, xi, yr, yi, wre, wim, tw, s, m, p)
         tw += m * (p - 1)
         flip ^= 1
         s *= p

@@ -549,12 +549,12 @@ def _slow_window(x, plan, out):
     n_ch = x.shape[0]
     n = x.shape[1]
     n_feat = codes.shape[0]
-    bad = np.zeros(n_ch, dtype=np.bool_)
+    bad = np.empty(n_ch, dtype=np.bool_)
     for c in range(n_ch):
-        for i in range(n):
-            if x[c, i] != x[c, i]:
-                bad[c] = True
-                break
+        nan = False
+        for i in range(n):  # no early exit: an OR over the row vectorises
+            nan |= x[c, i] != x[c, i]
+        bad[c] = nan
 
     dx = np.empty(max(n, 1))
     ddx = np.empty(max(n, 1))
