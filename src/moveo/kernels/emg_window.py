@@ -115,21 +115,21 @@ def _central_moment2(x, n):
 
 
 @jit
-def _f_ld(x, logs):
+def _f_ld(x, tmp, logs):
     """LD = exp((1/N) Σ ln |x_i|) (log detector; 0 if any sample is 0).
 
-    The logarithms are :func:`~moveo.kernels.emg_vmath.vlog`'s (vectorised, within
-    2 ulp of ``numpy.log``) into ``logs`` (length >= N), summed in sample order.
+    ``|x|`` goes into ``tmp`` and its logarithms (:func:`~moveo.kernels.emg_vmath.vlog`,
+    vectorised, within 2 ulp of ``numpy.log``) into ``logs`` (both length >= N).
     """
     n = x.shape[0]
     zero = False
     for i in range(n):
         a = abs(x[i])
         zero = zero or a == 0.0
-        logs[n + i] = a
+        tmp[i] = a
     if zero:
         return 0.0
-    vlog(logs[n : 2 * n], logs[:n])
+    vlog(tmp[:n], logs[:n])
     acc = 0.0
     for i in range(n):
         acc += logs[i]
@@ -559,7 +559,7 @@ def _slow_window(x, plan, out):
     dx = np.empty(max(n, 1))
     ddx = np.empty(max(n, 1))
     tmp = np.empty(max(n, 1))
-    logs = np.empty(2 * max(n, 1))
+    logs = np.empty(max(n, 1))
     r = np.empty(max_order + 1)
     a = np.empty(max_order)
     a_tmp = np.empty(max_order)
@@ -586,7 +586,7 @@ def _slow_window(x, plan, out):
             if code == ID_TM:
                 out[base] = _f_tm(xc, ipar[f, 0])
             elif code == ID_LD:
-                out[base] = _f_ld(xc, logs)
+                out[base] = _f_ld(xc, tmp, logs)
             elif code == ID_MSR:
                 out[base] = _f_msr(xc)
             elif code == ID_LS:
