@@ -23,6 +23,7 @@ import numpy as np
 from moveo.emg._catalogue import PAIR_CODES, SPECS, n_columns, resolve
 from moveo.kernels import emg as _k
 from moveo.kernels import emg_onepass as _onepass
+from moveo.kernels import emg_sliding as _sliding
 from moveo.kernels import emg_window as _window
 from moveo.kernels.emg_spectral import fft_plan
 from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters
@@ -355,19 +356,40 @@ class FeaturePlan:
                 self._window_args = self._fast
         # whole-window features: on float64 copies of the windows
         self._slow: _window.WindowPlan | None = None
+        # LS over overlapping sample-major windows: kernels.emg_sliding keeps each
+        # window sorted; the other whole-window features then run without LS
+        self._ls_offset: int | None = None
+        self._slow_args: tuple[Any, ...] = ()
+        self._slow_without_ls: _window.WindowPlan | None = None
+        self._slow_without_ls_built = False
         if not fast.all():
             slow = ~fast
-            self._slow = _window.WindowPlan.build(
+            self._slow_args = (
                 codes[slow],
                 ipar[slow],
                 fpar[slow],
                 offs[slow],
                 ncol[slow],
-                df=self.fs / self.size,
-                bands=bands,
-                fft=fft,
-                dwt=dwt,
+                {"df": self.fs / self.size, "bands": bands, "fft": fft, "dwt": dwt},
             )
+            self._slow = self._window_plan(np.ones(int(slow.sum()), dtype=bool))
+            if "LS" in self.blocks:
+                self._ls_offset = self.blocks["LS"][0]
+
+    def _window_plan(self, keep: np.ndarray) -> _window.WindowPlan:
+        # the WindowPlan of the whole-window features selected by keep
+        codes, ipar, fpar, offs, ncol, options = self._slow_args
+        return _window.WindowPlan.build(
+            codes[keep], ipar[keep], fpar[keep], offs[keep], ncol[keep], **options
+        )
+
+    def _plan_without_ls(self) -> _window.WindowPlan | None:
+        # the whole-window plan minus LS (None if LS is its only feature), built once
+        if not self._slow_without_ls_built:
+            keep = self._slow_args[0] != _k.ID_LS
+            self._slow_without_ls = self._window_plan(keep) if keep.any() else None
+            self._slow_without_ls_built = True
+        return self._slow_without_ls
 
     def _band_bins(self, bands: Sequence[tuple[float, float]]) -> np.ndarray:
         # bin j (at f_j = j fs / N) is in [lo, hi); a band reaching the Nyquist frequency
@@ -425,15 +447,22 @@ class FeaturePlan:
             work = arr.shape[0] * arr.shape[1] * arr.shape[2]
             # a parallel region only pays off on large batches
             parallel = work >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1
+            reads_flat = self._fast is not None or self._ls_offset is not None
+            flat = _sample_major(arr) if reads_flat else None
             if self._fast is not None:
-                flat = _sample_major(arr)
                 if flat is not None:
                     run = _onepass.fast_rows_parallel if parallel else _onepass.fast_rows
                     run(flat[0], flat[1], arr.shape[0], self._fast, out)
                 else:
                     run = _onepass.fast_windows_parallel if parallel else _onepass.fast_windows
                     run(arr, self._fast, out)
-            if self._slow is not None:
+            slow = self._slow
+            if self._ls_offset is not None and flat is not None and flat[1] < self.size:
+                # overlapping windows of one buffer: LS slides a sorted window along it
+                run = _sliding.ls_rows_parallel if parallel else _sliding.ls_rows
+                run(flat[0], flat[1], arr.shape[0], self._ls_offset, out)
+                slow = self._plan_without_ls()
+            if slow is not None:
                 run = _window.slow_windows_parallel if parallel else _window.slow_windows
                 # float64 copies in blocks of about SLOW_BLOCK_SAMPLES samples
                 step = max(1, SLOW_BLOCK_SAMPLES // (arr.shape[1] * arr.shape[2]))
@@ -441,7 +470,7 @@ class FeaturePlan:
                 for lo in range(0, arr.shape[0], step):
                     hi = min(lo + step, arr.shape[0])
                     _window.copy_windows(arr[lo:hi], block)
-                    run(block[: hi - lo], self._slow, out[lo:hi])
+                    run(block[: hi - lo], slow, out[lo:hi])
         return out
 
     def window(self, win: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -473,8 +502,11 @@ class FeaturePlan:
         """
         if out is None:
             out = np.empty(self.n_columns)
-        elif type(out) is not np.ndarray or out.dtype is not _F64 or out.strides != (8,) or (
-            out.shape != self._out_shape
+        elif (
+            type(out) is not np.ndarray
+            or out.dtype is not _F64
+            or out.strides != (8,)
+            or (out.shape != self._out_shape)
         ):
             raise ValueError(
                 f"out must be a contiguous float64 array of shape {self._out_shape}, got "

@@ -31,7 +31,7 @@ _FOLLOW = ("moveo.features",)  # helper modules whose kernel imports count as th
 # the kernel modules behind moveo.emg (kernels/emg.py itself holds only ids and constants)
 _EMG_KERNELS = tuple(
     f"{_KERNELS}.emg_{m}"
-    for m in ("onepass", "window", "vmath", "spectral", "entropy", "wavelet")
+    for m in ("onepass", "window", "sliding", "vmath", "spectral", "entropy", "wavelet")
 )
 
 

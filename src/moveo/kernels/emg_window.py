@@ -54,6 +54,7 @@ from moveo.kernels.emg import (
     ID_WV,
 )
 from moveo.kernels.emg_entropy import fuzzy_entropy, sample_entropy
+from moveo.kernels.emg_sliding import ls_sorted
 from moveo.kernels.emg_spectral import (
     fft_plan,
     mean_frequency,
@@ -166,21 +167,15 @@ def _f_ls(x, tmp):
     """LS = 2 b1 - b0, the second sample L-moment (N >= 2).
 
     With the window sorted ascending ``x_(0) <= ... <= x_(N-1)``:
-    ``b0 = (1/N) Σ x_(i)`` and ``b1 = (1/N) Σ i / (N - 1) · x_(i)``.
+    ``b0 = (1/N) Σ x_(i)`` and ``b1 = (1/N) Σ i / (N - 1) · x_(i)``
+    (:func:`moveo.kernels.emg_sliding.ls_sorted`, which the sliding path shares).
     """
     n = x.shape[0]
     for i in range(n):
         tmp[i] = x[i]
     s = tmp[:n]
     s.sort()  # in place: no allocation per channel
-    b0 = 0.0
-    b1 = 0.0
-    for i in range(n):
-        b0 += s[i]
-        b1 += i * s[i]
-    b0 /= n
-    b1 /= n * (n - 1.0)
-    return 2.0 * b1 - b0
+    return ls_sorted(s)
 
 
 # --------------------------------------------------------------------------- difference
