@@ -23,6 +23,8 @@ Sizes (small / full):
   with zi per chunk: 0.1 s / 2 s of data.
 """
 
+import time
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -181,6 +183,36 @@ def test_one_window_realtime(benchmark, tag, group, impl):
     fn = (lambda: plan.window(win, out)) if impl == "moveo" else (lambda: ref(win))
     tag(benchmark, f"emg one window {group} 64x200", ours=impl == "moveo", target=">=10")
     benchmark(fn)
+
+
+@pytest.mark.parametrize("group", ["HTD", "TDPSD"])
+def test_one_window_realtime_paired(figure, bench_size, group):
+    # the same two calls as test_one_window_realtime, timed in alternating rounds: this
+    # machine's speed drifts by up to 2x between the two unpaired tests, a round's
+    # ratio does not (both sides run within a few milliseconds of each other)
+    buffer = _recording(64, 0.1)
+    win = buffer.T
+    plan = FeaturePlan(group, fs=FS, n_channels=64, size=SIZE)
+    out = np.empty(plan.n_columns)
+    ref = {"HTD": _htd_numpy, "TDPSD": _tdpsd_numpy}[group]
+    calls = 20
+    ours, base = [], []
+    for _ in range(bench_size(small=20, full=400)):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            plan.window(win, out)
+        t1 = time.perf_counter()
+        for _ in range(calls):
+            ref(win)
+        t2 = time.perf_counter()
+        ours.append((t1 - t0) / calls)
+        base.append((t2 - t1) / calls)
+    ratio = float(np.median(np.array(base) / np.array(ours)))
+    name = f"emg one window {group} 64x200, paired rounds"
+    figure(name, "moveo median", np.median(ours) * 1e6, "us/call")
+    figure(name, "numpy median", np.median(base) * 1e6, "us/call")
+    figure(name, "numpy / moveo (median of rounds)", ratio, "x", target=">=10")
+    np.testing.assert_allclose(plan.window(win, out), ref(win), rtol=1e-9)
 
 
 def _libemg_style_tdpsd(wins):
