@@ -38,6 +38,7 @@ import math
 import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
+from moveo.kernels.trig import sincos
 
 __all__ = [
     "STATE_HIGH",
@@ -97,20 +98,20 @@ def _row_motion(
     for s in prange(n_seg):
         a = offsets[s]
         b = offsets[s + 1]
+        if use_angle:  # the segment's headings in one vectorised pass
+            sincos(angle[a:b], uy[a:b], ux[a:b])
         for i in range(a, b):
             xi = x[i]
             yi = y[i]
             fin = np.isfinite(xi) and np.isfinite(yi)
             finite[i] = fin
-            ux[i] = np.nan
-            uy[i] = np.nan
             vx[i] = np.nan
             vy[i] = np.nan
+            if not (fin and use_angle):
+                ux[i] = np.nan
+                uy[i] = np.nan
             if not fin:
                 continue
-            if use_angle:
-                ux[i] = math.cos(angle[i])
-                uy[i] = math.sin(angle[i])
             if i == a:
                 continue
             xp = x[i - 1]

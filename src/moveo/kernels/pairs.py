@@ -50,6 +50,7 @@ from numba import get_num_threads
 from moveo._numba import jit, prange, register_warmup
 from moveo.kernels.geometry import wrap
 from moveo.kernels.neighbors import frame_order, nearest_neighbors
+from moveo.kernels.trig import cos_sin
 from moveo.kernels.windows import rolling
 
 __all__ = [
@@ -825,8 +826,7 @@ def individual_kinematics(
     vx = frame_gradient(x, frames, offsets, keep, scale=fps)
     vy = frame_gradient(y, frames, offsets, keep, scale=fps)
     w = frame_gradient(heading, frames, offsets, keep, circular=True, scale=fps)
-    c = np.cos(heading)
-    s = np.sin(heading)
+    c, s = cos_sin(heading)
     out = np.empty((x.shape[0], 4))
     out[:, 0] = np.hypot(vx, vy)
     out[:, 1] = vx * c + vy * s
@@ -875,7 +875,7 @@ def pair_position(
     if ra.shape != rb.shape:
         raise ValueError("focal and partner must have equal shapes")
     out = np.empty((ra.shape[0], 15), order="F")  # columns contiguous (zero-copy Series)
-    _pair_position(ra, rb, x, y, np.cos(h), np.sin(h), kin, out)
+    _pair_position(ra, rb, x, y, *cos_sin(h), kin, out)
     return out
 
 
@@ -1865,8 +1865,7 @@ def approach_avoidance_events(
         np.ascontiguousarray(y, dtype=np.float64),
         np.ascontiguousarray(vx, dtype=np.float64),
         np.ascontiguousarray(vy, dtype=np.float64),
-        np.cos(h),
-        np.sin(h),
+        *cos_sin(h),
         metrics,
     )
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)

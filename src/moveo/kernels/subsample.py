@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from moveo._numba import jit, prange, register_warmup
+from moveo.kernels.trig import cos_sin
 
 __all__ = ["canonical_pose", "clip_rows", "nearest_rows"]
 
@@ -76,8 +77,9 @@ def canonical_pose(
         with ``x' = cos(a) dx + sin(a) dy`` (ahead) and ``y' = -sin(a) dx +
         cos(a) dy`` (left).
     """
-    c = np.cos(angle)[:, None]
-    s = np.sin(angle)[:, None]
+    c, s = cos_sin(angle)
+    c = c[:, None]
+    s = s[:, None]
     dx = px - x[:, None]
     dy = py - y[:, None]
     out = np.empty((px.shape[0], 2 * px.shape[1]))

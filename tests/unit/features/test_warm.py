@@ -20,7 +20,7 @@ def test_kernel_targets_follow_the_feature_modules_imports():
     # a feature going through moveo.emg needs the EMG kernel modules, each of which
     # registers warm-ups (kernels/emg.py itself holds only ids and constants)
     emg = kernel_targets("emg-features")
-    parts = ("onepass", "window", "vmath", "spectral", "entropy", "wavelet")
+    parts = ("onepass", "window", "sliding", "vmath", "spectral", "entropy", "wavelet")
     assert emg == sorted(f"moveo.kernels.emg_{m}" for m in parts)
     assert all(_numba._selected([t]) for t in emg)
     assert module_kernel_targets("moveo.features.base") == ()
