@@ -359,37 +359,27 @@ class FeaturePlan:
         # LS over overlapping sample-major windows: kernels.emg_sliding keeps each
         # window sorted; the other whole-window features then run without LS
         self._ls_offset: int | None = None
-        self._slow_args: tuple[Any, ...] = ()
         self._slow_without_ls: _window.WindowPlan | None = None
-        self._slow_without_ls_built = False
         if not fast.all():
-            slow = ~fast
-            self._slow_args = (
-                codes[slow],
-                ipar[slow],
-                fpar[slow],
-                offs[slow],
-                ncol[slow],
-                {"df": self.fs / self.size, "bands": bands, "fft": fft, "dwt": dwt},
-            )
-            self._slow = self._window_plan(np.ones(int(slow.sum()), dtype=bool))
+
+            def window_plan(keep: np.ndarray) -> _window.WindowPlan:
+                return _window.WindowPlan.build(
+                    codes[keep],
+                    ipar[keep],
+                    fpar[keep],
+                    offs[keep],
+                    ncol[keep],
+                    df=self.fs / self.size,
+                    bands=bands,
+                    fft=fft,
+                    dwt=dwt,
+                )
+
+            self._slow = window_plan(~fast)
             if "LS" in self.blocks:
                 self._ls_offset = self.blocks["LS"][0]
-
-    def _window_plan(self, keep: np.ndarray) -> _window.WindowPlan:
-        # the WindowPlan of the whole-window features selected by keep
-        codes, ipar, fpar, offs, ncol, options = self._slow_args
-        return _window.WindowPlan.build(
-            codes[keep], ipar[keep], fpar[keep], offs[keep], ncol[keep], **options
-        )
-
-    def _plan_without_ls(self) -> _window.WindowPlan | None:
-        # the whole-window plan minus LS (None if LS is its only feature), built once
-        if not self._slow_without_ls_built:
-            keep = self._slow_args[0] != _k.ID_LS
-            self._slow_without_ls = self._window_plan(keep) if keep.any() else None
-            self._slow_without_ls_built = True
-        return self._slow_without_ls
+                rest = ~fast & (codes != _k.ID_LS)
+                self._slow_without_ls = window_plan(rest) if rest.any() else None
 
     def _band_bins(self, bands: Sequence[tuple[float, float]]) -> np.ndarray:
         # bin j (at f_j = j fs / N) is in [lo, hi); a band reaching the Nyquist frequency
@@ -461,7 +451,7 @@ class FeaturePlan:
                 # overlapping windows of one buffer: LS slides a sorted window along it
                 run = _sliding.ls_rows_parallel if parallel else _sliding.ls_rows
                 run(flat[0], flat[1], arr.shape[0], self._ls_offset, out)
-                slow = self._plan_without_ls()
+                slow = self._slow_without_ls
             if slow is not None:
                 run = _window.slow_windows_parallel if parallel else _window.slow_windows
                 # float64 copies in blocks of about SLOW_BLOCK_SAMPLES samples
