@@ -66,7 +66,7 @@ MLK_EPS = 2.0**-52
 """ε of MLK, ``ln(Σ|x| + ε) / N`` (as LibEMG)."""
 
 FAST_IDS = frozenset(
-    {ID_MAV, ID_IAV, ID_RMS, ID_VAR, ID_MEAN, ID_MPK, ID_ISD, ID_MLK}
+    {ID_MAV, ID_IAV, ID_RMS, ID_VAR, ID_MEAN, ID_MPK, ID_LD, ID_ISD, ID_MLK}
     | set(range(ID_WL, ID_COR + 1))
     | {ID_WAMP, ID_SSC, ID_ZC}
     | set(range(ID_M0, ID_WLF + 1))

@@ -47,6 +47,7 @@ from moveo.kernels.emg import (
     ID_IAV,
     ID_IRF,
     ID_ISD,
+    ID_LD,
     ID_M0,
     ID_M2,
     ID_M4,
@@ -71,7 +72,7 @@ from moveo.kernels.emg import (
     MLK_EPS,
     TDPSD_LAMBDA,
 )
-from moveo.kernels.emg_vmath import log_square_eps, vexp, vlog
+from moveo.kernels.emg_vmath import log_abs, log_square_eps, vexp, vlog
 
 __all__ = [
     "KIND_AMP",
@@ -113,7 +114,9 @@ L_M0 = T_ARG + 6
 # scratch rows of the per-feature loops
 T_TMP = L_M0 + 6
 N_TMP = 3
-N_STATE = T_TMP + N_TMP
+# LD's Σ ln|x| (see _log_sums)
+S_LN_ABS = T_TMP + N_TMP
+N_STATE = S_LN_ABS + 1
 
 # Loop kinds: each computes a superset of the sums its features read (see sums_kind).
 KIND_FULL, KIND_AMP, KIND_HTD, KIND_TDPSD = 0, 1, 2, 3
@@ -135,6 +138,7 @@ _SUMS_OF: dict[int, tuple[int, ...]] = {
     ID_RMSPHASOR: (S_SQ, S_SQ_D),
     ID_MEAN: (S_SUM,),
     ID_MPK: (S_PEAK,),
+    ID_LD: (S_MIN_ABS,),
     ID_WL: (S_ABS_D,),
     ID_MAVFD: (S_ABS_D,),
     ID_WLPHASOR: (S_ABS_D, S_ABS_DD),
@@ -152,7 +156,7 @@ _SUMS_OF: dict[int, tuple[int, ...]] = {
 
 _KIND_SUMS = {
     KIND_AMP: frozenset({S_ABS, S_SQ, S_SUM, S_PEAK}),
-    KIND_HTD: frozenset({S_ABS, S_ABS_D, S_ZC, S_SSC}),
+    KIND_HTD: frozenset({S_ABS, S_ABS_D, S_ZC, S_SSC, S_MIN_ABS}),
     KIND_TDPSD: frozenset({S_SQ, S_ABS_D, S_SQ_D, S_ABS_DD, S_SQ_DD}),
 }
 
@@ -652,18 +656,46 @@ def _phasor_pairs(code, st, n, out, work):
 
 
 @jit
-def _fast_one(xt, yt, plan, st, st2, out):
+def _log_sums(lt, row):
+    """``row[c] = Σ_i lt[i, c]``, added in order ``i = 0, 1, ...`` (LD's Σ ln|x|)."""
+    for c in range(lt.shape[1]):
+        row[c] = lt[0, c]
+    for i in range(1, lt.shape[0]):
+        for c in range(lt.shape[1]):
+            row[c] += lt[i, c]
+
+
+@jit
+def _fast_one(xt, yt, lt, plan, st, st2, out):
     """One-pass features of one sample-major window ``xt`` (size, n_channels) into ``out``.
 
     ``yt`` is ``ln(xt² + ε)`` (:func:`log_square_eps`, read only if a TD-PSD
-    feature is planned). ``st``, ``st2`` are float64 (N_STATE, n_channels) work space.
+    feature is planned), ``lt`` is ``ln |xt|`` (:func:`log_abs`, read only if LD is
+    planned). ``st``, ``st2`` are float64 (N_STATE, n_channels) work space.
+    """
+    _sums_rows(xt, plan.kind, plan.thr_zc, plan.thr_ssc, plan.thr_wamp, st)
+    need_y, need_l = _log_stages(plan.codes)
+    if need_y:
+        _sums_rows(yt, KIND_TDPSD, 0.0, 0.0, 0.0, st2)
+    if need_l:
+        _log_sums(lt, st[S_LN_ABS])
+    _finish_one(xt, plan, st, st2, False, out)
+
+
+@jit
+def _finish_one(xt, plan, st, st2, moments_done, out):
+    """Write the features of one window from its one-pass sums (rows ``0 .. N_SUMS - 1``).
+
+    ``st`` holds the sums of the window ``xt`` (read again only to recount ZC in a
+    channel with an exact zero), ``st2`` those of ``ln(xt² + ε)`` (filled only if a
+    TD-PSD feature is planned); with ``moments_done`` both hold their
+    :func:`_tdpsd_rows` rows already.
     """
     codes = plan.codes
     offs = plan.offs
     kind = plan.kind
     n = xt.shape[0]
     n_ch = xt.shape[1]
-    _sums_rows(xt, kind, plan.thr_zc, plan.thr_ssc, plan.thr_wamp, st)
     need_zc = False
     need_moments = False
     for f in range(codes.shape[0]):
@@ -673,9 +705,8 @@ def _fast_one(xt, yt, plan, st, st2, out):
         for c in range(n_ch):
             if st[S_MIN_ABS, c] == 0.0:  # an exact zero: count with zeros skipped
                 st[S_ZC, c] = _zc_exact(xt, c, plan.thr_zc)
-    if need_moments:
+    if need_moments and not moments_done:
         _tdpsd_rows(st, n)
-        _sums_rows(yt, KIND_TDPSD, 0.0, 0.0, 0.0, st2)
         _tdpsd_rows(st2, n)
     nan_row = _nan_row(kind)
     for f in range(codes.shape[0]):
@@ -686,7 +717,12 @@ def _fast_one(xt, yt, plan, st, st2, out):
             _phasor_pairs(code, st, n, out[offs[f] : offs[f] + width], work)
             continue
         col = out[offs[f] : offs[f] + n_ch]
-        if code == ID_MLK:
+        if code == ID_LD:
+            # exp((1/N) Σ ln|x|), 0 if a sample is 0 (also beside an infinite one)
+            for c in range(n_ch):
+                zero = st[S_MIN_ABS, c] == 0.0
+                col[c] = 0.0 if zero else math.exp(st[S_LN_ABS, c] / n)
+        elif code == ID_MLK:
             # ln(Σ|x| + ε) / N
             arg = st[T_TMP]
             for c in range(n_ch):
@@ -704,34 +740,120 @@ def _fast_one(xt, yt, plan, st, st2, out):
 
 
 @jit
-def _needs_log_stage(codes):
-    for f in range(codes.shape[0]):  # noqa: SIM110 - a plain loop compiles to tight numba code
-        if ID_M0 <= codes[f] <= ID_WLF:
-            return True
-    return False
+def _log_stages(codes):
+    # (the TD-PSD stage ln(x² + ε) is needed, LD's ln|x| is needed)
+    need_y = False
+    need_l = False
+    for f in range(codes.shape[0]):
+        need_y = need_y or ID_M0 <= codes[f] <= ID_WLF
+        need_l = need_l or codes[f] == ID_LD
+    return need_y, need_l
 
 
 @jit
-def _rows_block(flat, increment, size, w0, w1, plan, need_y, work, out):
-    # windows w0 .. w1 - 1 of fast_rows, with their TD-PSD log stage computed once
-    st, st2, ybuf = work
-    lo = w0 * increment
-    if need_y:
-        hi = (w1 - 1) * increment + size
-        log_square_eps(flat[lo:hi], ybuf)
-    for w in range(w0, w1):
-        start = w * increment
-        xt = flat[start : start + size]
-        yt = ybuf[start - lo : start - lo + size]
-        _fast_one(xt, yt, plan, st, st2, out[w])
-
-
-@jit
-def _work(n_ch, n_rows, need_y):
+def _work(n_ch, n_rows, stages):
+    need_y, need_l = stages
     st = np.empty((N_STATE, n_ch))
     st2 = np.empty((N_STATE, n_ch))
     ybuf = np.empty((n_rows if need_y else 0, n_ch))
-    return st, st2, ybuf
+    lbuf = np.empty((n_rows if need_l else 0, n_ch))
+    return st, st2, ybuf, lbuf
+
+
+LANES_WIDTH = 32
+"""Below this many channels, :func:`fast_rows` lays several windows side by side.
+
+The one-pass loops vectorise across channels, but LLVM only enters the vector
+loop when the channel count covers its runtime alias checks (16 to 32 channels,
+depending on the loop kind); below that every sample is summed one channel at a
+time, 4-7x slower. So for fewer channels, ``ceil(LANES_WIDTH / n_channels)``
+windows are copied side by side into a ``(size, lanes * n_channels)`` scratch and
+summed as one wide window. Each column is still summed sample by sample in order,
+so the values are the ones the direct path gives (bit for bit)."""
+
+
+@jit
+def _lanes(n_ch):
+    # windows summed side by side (1: the direct path)
+    return 1 if n_ch >= LANES_WIDTH else (LANES_WIDTH + n_ch - 1) // n_ch
+
+
+@jit
+def _lane_work(n_ch, size, stages):
+    need_y, need_l = stages
+    lanes = _lanes(n_ch)
+    width = lanes * n_ch if lanes > 1 else 0
+    xs = np.zeros((size if lanes > 1 else 0, width))
+    ys = np.zeros((size if lanes > 1 and need_y else 0, width))
+    ls = np.zeros((size if lanes > 1 and need_l else 0, width))
+    stw = np.zeros((N_STATE, width))
+    stw2 = np.zeros((N_STATE, width))
+    return xs, ys, ls, stw, stw2
+
+
+@jit
+def _flat_rows(a, lo, n_vals):
+    # the n_vals values of C-ordered rows lo, lo + 1, ... of a, as one (1, n_vals) row
+    return a[lo:].reshape(-1)[:n_vals].reshape(1, n_vals)
+
+
+@jit
+def _lay_side_by_side(src, start, size, k, dst):
+    # rows start .. start + size - 1 of src into columns k n_ch .. (k + 1) n_ch - 1 of dst
+    n_ch = src.shape[1]
+    for i in range(size):
+        for c in range(n_ch):
+            dst[i, k * n_ch + c] = src[start + i, c]
+
+
+@jit
+def _rows_block(flat, increment, size, w0, w1, plan, work, lane_work, out):
+    # windows w0 .. w1 - 1 of fast_rows, with their logarithms (the TD-PSD stage
+    # ln(x² + ε), LD's ln|x|) computed once per sample of the block, not per window
+    st, st2, ybuf, lbuf = work
+    xs, ys, ls, stw, stw2 = lane_work
+    need_y, need_l = _log_stages(plan.codes)
+    n_ch = flat.shape[1]
+    lo = w0 * increment
+    # one flat loop over the block's values (vectorises whatever the channel count)
+    n_vals = ((w1 - 1) * increment + size - lo) * n_ch
+    if need_y:
+        log_square_eps(_flat_rows(flat, lo, n_vals), _flat_rows(ybuf, 0, n_vals))
+    if need_l:
+        log_abs(_flat_rows(flat, lo, n_vals), _flat_rows(lbuf, 0, n_vals))
+    lanes = xs.shape[1] // n_ch
+    if lanes <= 1:
+        for w in range(w0, w1):
+            start = w * increment
+            xt = flat[start : start + size]
+            yt = ybuf[start - lo : start - lo + size]
+            lt = lbuf[start - lo : start - lo + size]
+            _fast_one(xt, yt, lt, plan, st, st2, out[w])
+        return
+    for g in range(w0, w1, lanes):
+        k_n = min(lanes, w1 - g)
+        for k in range(k_n):
+            start = (g + k) * increment
+            _lay_side_by_side(flat, start, size, k, xs)
+            if need_y:
+                _lay_side_by_side(ybuf, start - lo, size, k, ys)
+            if need_l:
+                _lay_side_by_side(lbuf, start - lo, size, k, ls)
+        _sums_rows(xs, plan.kind, plan.thr_zc, plan.thr_ssc, plan.thr_wamp, stw)
+        if need_y:
+            # the TD-PSD moments of both stages, for all the windows at once
+            _sums_rows(ys, KIND_TDPSD, 0.0, 0.0, 0.0, stw2)
+            _tdpsd_rows(stw, size)
+            _tdpsd_rows(stw2, size)
+        if need_l:
+            _log_sums(ls, stw[S_LN_ABS])
+        for k in range(k_n):
+            for r in range(N_STATE):
+                for c in range(n_ch):
+                    st[r, c] = stw[r, k * n_ch + c]
+                    st2[r, c] = stw2[r, k * n_ch + c]
+            start = (g + k) * increment
+            _finish_one(flat[start : start + size], plan, st, st2, True, out[g + k])
 
 
 @jit
@@ -757,12 +879,13 @@ def fast_rows(flat, increment, n_windows, plan, out):
     """
     n_ch = flat.shape[1]
     size = flat.shape[0] - (n_windows - 1) * increment
-    need_y = _needs_log_stage(plan.codes)
+    stages = _log_stages(plan.codes)
     per = _block(n_ch, size, increment)
-    work = _work(n_ch, (per - 1) * increment + size, need_y)
+    work = _work(n_ch, (per - 1) * increment + size, stages)
+    lane_work = _lane_work(n_ch, size, stages)
     for b in range((n_windows + per - 1) // per):
         w1 = min(n_windows, (b + 1) * per)
-        _rows_block(flat, increment, size, b * per, w1, plan, need_y, work, out)
+        _rows_block(flat, increment, size, b * per, w1, plan, work, lane_work, out)
 
 
 @jit
@@ -779,12 +902,13 @@ def fast_rows_parallel(flat, increment, n_windows, plan, out):
     """:func:`fast_rows` in parallel over blocks of windows (same arguments, same values)."""
     n_ch = flat.shape[1]
     size = flat.shape[0] - (n_windows - 1) * increment
-    need_y = _needs_log_stage(plan.codes)
+    stages = _log_stages(plan.codes)
     per = _block(n_ch, size, increment)
     for b in prange((n_windows + per - 1) // per):
-        work = _work(n_ch, (per - 1) * increment + size, need_y)
+        work = _work(n_ch, (per - 1) * increment + size, stages)
+        lane_work = _lane_work(n_ch, size, stages)
         w1 = min(n_windows, (b + 1) * per)
-        _rows_block(flat, increment, size, b * per, w1, plan, need_y, work, out)
+        _rows_block(flat, increment, size, b * per, w1, plan, work, lane_work, out)
 
 
 @jit
@@ -804,17 +928,22 @@ def fast_window(win, plan, out):
     """
     n_ch = win.shape[0]
     n = win.shape[1]
-    need_y = _needs_log_stage(plan.codes)
+    need_y, need_l = _log_stages(plan.codes)
     # one allocation for every work array
-    n_y = n * n_ch if need_y else 0
-    work = np.empty(2 * N_STATE * n_ch + n_y)
-    st = work[: N_STATE * n_ch].reshape(N_STATE, n_ch)
-    st2 = work[N_STATE * n_ch : 2 * N_STATE * n_ch].reshape(N_STATE, n_ch)
-    y = work[2 * N_STATE * n_ch :].reshape(n if need_y else 0, n_ch)
+    n_y = n if need_y else 0
+    n_l = n if need_l else 0
+    n_st = N_STATE * n_ch
+    work = np.empty(2 * n_st + (n_y + n_l) * n_ch)
+    st = work[:n_st].reshape(N_STATE, n_ch)
+    st2 = work[n_st : 2 * n_st].reshape(N_STATE, n_ch)
+    y = work[2 * n_st : 2 * n_st + n_y * n_ch].reshape(n_y, n_ch)
+    lt = work[2 * n_st + n_y * n_ch :].reshape(n_l, n_ch)
     xt = win.T
     if need_y:
         log_square_eps(xt, y)
-    _fast_one(xt, y, plan, st, st2, out)
+    if need_l:
+        log_abs(xt, lt)
+    _fast_one(xt, y, lt, plan, st, st2, out)
 
 
 @jit
@@ -833,12 +962,15 @@ def _transpose_into(win, tscr):
 
 
 @jit
-def _transposed_one(win, plan, need_y, tscr, work, out):
-    st, st2, ybuf = work
+def _transposed_one(win, plan, tscr, work, out):
+    st, st2, ybuf, lbuf = work
+    need_y, need_l = _log_stages(plan.codes)
     _transpose_into(win, tscr)
     if need_y:
         log_square_eps(tscr, ybuf)
-    _fast_one(tscr, ybuf, plan, st, st2, out)
+    if need_l:
+        log_abs(tscr, lbuf)
+    _fast_one(tscr, ybuf, lbuf, plan, st, st2, out)
 
 
 @jit
@@ -856,22 +988,21 @@ def fast_windows(wins, plan, out):
         Output; only the fast features' columns are written.
     """
     n_ch = wins.shape[1]
-    need_y = _needs_log_stage(plan.codes)
-    work = _work(n_ch, wins.shape[2], need_y)
+    work = _work(n_ch, wins.shape[2], _log_stages(plan.codes))
     tscr = np.empty((wins.shape[2], n_ch))
     for w in range(wins.shape[0]):
-        _transposed_one(wins[w], plan, need_y, tscr, work, out[w])
+        _transposed_one(wins[w], plan, tscr, work, out[w])
 
 
 @jit(parallel=True)
 def fast_windows_parallel(wins, plan, out):
     """:func:`fast_windows` in parallel over windows (same arguments)."""
     n_ch = wins.shape[1]
-    need_y = _needs_log_stage(plan.codes)
+    stages = _log_stages(plan.codes)
     for w in prange(wins.shape[0]):
-        work = _work(n_ch, wins.shape[2], need_y)
+        work = _work(n_ch, wins.shape[2], stages)
         tscr = np.empty((wins.shape[2], n_ch))
-        _transposed_one(wins[w], plan, need_y, tscr, work, out[w])
+        _transposed_one(wins[w], plan, tscr, work, out[w])
 
 
 # ------------------------------------------------------------------- the realtime entry point

@@ -25,7 +25,7 @@ from numba.extending import intrinsic
 from moveo._numba import jit, register_warmup
 from moveo.kernels.emg import TDPSD_EPS
 
-__all__ = ["log_square_eps", "vexp", "vlog"]
+__all__ = ["log_abs", "log_square_eps", "vexp", "vlog"]
 
 
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 with its low 32 bits cleared: k * _LN2_HI is exact
@@ -154,6 +154,23 @@ def log_square_eps(xt, y):
             r = _log_normal(v)
             r = v if v == np.inf else r
             y[i, c] = np.nan if v != v else r
+
+
+@jit(**_VMATH)
+def log_abs(xt, y):
+    """LD's logarithms of a window: ``y[i, c] = ln |xt[i, c]|`` (:func:`vlog`'s result).
+
+    ``ln 0 = -inf``, ``ln inf = inf``, NaN stays NaN.
+
+    Parameters
+    ----------
+    xt : ndarray of shape (n, n_channels), float32 or float64
+    y : ndarray of shape (>= n, n_channels), float64
+        Rows ``0 .. n - 1`` are written.
+    """
+    for i in range(xt.shape[0]):
+        for c in range(xt.shape[1]):
+            y[i, c] = _log_core(abs(np.float64(xt[i, c])))
 
 
 @jit(**_VMATH)

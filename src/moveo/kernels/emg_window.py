@@ -36,7 +36,6 @@ from moveo.kernels.emg import (
     ID_DFTR,
     ID_FUZZYEN,
     ID_KURT,
-    ID_LD,
     ID_LS,
     ID_MAVSLP,
     ID_MDF,
@@ -62,7 +61,6 @@ from moveo.kernels.emg_spectral import (
     power_spectra,
     spectral_moment,
 )
-from moveo.kernels.emg_vmath import vlog
 from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters, wavedec_into
 
 __all__ = [
@@ -113,28 +111,6 @@ def _central_moment2(x, n):
 
 
 # --------------------------------------------------------------------------- amplitude
-
-
-@jit
-def _f_ld(x, tmp, logs):
-    """LD = exp((1/N) Σ ln |x_i|) (log detector; 0 if any sample is 0).
-
-    ``|x|`` goes into ``tmp`` and its logarithms (:func:`~moveo.kernels.emg_vmath.vlog`,
-    vectorised, within 2 ulp of ``numpy.log``) into ``logs`` (both length >= N).
-    """
-    n = x.shape[0]
-    zero = False
-    for i in range(n):
-        a = abs(x[i])
-        zero = zero or a == 0.0
-        tmp[i] = a
-    if zero:
-        return 0.0
-    vlog(tmp[:n], logs[:n])
-    acc = 0.0
-    for i in range(n):
-        acc += logs[i]
-    return math.exp(acc / n)
 
 
 @jit
@@ -554,7 +530,6 @@ def _slow_window(x, plan, out):
     dx = np.empty(max(n, 1))
     ddx = np.empty(max(n, 1))
     tmp = np.empty(max(n, 1))
-    logs = np.empty(max(n, 1))
     r = np.empty(max_order + 1)
     a = np.empty(max_order)
     a_tmp = np.empty(max_order)
@@ -580,8 +555,6 @@ def _slow_window(x, plan, out):
             base = offs[f] + c * ncol[f]
             if code == ID_TM:
                 out[base] = _f_tm(xc, ipar[f, 0])
-            elif code == ID_LD:
-                out[base] = _f_ld(xc, tmp, logs)
             elif code == ID_MSR:
                 out[base] = _f_msr(xc)
             elif code == ID_LS:

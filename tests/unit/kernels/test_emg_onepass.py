@@ -123,3 +123,52 @@ def test_one_pass_plan_build_fixes_types_and_checks_shapes():
     assert plan.kind == k.KIND_AMP and isinstance(plan.thr_zc, float)
     with pytest.raises(ValueError, match="codes and offs must be 1-D of one length"):
         k.OnePassPlan.build([0, 1], [0])
+
+
+@pytest.mark.parametrize("n_ch", [1, 3, 8, 31, 32, 40])
+def test_windows_side_by_side_equal_the_direct_path(n_ch):
+    # Below LANES_WIDTH channels fast_rows sums several windows side by side; every
+    # window (full groups, the short last group of a block, several blocks) is bit for
+    # bit what the one-window path computes, for every one-pass code at once.
+    rng = np.random.default_rng(n_ch)
+    size, inc = 50, 7
+    per_block = k._block(n_ch, size, inc)
+    n_w = 2 * per_block + 5
+    data = rng.standard_normal(((n_w - 1) * inc + size, n_ch))
+    data[::13, 0] = 0.0  # the ZC recount and LD's zero
+    data[40:45, -1] = np.nan
+    w = windows(data, size, inc)
+    codes = ONE_PASS if n_ch > 1 else [c for c in ONE_PASS if "PHASOR" not in c]
+    plan = FeaturePlan(codes, fs=FS, n_channels=n_ch, size=size)
+    assert (k._lanes(n_ch) > 1) == (n_ch < k.LANES_WIDTH)
+    flat, increment = _sample_major(w)
+    rows = np.full((n_w, plan.n_columns), -7.0)
+    k.fast_rows(flat, increment, n_w, plan._fast, rows)
+    par = np.full_like(rows, -7.0)
+    k.fast_rows_parallel(flat, increment, n_w, plan._fast, par)
+    one = np.full_like(rows, -7.0)
+    for i in range(n_w):
+        k.fast_window(np.asfortranarray(w[i]), plan._fast, one[i])
+    np.testing.assert_array_equal(rows, one)
+    np.testing.assert_array_equal(par, one)
+    assert not (rows == -7.0).any()
+
+
+def test_ld_edges_in_the_one_pass_kernel():
+    # LD = exp(mean ln|x|): 0 with a zero sample (also beside an infinite one), inf
+    # with an infinite one, NaN with a NaN; the realtime window agrees with the batch
+    cases = {
+        "ones": ([1.0] * 6, 1.0),
+        "zero-and-inf": ([0.0, np.inf, 1.0, 2.0, 3.0, 4.0], 0.0),
+        "inf": ([np.inf, 1.0, 2.0, 3.0, 4.0, 5.0], np.inf),
+        "nan": ([np.nan, 1.0, 2.0, 3.0, 4.0, 5.0], np.nan),
+        "geometric": ([1.0, -2.0, 4.0, -8.0, 16.0, -32.0], 2.0**2.5),
+    }
+    for name, (values, want) in cases.items():
+        data = np.array(values)[:, None]
+        plan = FeaturePlan("LD", fs=FS, n_channels=1, size=6)
+        batch = plan.transform(windows(data, 6, 1))[0, 0]
+        ring = np.ascontiguousarray(data)
+        realtime = plan.window(ring[-6:].T)[0]
+        np.testing.assert_allclose(batch, want, rtol=1e-15, err_msg=name)
+        np.testing.assert_array_equal(realtime, batch, err_msg=name)
