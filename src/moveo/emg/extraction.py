@@ -454,12 +454,13 @@ class FeaturePlan:
                 slow = self._slow_without_ls
             if slow is not None:
                 run = _window.slow_windows_parallel if parallel else _window.slow_windows
+                copy = _window.copy_windows_parallel if parallel else _window.copy_windows
                 # float64 copies in blocks of about SLOW_BLOCK_SAMPLES samples
                 step = max(1, SLOW_BLOCK_SAMPLES // (arr.shape[1] * arr.shape[2]))
                 block = np.empty((min(step, arr.shape[0]), arr.shape[1], arr.shape[2]))
                 for lo in range(0, arr.shape[0], step):
                     hi = min(lo + step, arr.shape[0])
-                    _window.copy_windows(arr[lo:hi], block)
+                    copy(arr[lo:hi], block)
                     run(block[: hi - lo], slow, out[lo:hi])
         return out
 

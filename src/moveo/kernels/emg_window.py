@@ -66,6 +66,7 @@ from moveo.kernels.emg_wavelet import dwt_layout, sym8_filters, wavedec_into
 __all__ = [
     "WindowPlan",
     "copy_windows",
+    "copy_windows_parallel",
     "slow_windows",
     "slow_windows_parallel",
     "window_mode",
@@ -483,18 +484,29 @@ def copy_windows(wins, x):
     x : ndarray of shape (>= n_windows, n_channels, size), float64, C-ordered
         Destination; rows ``0 .. n_windows - 1`` are written.
     """
-    n_ch = wins.shape[1]
-    n = wins.shape[2]
     for w in range(wins.shape[0]):
-        win = wins[w]
-        if win.strides[1] <= win.strides[0]:
-            for c in range(n_ch):
-                for i in range(n):
-                    x[w, c, i] = win[c, i]
-        else:
+        _copy_one(wins[w], x[w])
+
+
+@jit(parallel=True)
+def copy_windows_parallel(wins, x):
+    """:func:`copy_windows` in parallel over windows (same arguments)."""
+    for w in prange(wins.shape[0]):
+        _copy_one(wins[w], x[w])
+
+
+@jit
+def _copy_one(win, xw):
+    n_ch = win.shape[0]
+    n = win.shape[1]
+    if win.strides[1] <= win.strides[0]:
+        for c in range(n_ch):
             for i in range(n):
-                for c in range(n_ch):
-                    x[w, c, i] = win[c, i]
+                xw[c, i] = win[c, i]
+    else:
+        for i in range(n):
+            for c in range(n_ch):
+                xw[c, i] = win[c, i]
 
 
 @jit
@@ -719,6 +731,7 @@ def _warmup() -> None:
             data, shape=(3, n_ch, n), strides=(n * s0, s1, s0), writeable=False
         )
         copy_windows(wins, x)
+        copy_windows_parallel(wins, x)
     for entry in (slow_windows, slow_windows_parallel):
         entry(x, plan, out)
     window_mode(np.zeros(8, dtype=np.int64), 2, 4, 2, 3, np.empty(3, dtype=np.int64))
